@@ -1,0 +1,27 @@
+"""mbtorch: a PyTorch-style tensor framework whose devices are plugins.
+
+``import mbtorch as torch`` and write PyTorch code; ``device='cpu'`` runs on NumPy, other
+devices come from separately installed backend packages (see ``mbtorch.backends.status()``).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .core.device import device
+from .core.dtypes import (  # noqa: F401
+    bfloat16, bool, double, dtype, float, float16, float32, float64, get_default_dtype, half,
+    int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
+)
+from .core.host import finfo, iinfo
+from .core.meta import broadcast_shapes as _broadcast_two
+from .core.ops.binary import *  # noqa: F401,F403
+from .core.ops.copying import clone, contiguous  # noqa: F401
+from .core.ops.creation import (  # noqa: F401
+    arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full, full_like,
+    linspace, ones, ones_like, tensor, zeros, zeros_like,
+)
+from .core.ops.unary import *  # noqa: F401,F403
+from .core.ops.views import *  # noqa: F401,F403
+from .core.tensor import Size, Tensor
+from . import backends  # noqa: F401,E402

@@ -1,0 +1,1 @@
+"""The device-agnostic core: dtypes, devices, the op registry and dispatcher, plugins."""

@@ -1,0 +1,149 @@
+"""Primitive kernels for NumPy-compatible array modules (NumPy, CuPy): one implementation,
+shared through ``plugin_api.xp_kernels``. Each kernel follows ``op.PRIMITIVES``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .op import Op
+from .plugin_api import index_error, philox_words, zero_division_error
+
+
+def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
+    ndarray = xp.ndarray
+    low_precision = tuple(native_dtype(d) for d in _low_precision())
+    f32 = xp.float32
+
+    def ufunc(f: Callable) -> Callable:
+        # out=... makes 0-d results arrays, not scalars
+        def kernel(*args):
+            return f(*args, out=...)
+
+        kernel.__name__ = getattr(f, "__name__", "ufunc")
+        return kernel
+
+    def upcast(f: Callable) -> Callable:
+        """Compute float16/bfloat16 in float32 and round once, as PyTorch's CPU does."""
+
+        def kernel(x):
+            if x.dtype in low_precision:
+                return xp.asarray(f(x.astype(f32))).astype(x.dtype)
+            return xp.asarray(f(x))
+
+        return kernel
+
+    def floor_divide(a, b):
+        if getattr(_dtype_of(a, b), "kind", "f") in "iub":
+            if (xp.asarray(b) == 0).any():
+                raise zero_division_error("floor_divide")
+        return xp.floor_divide(a, b, out=...)
+
+    def power(a, b):
+        if _dtype_of(a, b).kind in "iu" and (xp.asarray(b) < 0).any():
+            raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
+        return xp.power(a, b, out=...)
+
+    def where(cond, a, b):
+        return xp.asarray(xp.where(cond, a, b))
+
+    def cast(x, dtype):
+        return x.astype(native_dtype(dtype))
+
+    def reduction(f: Callable) -> Callable:
+        def kernel(x, dims, keepdim):
+            if x.dtype in low_precision:
+                return xp.asarray(f(x, axis=dims, keepdims=keepdim, dtype=f32)).astype(x.dtype)
+            return xp.asarray(f(x, axis=dims, keepdims=keepdim))
+
+        return kernel
+
+    def amax(x, dims, keepdim):
+        return xp.asarray(xp.max(x, axis=dims, keepdims=keepdim))
+
+    def matmul(a, b):
+        if a.dtype in low_precision:
+            return xp.matmul(a.astype(f32), b.astype(f32)).astype(a.dtype)
+        return xp.matmul(a, b)
+
+    def check_index(op: str, index, size: int, dim: int) -> None:
+        if index.size:
+            lo, hi = int(index.min()), int(index.max())
+            if lo < -size or hi >= size:
+                raise index_error(op, "index", hi if hi >= size else lo, size, dim)
+
+    def gather(x, dim, index):
+        check_index("gather", index, x.shape[dim], dim)
+        sl = tuple(slice(None) if d == dim else slice(0, index.shape[d])
+                   for d in range(x.ndim))
+        return xp.take_along_axis(x[sl], index, axis=dim)
+
+    def scatter(x, dim, index, src, reduce):
+        check_index("scatter", index, x.shape[dim], dim)
+        out = x.copy()
+        grids = list(xp.indices(index.shape, sparse=True))
+        grids[dim] = index
+        if reduce == "add":
+            xp.add.at(out, tuple(grids), src)
+        else:
+            out[tuple(grids)] = src
+        return out
+
+    def nonzero(x):
+        return xp.argwhere(x).astype(xp.int64)
+
+    def sort(x, dim, descending):
+        y = x.astype(f32) if x.dtype in low_precision else x
+        if descending:
+            y = xp.flip(y, axis=dim)
+        idx = xp.argsort(y, axis=dim, kind="stable")
+        if descending:
+            idx = (x.shape[dim] - 1) - xp.flip(idx, axis=dim)
+        return xp.take_along_axis(x, idx, axis=dim), idx.astype(xp.int64)
+
+    def copy_(dst, src):
+        xp.copyto(dst, src, casting="unsafe")
+
+    def as_strided(root, shape, strides, offset):
+        itemsize = root.itemsize
+        return xp.lib.stride_tricks.as_strided(
+            root.reshape(-1)[offset:] if root.flags.c_contiguous else _shift(root, offset),
+            shape, tuple(s * itemsize for s in strides))
+
+    def _shift(root, offset):
+        # a non-contiguous root: step to the element at ``offset`` through a flat view of
+        # its memory span (its strides are non-negative, so that span starts at root[0...])
+        span = xp.lib.stride_tricks.as_strided(root, (offset + 1,), (root.itemsize,))
+        return span[offset:]
+
+    def iota(n, device_index):
+        return xp.arange(n, dtype=xp.int64)
+
+    def philox(seed, offset, n, device_index):
+        return philox_words(xp, seed, offset, n)
+
+    return {
+        Op.ADD: ufunc(xp.add), Op.MUL: ufunc(xp.multiply), Op.DIV: ufunc(xp.true_divide),
+        Op.POW: power, Op.MAXIMUM: ufunc(xp.maximum), Op.FLOOR_DIVIDE: floor_divide,
+        Op.ATAN2: ufunc(xp.arctan2), Op.EQ: ufunc(xp.equal), Op.LT: ufunc(xp.less),
+        Op.BITWISE_AND: ufunc(xp.bitwise_and), Op.BITWISE_OR: ufunc(xp.bitwise_or),
+        Op.BITWISE_XOR: ufunc(xp.bitwise_xor),
+        Op.ABS: ufunc(xp.abs), Op.EXP: ufunc(xp.exp), Op.LOG: ufunc(xp.log),
+        Op.LOG1P: ufunc(xp.log1p), Op.EXPM1: ufunc(xp.expm1), Op.SQRT: ufunc(xp.sqrt),
+        Op.SIN: ufunc(xp.sin), Op.COS: ufunc(xp.cos), Op.TANH: ufunc(xp.tanh),
+        Op.FLOOR: ufunc(xp.floor), Op.ERF: upcast(erf),
+        Op.WHERE: where, Op.CAST: cast,
+        Op.SUM: reduction(xp.sum), Op.PROD: reduction(xp.prod), Op.AMAX: amax,
+        Op.MATMUL: matmul, Op.GATHER: gather, Op.SCATTER: scatter, Op.NONZERO: nonzero,
+        Op.SORT: sort, Op.COPY_: copy_, Op.AS_STRIDED: as_strided, Op.IOTA: iota,
+        Op.PHILOX: philox,
+    }
+
+
+def _low_precision():
+    from . import dtypes
+
+    return (dtypes.float16, dtypes.bfloat16)
+
+
+def _dtype_of(a, b):
+    return a.dtype if hasattr(a, "dtype") else b.dtype

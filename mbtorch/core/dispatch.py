@@ -1,0 +1,108 @@
+"""The dispatcher: meta has run; now look up the kernel, or decompose, and record autograd.
+
+Per-op path (hot, keep it lean): ``backend.kernels[op]`` is a list lookup; a hit calls the
+kernel on handles and wraps the result; a miss runs the op's decomposition (other ops, so it
+lands on primitives in the end). When grad mode is on and an input requires grad, autograd
+(installed by ``mbtorch.autograd`` through ``install_autograd``) records one node per op that
+has a derivative entry; a composite without one is decomposed so its parts are recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .op import OPS, Op
+from .state import STATE
+from .tensor import Tensor
+
+_new = object.__new__
+
+
+class _NoAutograd:
+    derivatives: frozenset = frozenset()
+
+    @staticmethod
+    def record(op, inputs, attrs, outputs):  # pragma: no cover - replaced at import
+        raise RuntimeError("mbtorch.autograd is not installed")
+
+
+AUTOGRAD: Any = _NoAutograd()
+
+
+def install_autograd(engine: Any) -> None:
+    """Called once by ``mbtorch.autograd``: ``engine.record`` and ``engine.derivatives``."""
+    global AUTOGRAD
+    AUTOGRAD = engine
+
+
+def wrap(handle: Any, shape: tuple, dtype, device, be) -> Tensor:
+    """A new root tensor around a kernel's output handle."""
+    t = _new(Tensor)
+    t._data = handle
+    t._shape = shape
+    t._dtype = dtype
+    t._device = device
+    t._be = be
+    return t
+
+
+def needs_grad(inputs) -> bool:
+    if not STATE.grad_enabled:
+        return False
+    for t in inputs:
+        if type(t) is not Tensor and not isinstance(t, Tensor):
+            continue
+        if t._requires_grad:
+            return True
+    return False
+
+
+class _GradOff:
+    """``no_grad`` without importing autograd (decompositions under a recorded op)."""
+
+    __slots__ = ("prev",)
+
+    def __enter__(self):
+        self.prev = STATE.grad_enabled
+        STATE.grad_enabled = False
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self.prev
+
+
+def _handle(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else x
+
+
+def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
+    """Run ``op`` on validated inputs.
+
+    ``inputs`` are tensors (or scalars where the kernel allows them), ``attrs`` the kernel's
+    remaining arguments, ``meta`` the output's ``(shape, dtype)`` (a list of them for several
+    outputs; a shape of ``None`` means data-dependent: asked of the backend).
+    """
+    grad = needs_grad(inputs)
+    kernel = be.kernels[op]
+    if grad and op not in AUTOGRAD.derivatives:
+        return OPS[op].decomposition(*inputs, *attrs)  # its parts get recorded
+    if kernel is not None:
+        res = kernel(*[_handle(x) for x in inputs], *attrs)
+        if type(meta) is list:
+            out = tuple(_wrap_meta(r, m, device, be) for r, m in zip(res, meta))
+        else:
+            out = _wrap_meta(res, meta, device, be)
+    elif grad:
+        with _GradOff():
+            out = OPS[op].decomposition(*inputs, *attrs)
+    else:
+        out = OPS[op].decomposition(*inputs, *attrs)
+    if grad:
+        AUTOGRAD.record(op, inputs, attrs, out)
+    return out
+
+
+def _wrap_meta(res: Any, meta: tuple, device, be) -> Tensor:
+    shape, dtype = meta
+    if shape is None:
+        shape = tuple(be.storage.shape(res))
+    return wrap(res, shape, dtype, device, be)

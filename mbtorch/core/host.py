@@ -1,0 +1,124 @@
+"""Host (NumPy) interchange: how mbtorch dtypes map to NumPy dtypes, and how Python data
+becomes a host array. Every backend's ``from_numpy``/``to_numpy`` speaks these arrays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+
+from . import dtypes as dt
+
+NUMPY_DTYPES: dict[dt.dtype, np.dtype] = {
+    dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8), dt.int8: np.dtype(np.int8),
+    dt.int16: np.dtype(np.int16), dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
+    dt.float16: np.dtype(np.float16), dt.bfloat16: np.dtype(ml_dtypes.bfloat16),
+    dt.float32: np.dtype(np.float32), dt.float64: np.dtype(np.float64),
+}
+FROM_NUMPY: dict[np.dtype, dt.dtype] = {v: k for k, v in NUMPY_DTYPES.items()}
+
+
+def numpy_dtype(d: dt.dtype) -> np.dtype:
+    return NUMPY_DTYPES[d]
+
+
+def dtype_from_numpy(npd: Any, op: str) -> dt.dtype:
+    d = FROM_NUMPY.get(np.dtype(npd))
+    if d is None:
+        names = ", ".join(str(k) for k in FROM_NUMPY)
+        raise TypeError(f"{op}(): can't convert np.ndarray of type {np.dtype(npd)}. The only "
+                        f"supported types are: {names}")
+    return d
+
+
+def _infer_python(data: Any, op: str) -> dt.dtype:
+    """The dtype torch.tensor infers from nested Python data."""
+    kinds = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, bool) or isinstance(x, np.bool_):
+            kinds.add(0)
+        elif isinstance(x, (int, np.integer)):
+            kinds.add(1)
+        elif isinstance(x, (float, np.floating)):
+            kinds.add(2)
+        elif hasattr(x, "_data") and hasattr(x, "_dtype"):  # a Tensor inside a list
+            kinds.add(x._dtype.category)
+        elif isinstance(x, complex):
+            raise TypeError(f"{op}(): complex numbers are not supported")
+        else:
+            raise TypeError(f"{op}(): could not infer dtype of {type(x).__name__}")
+    if not kinds or 2 in kinds:
+        return dt.get_default_dtype()
+    return dt.int64 if 1 in kinds else dt.bool
+
+
+def to_host_array(data: Any, dtype: dt.dtype | None, op: str) -> tuple[np.ndarray, dt.dtype]:
+    """Python data or a NumPy array as a host array of the right dtype (torch's inference)."""
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        arr = np.asarray(data)
+        src = dtype_from_numpy(arr.dtype, op)
+        dtype = dtype or src
+    else:
+        dtype = dtype or _infer_python(data, op)
+        try:
+            arr = np.array(_unwrap(data), dtype=np.float64 if dtype.is_floating_point else None)
+        except ValueError as exc:
+            raise ValueError(f"{op}(): expected a sequence of equal-length sequences "
+                             f"({exc})") from None
+        if arr.dtype == object:
+            raise TypeError(f"{op}(): could not convert data of type {type(data).__name__}")
+    target = NUMPY_DTYPES[dtype]
+    if arr.dtype != target:
+        arr = arr.astype(target)
+    return arr, dtype
+
+
+def _unwrap(data: Any) -> Any:
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(x) for x in data]
+    if hasattr(data, "_data") and hasattr(data, "_be"):  # a Tensor element
+        return data.numpy(force=True)
+    return data
+
+
+class finfo:  # noqa: N801 - torch's spelling
+    """Machine limits of a floating dtype, as ``torch.finfo``."""
+
+    def __init__(self, type: dt.dtype | None = None):  # noqa: A002
+        type = type or dt.get_default_dtype()
+        if type.category != 2:
+            raise TypeError(f"finfo(): {type} is not a floating point dtype")
+        info = ml_dtypes.finfo(NUMPY_DTYPES[type])
+        self.dtype = type.name
+        self.bits = type.itemsize * 8
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = float(info.resolution)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, bits={self.bits}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801
+    """Limits of an integer dtype, as ``torch.iinfo``."""
+
+    def __init__(self, type: dt.dtype):  # noqa: A002
+        if type.category == 2:
+            raise TypeError(f"iinfo(): {type} is not an integer dtype")
+        info = np.iinfo(NUMPY_DTYPES[type]) if type is not dt.bool else None
+        self.dtype = type.name
+        self.bits = type.itemsize * 8
+        self.max = int(info.max) if info else 1
+        self.min = int(info.min) if info else 0
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

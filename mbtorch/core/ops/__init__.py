@@ -1,0 +1,7 @@
+"""Every op's public function and decomposition, one module per family.
+
+Importing this package registers all composites in ``mbtorch.core.op.OPS`` and attaches the
+``Tensor`` methods.
+"""
+
+from . import binary, copying, creation, unary, views  # noqa: F401

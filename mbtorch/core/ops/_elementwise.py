@@ -1,0 +1,127 @@
+"""The meta rule shared by every elementwise op: operand checks, PyTorch's promotion,
+broadcasting, casting to the computation dtype, then dispatch. ``binary``/``unary`` are called
+by the public functions in ``binary.py`` and ``unary.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import dtypes as _dt
+from ..dispatch import needs_grad, run, wrap
+from ..meta import broadcast_shapes, result_type
+from ..op import Op
+from ..state import STATE
+from ..tensor import Tensor
+from ._common import cast, scalar_for
+
+# kinds of elementwise ops: how the computation dtype and the output dtype are chosen
+ARITH = 0  # computation and output in the promoted dtype
+FLOAT = 1  # integers and bools compute in the default float dtype (div, atan2, exp...)
+COMPARE = 2  # promoted computation, bool output
+BITWISE = 3  # integers and bools only
+LOGICAL = 4  # operands as bool, bool output
+INTEGRAL_ID = 5  # rounding: integers come back unchanged
+
+_SCALARS = (bool, int, float)
+_float32 = _dt.float32
+_bool = _dt.bool
+
+
+def _operand_error(name: str, arg: str, x: Any) -> TypeError:
+    return TypeError(f"{name}(): argument '{arg}' must be Tensor or a Python number, not "
+                     f"{type(x).__name__}")
+
+
+def binary(op: Op, name: str, a: Any, b: Any, kind: int = ARITH) -> Tensor:
+    """Run binary elementwise ``op`` with PyTorch's promotion and broadcasting."""
+    # fast path: two tensors of one dtype and device, nothing to record
+    if (type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype
+            and a._device is b._device and kind <= COMPARE
+            and (kind != FLOAT or a._dtype.category == 2)):
+        be = a._be
+        kernel = be.kernels[op]
+        if kernel is not None and not (STATE.grad_enabled and (a._requires_grad
+                                                               or b._requires_grad)):
+            sa, sb = a._shape, b._shape
+            shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
+            return wrap(kernel(a._data, b._data), shape,
+                        _bool if kind == COMPARE else a._dtype, a._device, be)
+    return _binary_slow(op, name, a, b, kind)
+
+
+def _binary_slow(op: Op, name: str, a: Any, b: Any, kind: int) -> Tensor:
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not ta and type(a) not in _SCALARS:
+        raise _operand_error(name, "input", a)
+    if not tb and type(b) not in _SCALARS:
+        raise _operand_error(name, "other", b)
+    if not ta and not tb:
+        raise TypeError(f"{name}(): expected at least one Tensor operand")
+    if ta and tb and a._device is not b._device:
+        a, b = _cpu_scalar_to_device(a, b, name)
+    ref = a if ta else b
+    promoted = result_type((a, b), name)
+    compute = _compute_dtype(promoted, kind, name)
+    out_dtype = _bool if kind in (COMPARE, LOGICAL) else compute
+    a = _as_operand(a, compute)
+    b = _as_operand(b, compute)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        shape = broadcast_shapes(a._shape, b._shape, name)
+    else:
+        shape = ref._shape
+    return run(op, (a, b), (), (shape, out_dtype), ref._device, ref._be)
+
+
+def _cpu_scalar_to_device(a: Tensor, b: Tensor, name: str) -> tuple[Tensor, Tensor]:
+    # PyTorch lets a 0-d cpu tensor take part in an op on another device
+    if a._device.type == "cpu" and not a._shape:
+        return a.to(b._device), b
+    if b._device.type == "cpu" and not b._shape:
+        return a, b.to(a._device)
+    raise RuntimeError(f"{name}(): Expected all tensors to be on the same device, but found at "
+                       f"least two devices, {a._device} and {b._device}!")
+
+
+def _compute_dtype(promoted: _dt.dtype, kind: int, name: str) -> _dt.dtype:
+    if kind == FLOAT and promoted.category != 2:
+        return _dt.get_default_dtype()
+    if kind == BITWISE and promoted.category == 2:
+        raise NotImplementedError(f"{name}(): not implemented for '{promoted.name}' (bitwise "
+                                  "ops take integer and bool tensors)")
+    if kind == LOGICAL:
+        return _bool
+    return promoted
+
+
+def _as_operand(x: Any, compute: _dt.dtype) -> Any:
+    if isinstance(x, Tensor):
+        return cast(x, compute)
+    return scalar_for(x, compute)
+
+
+def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
+    """Run unary elementwise ``op``; FLOAT ops promote integer input to the default float."""
+    if type(x) is not Tensor and not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    dtype = x._dtype
+    if kind == FLOAT and dtype.category != 2:
+        x = cast(x, _dt.get_default_dtype())
+        dtype = x._dtype
+    elif kind == BITWISE and dtype.category == 2:
+        raise NotImplementedError(f"{name}(): not implemented for '{dtype.name}'")
+    elif kind == INTEGRAL_ID and dtype.category != 2:
+        from .copying import clone
+
+        return clone(x)
+    out_dtype = _bool if kind in (COMPARE, LOGICAL) else dtype
+    be = x._be
+    kernel = be.kernels[op]
+    if kernel is not None and not needs_grad((x,)):
+        return wrap(kernel(x._data), x._shape, out_dtype, x._device, be)
+    return run(op, (x,), (), (x._shape, out_dtype), x._device, be)
+
+
+def check_tensor(x: Any, name: str, arg: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
+    return x

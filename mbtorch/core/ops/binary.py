@@ -1,0 +1,329 @@
+"""Binary elementwise ops: arithmetic, comparisons, logical and bitwise, with the operator
+methods and in-place forms. Composites carry their decomposition right here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import dtypes as _dt
+from ..meta import result_type
+from ..op import Op, define
+from ..tensor import Tensor, tensor_method
+from ._elementwise import ARITH, BITWISE, COMPARE, FLOAT, LOGICAL, binary
+from . import unary as _u
+from ._common import cast
+from .copying import write_result
+
+_SCALARS = (bool, int, float)
+
+
+# -- decompositions of the composites -----------------------------------------------------
+@define(Op.SUB)
+def _sub(a, b):
+    return add(a, _u.neg(b) if isinstance(b, Tensor) else -b)
+
+
+@define(Op.MINIMUM)
+def _minimum(a, b):
+    if a._dtype.category == 2:
+        return _u.neg(maximum(_u.neg(a), _u.neg(b)))
+    return _u.bitwise_not(maximum(_u.bitwise_not(a), _u.bitwise_not(b)))
+
+
+@define(Op.NE)
+def _ne(a, b):
+    return _u.logical_not(eq(a, b))
+
+
+@define(Op.LE)
+def _le(a, b):
+    return bitwise_or(lt(a, b), eq(a, b))
+
+
+@define(Op.GT)
+def _gt(a, b):
+    return lt(b, a) if isinstance(b, Tensor) else _flip_cmp(Op.LT, a, b)
+
+
+@define(Op.GE)
+def _ge(a, b):
+    return le(b, a) if isinstance(b, Tensor) else _flip_cmp(Op.LE, a, b)
+
+
+def _flip_cmp(op: Op, tensor: Tensor, scalar: Any) -> Tensor:
+    # scalar < tensor: compare a full tensor of the scalar against ``tensor``
+    from .creation import full_like
+
+    return binary(op, op.name.lower(), full_like(tensor, scalar), tensor, COMPARE)
+
+
+@define(Op.REMAINDER)
+def _remainder(a, b):
+    if (a._dtype if isinstance(a, Tensor) else b._dtype).category == 2:
+        return sub(a, mul(_u.floor(div(a, b)), b))
+    return sub(a, mul(floor_divide(a, b), b))
+
+
+@define(Op.LOGICAL_AND)
+def _logical_and(a, b):
+    return bitwise_and(a, b)
+
+
+@define(Op.LOGICAL_OR)
+def _logical_or(a, b):
+    return bitwise_or(a, b)
+
+
+@define(Op.LOGICAL_XOR)
+def _logical_xor(a, b):
+    return bitwise_xor(a, b)
+
+
+# -- public functions ---------------------------------------------------------------------
+@tensor_method
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``input + alpha * other`` with PyTorch's promotion and broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return binary(Op.ADD, "add", input, other)
+
+
+@tensor_method
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    if alpha != 1:
+        other = mul(other, alpha)
+    if _is_bool(input) and _is_bool(other):
+        raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    return binary(Op.SUB, "sub", input, other)
+
+
+def _is_bool(x: Any) -> bool:
+    return (x._dtype is _dt.bool) if isinstance(x, Tensor) else type(x) is bool
+
+
+@tensor_method
+def mul(input: Any, other: Any) -> Tensor:
+    return binary(Op.MUL, "mul", input, other)
+
+
+@tensor_method
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """True division; ``rounding_mode='trunc'`` or ``'floor'`` as ``torch.div``."""
+    if rounding_mode is None:
+        return binary(Op.DIV, "div", input, other, FLOAT)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        if result_type((input, other), "div").category == 2:
+            return _u.trunc(binary(Op.DIV, "div", input, other, FLOAT))
+        _check_int_divisor(other, "div")
+        q = floor_divide(input, other)  # exact for integers; step toward zero where inexact
+        inexact = ne(sub(input, mul(q, other)), 0)
+        signs_differ = ne(lt(input, 0), lt(other, 0))
+        return add(q, cast(logical_and(inexact, signs_differ), q._dtype))
+    raise ValueError(f"div(): expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                     f"but found '{rounding_mode}'")
+
+
+def _check_int_divisor(other: Any, name: str) -> None:
+    if type(other) in (int, bool) and other == 0:
+        raise RuntimeError(f"ZeroDivisionError: {name}(): integer division by zero")
+
+
+@tensor_method
+def floor_divide(input: Any, other: Any) -> Tensor:
+    _check_int_divisor(other, "floor_divide") if not _floating(input) else None
+    return binary(Op.FLOOR_DIVIDE, "floor_divide", input, other)
+
+
+def _floating(x: Any) -> bool:
+    return x._dtype.category == 2 if isinstance(x, Tensor) else type(x) is float
+
+
+@tensor_method
+def remainder(input: Any, other: Any) -> Tensor:
+    if not (_floating(input) or _floating(other)):
+        _check_int_divisor(other, "remainder")
+    return binary(Op.REMAINDER, "remainder", input, other)
+
+
+@tensor_method
+def fmod(input: Any, other: Any) -> Tensor:
+    """C-style remainder (sign of the dividend)."""
+    q = div(input, other, rounding_mode="trunc")
+    return sub(input, mul(q, other))
+
+
+@tensor_method
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
+    if (isinstance(input, Tensor) and input._dtype.category != 2 and type(exponent) is int
+            and exponent < 0):
+        raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
+    return binary(Op.POW, "pow", input, exponent)
+
+
+@tensor_method
+def float_power(input: Any, exponent: Any) -> Tensor:
+    a = cast(input, _dt.float64) if isinstance(input, Tensor) else float(input)
+    b = cast(exponent, _dt.float64) if isinstance(exponent, Tensor) else float(exponent)
+    return binary(Op.POW, "float_power", a, b)
+
+
+@tensor_method
+def atan2(input: Any, other: Any) -> Tensor:
+    return binary(Op.ATAN2, "atan2", input, other, FLOAT)
+
+
+arctan2 = atan2
+tensor_method(arctan2, name="arctan2")
+
+
+@tensor_method
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    _both_tensors(input, other, "maximum")
+    return binary(Op.MAXIMUM, "maximum", input, other)
+
+
+@tensor_method
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    _both_tensors(input, other, "minimum")
+    return binary(Op.MINIMUM, "minimum", input, other)
+
+
+def _both_tensors(a: Any, b: Any, name: str) -> None:
+    for x, arg in ((a, "input"), (b, "other")):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not "
+                            f"{type(x).__name__}")
+
+
+def _cmp(op: Op, name: str):
+    def fn(input: Any, other: Any) -> Tensor:
+        return binary(op, name, input, other, COMPARE)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{name}``; returns a bool tensor."
+    return tensor_method(fn)
+
+
+eq = _cmp(Op.EQ, "eq")
+ne = _cmp(Op.NE, "ne")
+lt = _cmp(Op.LT, "lt")
+le = _cmp(Op.LE, "le")
+gt = _cmp(Op.GT, "gt")
+ge = _cmp(Op.GE, "ge")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+for _n, _f in (("greater", gt), ("greater_equal", ge), ("less", lt), ("less_equal", le),
+               ("not_equal", ne)):
+    tensor_method(_f, name=_n)
+
+
+def _bitwise(op: Op, name: str, kind: int):
+    def fn(input: Any, other: Any) -> Tensor:
+        return binary(op, name, input, other, kind)
+
+    fn.__name__ = name
+    return tensor_method(fn)
+
+
+bitwise_and = _bitwise(Op.BITWISE_AND, "bitwise_and", BITWISE)
+bitwise_or = _bitwise(Op.BITWISE_OR, "bitwise_or", BITWISE)
+bitwise_xor = _bitwise(Op.BITWISE_XOR, "bitwise_xor", BITWISE)
+logical_and = _bitwise(Op.LOGICAL_AND, "logical_and", LOGICAL)
+logical_or = _bitwise(Op.LOGICAL_OR, "logical_or", LOGICAL)
+logical_xor = _bitwise(Op.LOGICAL_XOR, "logical_xor", LOGICAL)
+
+
+@tensor_method
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if both have the same shape and values."""
+    if input._shape != other._shape:
+        return False
+    from .reductions import all as all_
+
+    return bool(all_(eq(input, other)).item())
+
+
+# -- operators and in-place forms ---------------------------------------------------------
+def _reflect(fn):
+    def r(self, other):
+        if not isinstance(other, (Tensor,) + _SCALARS):
+            return NotImplemented
+        return fn(other, self)
+
+    return r
+
+
+def _forward(fn):
+    def f(self, other):
+        if not isinstance(other, (Tensor,) + _SCALARS):
+            return NotImplemented
+        return fn(self, other)
+
+    return f
+
+
+def _inplace(fn, name: str):
+    def f(self, other, **kwargs):
+        return write_result(self, fn(self, other, **kwargs), name)
+
+    f.__name__ = name
+    return f
+
+
+Tensor.__add__ = lambda self, other: add(self, other)
+Tensor.__radd__ = _reflect(add)
+Tensor.__sub__ = _forward(sub)
+Tensor.__rsub__ = _reflect(sub)
+Tensor.__mul__ = lambda self, other: mul(self, other)
+Tensor.__rmul__ = _reflect(mul)
+Tensor.__truediv__ = _forward(div)
+Tensor.__rtruediv__ = _reflect(div)
+Tensor.__floordiv__ = _forward(floor_divide)
+Tensor.__rfloordiv__ = _reflect(floor_divide)
+Tensor.__mod__ = _forward(remainder)
+Tensor.__rmod__ = _reflect(remainder)
+Tensor.__pow__ = _forward(pow)
+Tensor.__rpow__ = _reflect(pow)
+Tensor.__and__ = _forward(bitwise_and)
+Tensor.__rand__ = _reflect(bitwise_and)
+Tensor.__or__ = _forward(bitwise_or)
+Tensor.__ror__ = _reflect(bitwise_or)
+Tensor.__xor__ = _forward(bitwise_xor)
+Tensor.__rxor__ = _reflect(bitwise_xor)
+Tensor.__eq__ = _forward(eq)
+Tensor.__ne__ = _forward(ne)
+Tensor.__lt__ = _forward(lt)
+Tensor.__le__ = _forward(le)
+Tensor.__gt__ = _forward(gt)
+Tensor.__ge__ = _forward(ge)
+Tensor.__hash__ = lambda self: id(self)
+
+for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div),
+                   ("floor_divide", floor_divide), ("remainder", remainder), ("pow", pow),
+                   ("fmod", fmod), ("atan2", atan2), ("bitwise_and", bitwise_and),
+                   ("bitwise_or", bitwise_or), ("bitwise_xor", bitwise_xor),
+                   ("logical_and", logical_and), ("logical_or", logical_or),
+                   ("logical_xor", logical_xor), ("maximum", maximum), ("minimum", minimum),
+                   ("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge),
+                   ("float_power", float_power)):
+    setattr(Tensor, _name + "_", _inplace(_fn, _name + "_"))
+Tensor.subtract_ = Tensor.sub_
+Tensor.multiply_ = Tensor.mul_
+Tensor.divide_ = Tensor.div_
+Tensor.true_divide_ = Tensor.div_
+Tensor.__iadd__ = _inplace(add, "add_")
+Tensor.__isub__ = _inplace(sub, "sub_")
+Tensor.__imul__ = _inplace(mul, "mul_")
+Tensor.__itruediv__ = _inplace(div, "div_")
+Tensor.__ifloordiv__ = _inplace(floor_divide, "floor_divide_")
+Tensor.__imod__ = _inplace(remainder, "remainder_")
+Tensor.__ipow__ = _inplace(pow, "pow_")
+Tensor.__iand__ = _inplace(bitwise_and, "bitwise_and_")
+Tensor.__ior__ = _inplace(bitwise_or, "bitwise_or_")
+Tensor.__ixor__ = _inplace(bitwise_xor, "bitwise_xor_")
+
+subtract, multiply, divide, true_divide = sub, mul, div, div
+for _n, _f in (("subtract", sub), ("multiply", mul), ("divide", div), ("true_divide", div)):
+    tensor_method(_f, name=_n)

@@ -1,0 +1,233 @@
+"""Copies and conversions: ``copy_``, ``clone``, ``contiguous``, ``to``, ``detach``,
+``numpy``/``item``/``tolist``, and host <-> device transfer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dispatch
+from .. import dtypes as _dt
+from ..host import to_host_array
+from ..meta import broadcast_shapes
+from ..device import device as Device
+from ..op import Op, define
+from ..tensor import Tensor, is_contiguous_layout, tensor_method
+from ._common import cast, check_dtype_supported, device_index, resolve_device, scalar_for
+from ._common import run, wrap
+
+
+def _has_internal_overlap(t: Tensor) -> bool:
+    return any(st == 0 and s > 1 for s, st in zip(t._shape, t.stride()))
+
+
+def check_writable(t: Tensor, op: str) -> None:
+    """The checks PyTorch makes before any in-place write into ``t``."""
+    if t._root is not None and _has_internal_overlap(t):
+        raise RuntimeError(f"{op}(): unsupported operation: more than one element of the "
+                           "written-to tensor refers to a single memory location. Please "
+                           "clone() the tensor before performing the operation.")
+    if dispatch.STATE.grad_enabled:
+        leaf = t if t._root is None else t._root
+        if leaf._requires_grad and leaf._grad_fn is None and (t._grad_fn is None):
+            raise RuntimeError(f"{op}(): a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+
+
+@tensor_method
+def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """Write ``src`` (tensor or number, broadcast, any dtype or device) into ``self``."""
+    if not isinstance(self, Tensor):
+        raise TypeError(f"copy_(): argument 'self' must be Tensor, not {type(self).__name__}")
+    check_writable(self, "copy_")
+    if isinstance(src, Tensor):
+        if src._device is not self._device:
+            src = transfer(src, self._device, self._be)
+        src = cast(src, self._dtype, "copy_")
+        if broadcast_shapes(self._shape, src._shape, "copy_") != self._shape:
+            raise RuntimeError(f"copy_(): output with shape {list(self._shape)} doesn't match "
+                               f"the broadcast shape {list(broadcast_shapes(self._shape, src._shape))}")
+        value = src._data
+    elif type(src) in (bool, int, float):
+        value = scalar_for(src, self._dtype)
+    else:
+        raise TypeError(f"copy_(): argument 'src' must be Tensor or a number, not "
+                        f"{type(src).__name__}")
+    self._be.kernels[Op.COPY_](self._data, value)
+    self._bump_version()
+    if isinstance(src, Tensor) and dispatch.needs_grad((src, self)):
+        dispatch.AUTOGRAD.record(Op.COPY_, (self, src), (), self)
+    return self
+
+
+def write_result(self: Tensor, result: Tensor, op: str) -> Tensor:
+    """Finish an in-place op: check dtype and shape, then copy ``result`` into ``self``."""
+    if not _dt.can_cast(result._dtype, self._dtype):
+        raise RuntimeError(f"{op}(): result type {result._dtype.name.capitalize()} can't be "
+                           f"cast to the desired output type {self._dtype.name.capitalize()}")
+    if result._shape != self._shape:
+        if broadcast_shapes(self._shape, result._shape, op) != self._shape:
+            raise RuntimeError(f"{op}(): output with shape {list(self._shape)} doesn't match "
+                               f"the broadcast shape {list(result._shape)}")
+    return copy_(self, result)
+
+
+def transfer(x: Tensor, d: Any, be: Any) -> Tensor:
+    """``x`` on device ``d`` (another backend, or another device of the same one)."""
+    check_dtype_supported(be, x._dtype, "to")
+    if be is x._be:
+        handle = be.storage.to_device(_contiguous_handle(x), device_index(d))
+    else:
+        host = np.ascontiguousarray(x._be.storage.to_numpy(_contiguous_handle(x)))
+        handle = be.storage.from_numpy(host.copy() if be.device_type == "cpu" else host,
+                                       device_index(d))
+    out = wrap(handle, x._shape, x._dtype, d, be)
+    if dispatch.needs_grad((x,)):
+        dispatch.AUTOGRAD.record_transfer(x, out)
+    return out
+
+
+def _contiguous_handle(x: Tensor) -> Any:
+    return x._data if x._root is None or x.is_contiguous() else contiguous(x)._data
+
+
+@define(Op.CONTIGUOUS)
+def _contiguous_decomp(x: Tensor) -> Tensor:
+    from ._common import empty_on
+
+    out = empty_on(x._shape, x._dtype, x._device, x._be)
+    x._be.kernels[Op.COPY_](out._data, x._data)
+    return out
+
+
+@tensor_method
+def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
+    if is_contiguous_layout(self._shape, self.stride()):
+        return self
+    return run(Op.CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
+
+
+@tensor_method
+def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return run(Op.CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
+
+
+@tensor_method
+def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None,
+       non_blocking: bool = False, copy: bool = False) -> Tensor:
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``."""
+    for a in args:
+        if isinstance(a, _dt.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype, device = a._dtype, a._device
+        elif isinstance(a, (str, Device)):
+            device = a
+        else:
+            raise TypeError(f"to(): unexpected argument {a!r}")
+    out = self
+    if device is not None:
+        d, be = resolve_device(device, "to")
+        if d is not out._device:
+            out = transfer(out, d, be)
+    if dtype is not None:
+        out = cast(out, _dt.as_dtype(dtype, "to"), "to")
+    if copy and out is self:
+        out = clone(self)
+    return out
+
+
+def _make_converter(dtype: _dt.dtype):
+    def convert(self: Tensor, memory_format: Any = None) -> Tensor:
+        return cast(self, dtype)
+
+    convert.__doc__ = f"``self.to({dtype})``"
+    return convert
+
+
+for _name, _d in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16),
+                  ("bfloat16", _dt.bfloat16), ("long", _dt.int64), ("int", _dt.int32),
+                  ("short", _dt.int16), ("char", _dt.int8), ("byte", _dt.uint8),
+                  ("bool", _dt.bool)):
+    tensor_method(_make_converter(_d), name=_name)
+
+
+@tensor_method(name="type")
+def type_(self: Tensor, dtype: Any = None) -> Any:
+    if dtype is None:
+        return f"mbtorch.{self._dtype.name}"
+    return cast(self, _dt.as_dtype(dtype, "type"))
+
+
+@tensor_method
+def cpu(self: Tensor) -> Tensor:
+    return to(self, "cpu")
+
+
+@tensor_method
+def cuda(self: Tensor, device: Any = None) -> Tensor:
+    return to(self, "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int)
+                                                   else device))
+
+
+@tensor_method
+def numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
+    """The values as a NumPy array; shares memory on ``cpu`` (as ``torch.Tensor.numpy``)."""
+    if not force:
+        if self._device.type != "cpu":
+            raise TypeError(f"numpy(): can't convert {self._device.type} tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
+        if self._requires_grad:
+            raise RuntimeError("numpy(): Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+    arr = self._be.storage.to_numpy(self._data)
+    return arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+
+
+@tensor_method
+def item(self: Tensor) -> Any:
+    if self.numel() != 1:
+        raise RuntimeError(f"item(): a Tensor with {self.numel()} elements cannot be converted "
+                           "to Scalar")
+    return self._dtype.to_python_type()(numpy(self, force=True).reshape(()).item())
+
+
+@tensor_method
+def tolist(self: Tensor) -> Any:
+    arr = numpy(self, force=True)
+    if self._dtype is _dt.bfloat16:
+        arr = arr.astype(np.float32)
+    return arr.tolist()
+
+
+@tensor_method
+def detach(self: Tensor) -> Tensor:
+    """A tensor sharing storage with ``self``, cut from the graph."""
+    from .views import alias
+
+    return alias(self)
+
+
+@tensor_method
+def detach_(self: Tensor) -> Tensor:
+    if self._root is not None and self._root._requires_grad:
+        raise RuntimeError("detach_(): Can't detach views in-place. Use detach() instead.")
+    self._grad_fn = None
+    self._requires_grad = False
+    return self
+
+
+def from_host(arr: np.ndarray, dtype: _dt.dtype, d: Any, be: Any, op: str) -> Tensor:
+    check_dtype_supported(be, dtype, op)
+    return wrap(be.storage.from_numpy(arr, device_index(d)), tuple(arr.shape), dtype, d, be)
+
+
+def host_to_tensor(data: Any, dtype: Any, device: Any, op: str) -> Tensor:
+    d, be = resolve_device(device, op)
+    if dtype is not None:
+        dtype = _dt.as_dtype(dtype, op)
+    arr, dtype = to_host_array(data, dtype, op)
+    if isinstance(data, np.ndarray) and np.shares_memory(arr, data):
+        arr = arr.copy()  # mbtorch.tensor always copies, as torch.tensor does
+    return from_host(arr, dtype, d, be, op)

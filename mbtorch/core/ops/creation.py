@@ -1,0 +1,279 @@
+"""Creation ops: ``tensor``, ``from_numpy``, ``zeros``/``ones``/``full``/``empty`` and their
+``_like`` forms, ``arange``, ``linspace``, ``eye``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..host import dtype_from_numpy
+from ..meta import check_nonnegative_shape, check_shape_arg
+from ..op import Op, define
+from ..tensor import Tensor, tensor_method
+from . import binary as _b
+from ._common import cast, empty_on, resolve_device, run, scalar_for
+from .copying import from_host, host_to_tensor
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays,
+    tensors), with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        out = data.detach().to(device=device or data._device, dtype=dtype or data._dtype,
+                               copy=True)
+        return _finish(out, requires_grad)
+    if requires_grad and dtype is None:
+        pass
+    t = host_to_tensor(data, dtype, device, "tensor")
+    if requires_grad and t._dtype.category != 2:
+        raise RuntimeError("tensor(): Only Tensors of floating point dtype can require "
+                           "gradients")
+    return _finish(t, requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a tensor or a cpu NumPy array when it can."""
+    if isinstance(data, Tensor):
+        return data.to(device=device or data._device, dtype=dtype or data._dtype)
+    if isinstance(data, np.ndarray):
+        d, be = resolve_device(device, "as_tensor")
+        target = dtype or dtype_from_numpy(data.dtype, "as_tensor")
+        if be.device_type == "cpu" and dtype_from_numpy(data.dtype, "as_tensor") is target:
+            return from_numpy(data)
+    return host_to_tensor(data, dtype, device, "as_tensor")
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A cpu tensor sharing memory with ``ndarray`` (writes go both ways)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy(): expected np.ndarray (got {type(ndarray).__name__})")
+    if any(s < 0 for s in ndarray.strides):
+        raise ValueError("from_numpy(): At least one stride in the given numpy array is "
+                         "negative, and tensors with negative strides are not currently "
+                         "supported. (You can probably work around this by making a copy of "
+                         "your array with array.copy().)")
+    dtype = dtype_from_numpy(ndarray.dtype, "from_numpy")
+    d, be = resolve_device("cpu", "from_numpy")
+    return from_host(ndarray, dtype, d, be, "from_numpy")
+
+
+def _creation_args(size: tuple, dtype: Any, device: Any, op: str):
+    shape = check_shape_arg(size, op)
+    check_nonnegative_shape(shape, op)
+    d, be = resolve_device(device, op)
+    return shape, d, be
+
+
+@define(Op.FULL)
+def _full(shape: tuple, value: Any, dtype: _dt.dtype, device: Any) -> Tensor:
+    out = empty_on(shape, dtype, device, device_backend(device), "full")
+    out._be.kernels[Op.COPY_](out._data, value)
+    return out
+
+
+def device_backend(d: Any) -> Any:
+    return resolve_device(d)[1]
+
+
+def _full_on(shape: tuple, value: Any, dtype: _dt.dtype, d: Any, be: Any) -> Tensor:
+    from ._common import check_dtype_supported
+
+    check_dtype_supported(be, dtype, "full")
+    value = scalar_for(value, dtype)
+    return run(Op.FULL, (), (shape, value, dtype, d), (shape, dtype), d, be)
+
+
+def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        dtype = _dt.scalar_dtype(fill_value)
+    shape, d, be = _creation_args((size,) if isinstance(size, int) else size, dtype, device,
+                                  "full")
+    return _finish(_full_on(shape, fill_value, _dt.as_dtype(dtype, "full"), d, be),
+                   requires_grad)
+
+
+def _filled(value: Any, name: str):
+    def fn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           out: Any = None) -> Tensor:
+        shape, d, be = _creation_args(size, dtype, device, name)
+        dt_ = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype, name)
+        return _finish(_full_on(shape, value, dt_, d, be), requires_grad)
+
+    fn.__name__ = name
+    fn.__doc__ = f"A tensor of {value}s of the given size."
+    return fn
+
+
+zeros = _filled(0, "zeros")
+ones = _filled(1, "ones")
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          memory_format: Any = None) -> Tensor:
+    shape, d, be = _creation_args(size, dtype, device, "empty")
+    dt_ = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype, "empty")
+    return _finish(empty_on(shape, dt_, d, be), requires_grad)
+
+
+def _like(fn_name: str, value: Any):
+    def fn(input: Tensor, *args: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{fn_name}(): argument 'input' must be Tensor, not "
+                            f"{type(input).__name__}")
+        dt_ = input._dtype if dtype is None else _dt.as_dtype(dtype, fn_name)
+        d, be = (input._device, input._be) if device is None else resolve_device(device)
+        v = args[0] if value is None else value
+        if value is None and not args:
+            raise TypeError(f"{fn_name}(): missing argument 'fill_value'")
+        if isinstance(v, Tensor):
+            v = v.item()
+        if v is _EMPTY:
+            return _finish(empty_on(input._shape, dt_, d, be), requires_grad)
+        return _finish(_full_on(input._shape, v, dt_, d, be), requires_grad)
+
+    fn.__name__ = fn_name
+    return fn
+
+
+_EMPTY = object()
+zeros_like = _like("zeros_like", 0)
+ones_like = _like("ones_like", 1)
+empty_like = _like("empty_like", _EMPTY)
+full_like = _like("full_like", None)
+
+
+def _new(fn_name: str, value: Any):
+    def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+        if value is None:
+            if not size:
+                raise TypeError("new_full(): missing argument 'fill_value'")
+            size, v = size[:-1], size[-1]
+        else:
+            v = value
+        shape = check_shape_arg(size, fn_name)
+        check_nonnegative_shape(shape, fn_name)
+        dt_ = self._dtype if dtype is None else dtype
+        d, be = (self._device, self._be) if device is None else resolve_device(device)
+        if v is _EMPTY:
+            return _finish(empty_on(shape, dt_, d, be), requires_grad)
+        return _finish(_full_on(shape, v, dt_, d, be), requires_grad)
+
+    method.__name__ = fn_name
+    return method
+
+
+Tensor.new_zeros = _new("new_zeros", 0)
+Tensor.new_ones = _new("new_ones", 1)
+Tensor.new_empty = _new("new_empty", _EMPTY)
+Tensor.new_full = _new("new_full", None)
+
+
+@tensor_method
+def new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self._dtype, device=device or self._device,
+                  requires_grad=requires_grad)
+
+
+@tensor_method
+def zero_(self: Tensor) -> Tensor:
+    return self.copy_(0)
+
+
+@tensor_method
+def fill_(self: Tensor, value: Any) -> Tensor:
+    return self.copy_(value.item() if isinstance(value, Tensor) else value)
+
+
+def iota(n: int, d: Any, be: Any) -> Tensor:
+    """``[0, 1, ..., n-1]`` as int64 on device ``d``."""
+    return run(Op.IOTA, (), (n, d.index or 0), ((n,), _dt.int64), d, be)
+
+
+def _number(x: Any, op: str, arg: str) -> Any:
+    if isinstance(x, Tensor):
+        return x.item()
+    if type(x) not in (int, float, bool) and not isinstance(x, (int, float)):
+        raise TypeError(f"{op}(): argument '{arg}' must be a number, not {type(x).__name__}")
+    return x
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``[start, start + step, ...)`` below ``end``, as ``torch.arange``."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (_number(start, "arange", "start"), _number(end, "arange", "end"),
+                        _number(step, "arange", "step"))
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step "
+                           f"sign (start={start}, end={end}, step={step})")
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = _dt.get_default_dtype() if is_float else _dt.int64
+    dtype = _dt.as_dtype(dtype, "arange")
+    n = max(0, math.ceil((end - start) / step))
+    d, be = resolve_device(device, "arange")
+    idx = iota(n, d, be)
+    if dtype.category == 2:
+        wide = _dt.float64 if _dt.float64 in be.dtypes else _dt.float32
+        vals = _b.add(_b.mul(cast(idx, wide), float(step)), float(start))
+    else:
+        vals = _b.add(_b.mul(idx, int(step)), int(start))
+    return _finish(cast(vals, dtype), requires_grad)
+
+
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if not isinstance(steps, int) or steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
+    start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
+    dtype = _dt.as_dtype(dtype or _dt.get_default_dtype(), "linspace")
+    d, be = resolve_device(device, "linspace")
+    wide = _dt.float64 if _dt.float64 in be.dtypes else _dt.float32
+    i = cast(iota(steps, d, be), wide)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    # PyTorch fills the first half from start and the second half back from end
+    low = _b.add(_b.mul(i, step), float(start))
+    high = _b.sub(float(end), _b.mul(_b.sub(float(steps - 1), i), step))
+    from .unary import where
+
+    vals = where(_b.lt(i, steps // 2), low, high)
+    if dtype.category != 2:
+        from .unary import trunc
+
+        vals = trunc(vals)
+    return _finish(cast(vals, dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    m = n if m is None else m
+    if n < 0 or m < 0:
+        raise RuntimeError(f"eye(): n and m must be non-negative, got {n}, {m}")
+    dtype = _dt.as_dtype(dtype or _dt.get_default_dtype(), "eye")
+    d, be = resolve_device(device, "eye")
+    rows = iota(n, d, be).reshape(n, 1)
+    cols = iota(m, d, be).reshape(1, m)
+    return _finish(cast(_b.eq(rows, cols), dtype), requires_grad)

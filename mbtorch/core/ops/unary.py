@@ -1,0 +1,408 @@
+"""Unary elementwise ops and the ternary ones (``where``, ``clamp``, ``lerp``), with their
+decompositions. Numerically delicate functions (``log1p``, ``expm1``, ``tanh``) are
+primitives; the others decompose stably (``asin`` through ``atan2``, ``sinh`` through
+``expm1``) so a backend with only the primitives is still precise."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import dtypes as _dt
+from ..meta import broadcast_all, result_type
+from ..op import Op, define
+from ..tensor import Tensor, tensor_method
+from . import binary as _b
+from ._common import cast, run, scalar_for
+from ._elementwise import ARITH, BITWISE, FLOAT, INTEGRAL_ID, LOGICAL, check_tensor, unary
+from .copying import write_result
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _public(op: Op, name: str, kind: int, guard: Any = None):
+    def fn(input: Tensor) -> Tensor:
+        if guard is not None:
+            guard(input)
+        return unary(op, name, input, kind)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{name}``."
+    tensor_method(fn)
+
+    def inplace(self: Tensor) -> Tensor:
+        return write_result(self, fn(self), name + "_")
+
+    inplace.__name__ = name + "_"
+    setattr(Tensor, name + "_", inplace)
+    return fn
+
+
+# -- decompositions -----------------------------------------------------------------------
+@define(Op.NEG)
+def _neg(x):
+    return _b.mul(x, -1)
+
+
+@define(Op.BITWISE_NOT)
+def _bitwise_not(x):
+    return _b.bitwise_xor(x, True if x._dtype is _dt.bool else -1)
+
+
+@define(Op.LOGICAL_NOT)
+def _logical_not(x):
+    return _b.bitwise_xor(x, True)
+
+
+@define(Op.SIGN)
+def _sign(x):
+    if x._dtype is _dt.bool:
+        return x.clone()
+    return _b.sub(cast(_b.gt(x, 0), x._dtype), cast(_b.lt(x, 0), x._dtype))
+
+
+@define(Op.EXP2)
+def _exp2(x):
+    return _b.pow(2.0, x)
+
+
+@define(Op.LOG2)
+def _log2(x):
+    return _b.div(log(x), _LN2)
+
+
+@define(Op.LOG10)
+def _log10(x):
+    return _b.div(log(x), _LN10)
+
+
+@define(Op.RSQRT)
+def _rsqrt(x):
+    return _b.div(1.0, sqrt(x))
+
+
+@define(Op.TAN)
+def _tan(x):
+    return _b.div(sin(x), cos(x))
+
+
+def _one_minus_sq_root(x):
+    # sqrt((1 - x)(1 + x)) keeps precision near |x| = 1, unlike sqrt(1 - x*x)
+    return sqrt(_b.mul(_b.sub(1.0, x), _b.add(x, 1.0)))
+
+
+@define(Op.ASIN)
+def _asin(x):
+    return _b.atan2(x, _one_minus_sq_root(x))
+
+
+@define(Op.ACOS)
+def _acos(x):
+    return _b.atan2(_one_minus_sq_root(x), x)
+
+
+@define(Op.ATAN)
+def _atan(x):
+    from .creation import ones_like
+
+    return _b.atan2(x, ones_like(x))
+
+
+@define(Op.SINH)
+def _sinh(x):
+    return _b.mul(_b.sub(expm1(x), expm1(neg(x))), 0.5)
+
+
+@define(Op.COSH)
+def _cosh(x):
+    return _b.mul(_b.add(exp(x), exp(neg(x))), 0.5)
+
+
+@define(Op.SIGMOID)
+def _sigmoid(x):
+    return _b.div(1.0, _b.add(exp(neg(x)), 1.0))
+
+
+@define(Op.RELU)
+def _relu(x):
+    from .creation import zeros_like
+
+    return _b.maximum(x, zeros_like(x))
+
+
+@define(Op.CEIL)
+def _ceil(x):
+    return neg(floor(neg(x)))
+
+
+@define(Op.TRUNC)
+def _trunc(x):
+    return where(_b.lt(x, 0), ceil(x), floor(x))
+
+
+@define(Op.ROUND)
+def _round(x):
+    # half to even, exact: x - floor(x) is exact, so compare the fraction with 0.5
+    f = floor(x)
+    frac = _b.sub(x, f)
+    f_odd = _b.ne(_b.sub(f, _b.mul(floor(_b.mul(f, 0.5)), 2.0)), 0)
+    up = _b.logical_or(_b.gt(frac, 0.5), _b.logical_and(_b.eq(frac, 0.5), f_odd))
+    r = where(up, _b.add(f, 1.0), f)
+    return where(_b.eq(r, 0), _b.mul(x, 0.0), r)  # round(-0.3) is -0.0
+
+
+@define(Op.RECIPROCAL)
+def _reciprocal(x):
+    return _b.div(1.0, x)
+
+
+@define(Op.SQUARE)
+def _square(x):
+    return _b.mul(x, x)
+
+
+@define(Op.ISNAN)
+def _isnan(x):
+    return _b.ne(x, x)
+
+
+@define(Op.ISINF)
+def _isinf(x):
+    return _b.eq(abs(x), math.inf)
+
+
+@define(Op.ISFINITE)
+def _isfinite(x):
+    return _b.eq(_b.sub(x, x), 0)  # inf - inf and NaN - NaN are NaN
+
+
+# -- public functions ---------------------------------------------------------------------
+def _neg_guard(input: Tensor) -> None:
+    if isinstance(input, Tensor) and input._dtype is _dt.bool:
+        raise RuntimeError("neg(): Negation, the `-` operator, on a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+
+
+abs = _public(Op.ABS, "abs", ARITH)  # noqa: A001
+absolute = abs
+tensor_method(abs, name="absolute")
+neg = _public(Op.NEG, "neg", ARITH, _neg_guard)
+negative = neg
+exp = _public(Op.EXP, "exp", FLOAT)
+exp2 = _public(Op.EXP2, "exp2", FLOAT)
+expm1 = _public(Op.EXPM1, "expm1", FLOAT)
+log = _public(Op.LOG, "log", FLOAT)
+log2 = _public(Op.LOG2, "log2", FLOAT)
+log10 = _public(Op.LOG10, "log10", FLOAT)
+log1p = _public(Op.LOG1P, "log1p", FLOAT)
+sqrt = _public(Op.SQRT, "sqrt", FLOAT)
+rsqrt = _public(Op.RSQRT, "rsqrt", FLOAT)
+sin = _public(Op.SIN, "sin", FLOAT)
+cos = _public(Op.COS, "cos", FLOAT)
+tan = _public(Op.TAN, "tan", FLOAT)
+asin = _public(Op.ASIN, "asin", FLOAT)
+acos = _public(Op.ACOS, "acos", FLOAT)
+atan = _public(Op.ATAN, "atan", FLOAT)
+arcsin, arccos, arctan = asin, acos, atan
+sinh = _public(Op.SINH, "sinh", FLOAT)
+cosh = _public(Op.COSH, "cosh", FLOAT)
+tanh = _public(Op.TANH, "tanh", FLOAT)
+sigmoid = _public(Op.SIGMOID, "sigmoid", FLOAT)
+erf = _public(Op.ERF, "erf", FLOAT)
+relu = _public(Op.RELU, "relu", ARITH)
+floor = _public(Op.FLOOR, "floor", INTEGRAL_ID)
+ceil = _public(Op.CEIL, "ceil", INTEGRAL_ID)
+trunc = _public(Op.TRUNC, "trunc", INTEGRAL_ID)
+fix = trunc
+reciprocal = _public(Op.RECIPROCAL, "reciprocal", FLOAT)
+square = _public(Op.SQUARE, "square", ARITH)
+sign = _public(Op.SIGN, "sign", ARITH)
+bitwise_not = _public(Op.BITWISE_NOT, "bitwise_not", BITWISE)
+logical_not = _public(Op.LOGICAL_NOT, "logical_not", LOGICAL)
+for _n, _f in (("arcsin", asin), ("arccos", acos), ("arctan", atan), ("negative", neg),
+               ("fix", trunc)):
+    tensor_method(_f, name=_n)
+
+
+@tensor_method
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even; ``decimals`` scales by ``10**decimals`` first, as PyTorch."""
+    if decimals == 0:
+        return unary(Op.ROUND, "round", input, INTEGRAL_ID)
+    scale = 10.0 ** decimals
+    return _b.div(unary(Op.ROUND, "round", _b.mul(input, scale), INTEGRAL_ID), scale)
+
+
+@tensor_method
+def isnan(input: Tensor) -> Tensor:
+    return _classify(Op.ISNAN, "isnan", input, False)
+
+
+@tensor_method
+def isinf(input: Tensor) -> Tensor:
+    return _classify(Op.ISINF, "isinf", input, False)
+
+
+@tensor_method
+def isfinite(input: Tensor) -> Tensor:
+    return _classify(Op.ISFINITE, "isfinite", input, True)
+
+
+def _classify(op: Op, name: str, x: Tensor, int_value: bool) -> Tensor:
+    check_tensor(x, name)
+    if x._dtype.category != 2:
+        from .creation import full_like
+
+        return full_like(x, int_value, dtype=_dt.bool)
+    return run(op, (x,), (), (x._shape, _dt.bool), x._device, x._be)
+
+
+@tensor_method
+def isposinf(input: Tensor) -> Tensor:
+    return _b.eq(input, math.inf)
+
+
+@tensor_method
+def isneginf(input: Tensor) -> Tensor:
+    return _b.eq(input, -math.inf)
+
+
+@tensor_method
+def signbit(input: Tensor) -> Tensor:
+    if input._dtype.category != 2:
+        return _b.lt(input, 0)
+    # -0.0 has its sign bit set: 1 / -0.0 is -inf
+    return _b.logical_or(_b.lt(input, 0),
+                         _b.logical_and(_b.eq(input, 0), _b.lt(_b.div(1.0, input), 0)))
+
+
+# -- where, clamp, lerp, nan_to_num -------------------------------------------------------
+@tensor_method
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` else ``other`` (or ``nonzero(as_tuple=True)``)."""
+    check_tensor(condition, "where", "condition")
+    if input is None and other is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if condition._dtype is not _dt.bool:
+        raise RuntimeError(f"where(): expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {condition._dtype.name.capitalize()}")
+    dtype = result_type((input, other), "where")
+    tensors = [t for t in (condition, input, other) if isinstance(t, Tensor)]
+    from ..meta import check_same_device
+
+    check_same_device(tensors, "where", ("condition", "input", "other"))
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        from .creation import full_like
+
+        input = full_like(condition, input, dtype=dtype)
+    a = cast(input, dtype) if isinstance(input, Tensor) else scalar_for(input, dtype)
+    b = cast(other, dtype) if isinstance(other, Tensor) else scalar_for(other, dtype)
+    shape = broadcast_all([t._shape for t in (condition, a, b) if isinstance(t, Tensor)],
+                          "where")
+    return run(Op.WHERE, (condition, a, b), (), (shape, dtype), condition._device,
+               condition._be)
+
+
+@define(Op.CLAMP)
+def _clamp(x, lo, hi):
+    if lo is not None:
+        x = _b.maximum(x, lo)
+    if hi is not None:
+        x = _b.minimum(x, hi)
+    return x
+
+
+@tensor_method
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Clamp into ``[min, max]``; bounds may be numbers or tensors. NaN stays NaN."""
+    check_tensor(input, "clamp")
+    if min is None and max is None:
+        raise RuntimeError("clamp(): At least one of 'min' or 'max' must not be None")
+    dtype = result_type([x for x in (input, min, max) if x is not None], "clamp")
+    bounds = []
+    for bound in (min, max):
+        if bound is None:
+            bounds.append(None)
+        elif isinstance(bound, Tensor):
+            bounds.append(cast(bound, dtype))
+        else:
+            from .creation import full
+
+            bounds.append(full((), bound, dtype=dtype, device=input._device))
+    x = cast(input, dtype)
+    shape = broadcast_all([t._shape for t in (x, *bounds) if t is not None], "clamp")
+    return run(Op.CLAMP, (x, bounds[0], bounds[1]), (), (shape, dtype), x._device, x._be)
+
+
+clip = clamp
+tensor_method(clamp, name="clip")
+
+
+def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    return write_result(self, clamp(self, min, max), "clamp_")
+
+
+Tensor.clamp_ = Tensor.clip_ = _clamp_
+
+
+@tensor_method
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return clamp(input, min, None)
+
+
+@tensor_method
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return clamp(input, None, max)
+
+
+@define(Op.LERP)
+def _lerp(start, end, weight):
+    # PyTorch's two-sided formula keeps lerp(a, b, 1) == b exactly
+    diff = _b.sub(end, start)
+    low = _b.add(start, _b.mul(weight, diff))
+    high = _b.sub(end, _b.mul(diff, _b.sub(1.0, weight)))
+    return where(_b.lt(weight, 0.5), low, high)
+
+
+@tensor_method
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    check_tensor(input, "lerp")
+    check_tensor(end, "lerp", "end")
+    if input._dtype is not end._dtype:
+        raise RuntimeError(f"lerp(): expected dtype {input._dtype.name} for `end` but got "
+                           f"dtype {end._dtype.name}")
+    if input._dtype.category != 2:
+        raise RuntimeError(f"lerp(): not implemented for '{input._dtype.name}'")
+    if not isinstance(weight, Tensor):
+        from .creation import full
+
+        weight = full((), float(weight), dtype=input._dtype, device=input._device)
+    shape = broadcast_all([input._shape, end._shape, weight._shape], "lerp")
+    return run(Op.LERP, (input, end, weight), (), (shape, input._dtype), input._device,
+               input._be)
+
+
+@define(Op.NAN_TO_NUM)
+def _nan_to_num(x, nan, posinf, neginf):
+    x = where(isnan(x), nan, x)
+    x = where(_b.eq(x, math.inf), posinf, x)
+    return where(_b.eq(x, -math.inf), neginf, x)
+
+
+@tensor_method
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    check_tensor(input, "nan_to_num")
+    if input._dtype.category != 2:
+        return input.clone()
+    from ..host import finfo
+
+    info = finfo(input._dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    return run(Op.NAN_TO_NUM, (input,), (float(nan), float(posinf), float(neginf)),
+               (input._shape, input._dtype), input._device, input._be)

@@ -1,0 +1,15 @@
+"""Thread-local execution state read on the per-op hot path (grad mode lives here so the
+dispatcher can test it without importing autograd)."""
+
+from __future__ import annotations
+
+import threading
+
+
+class _State(threading.local):
+    grad_enabled: bool = True
+    inference: bool = False
+    cpu_fallback: bool = False
+
+
+STATE = _State()

@@ -1,0 +1,270 @@
+"""The ``Tensor`` class: a thin façade over a backend handle.
+
+A tensor holds its backend's *handle* (``_data``: a NumPy array, a CuPy array, an OpenCL
+buffer view...), its shape, dtype and device, and for views the *root* tensor whose storage it
+shares (``_root``) with its offset; strides are asked of the backend lazily. The math lives in
+``mbtorch.core.ops``; methods are attached there with ``@tensor_method`` next to the function
+they call, so ``Tensor.sum`` is defined where ``mbtorch.sum`` is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import dtypes as _dt
+from .device import device as _device_cls
+
+
+class Tensor:
+    """A multi-dimensional array on some device, with autograd support."""
+
+    __slots__ = ("_data", "_shape", "_dtype", "_device", "_be", "__dict__", "__weakref__")
+
+    # Rarely-set state: class-level defaults, written into the instance dict on demand so
+    # that creating a tensor on the hot path sets only the five slots above.
+    _root: "Tensor | None" = None  # storage owner, for views
+    _offset: int = 0  # storage offset in elements, relative to the root
+    _stride: "tuple[int, ...] | None" = None
+    _vc: int = 0  # version counter; lives on the root
+    _requires_grad: bool = False
+    _grad: "Tensor | None" = None
+    _grad_fn: Any = None
+    _retains_grad: bool = False
+    _hooks: "list | None" = None
+    _is_param: bool = False
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("use mbtorch.tensor(...), mbtorch.empty(...) and friends to create "
+                        "tensors; Tensor() itself is not a constructor here")
+
+    # -- metadata -------------------------------------------------------------------------
+    @property
+    def shape(self) -> "Size":
+        return Size(self._shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._shape)
+        return self._shape[wrap_dim(dim, len(self._shape), "size")]
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return self._dtype
+
+    @property
+    def device(self) -> _device_cls:
+        return self._device
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    def dim(self) -> int:
+        return len(self._shape)
+
+    def numel(self) -> int:
+        n = 1
+        for s in self._shape:
+            n *= s
+        return n
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return False
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    def stride(self, dim: int | None = None):
+        st = self._stride
+        if st is None:
+            st = self._stride = tuple(self._be.storage.strides(self._data))
+        if dim is None:
+            return st
+        return st[wrap_dim(dim, len(self._shape), "stride")]
+
+    def storage_offset(self) -> int:
+        return self._offset
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return is_contiguous_layout(self._shape, self.stride())
+
+    @property
+    def _version(self) -> int:
+        return (self._root or self)._vc
+
+    def _bump_version(self) -> None:
+        root = self._root or self
+        root._vc += 1
+
+    @property
+    def _base(self) -> "Tensor | None":
+        return self._root
+
+    def _is_view(self) -> bool:
+        return self._root is not None
+
+    # -- autograd state (the engine lives in mbtorch.autograd) -------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self._dtype.category != 2:
+            raise RuntimeError("requires_grad_(): only Tensors of floating point dtype can "
+                               f"require gradients (got {self._dtype.name})")
+        if not requires_grad and self._grad_fn is not None:
+            raise RuntimeError("requires_grad_(): you can only change requires_grad flags of "
+                               "leaf variables. If you want to use a computed variable in a "
+                               "subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self) -> "Tensor | None":
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                f"{type(value).__name__}")
+            if value._shape != self._shape:
+                raise RuntimeError(f"assigned grad has data of a different size: "
+                                   f"{list(value._shape)} vs {list(self._shape)}")
+            if value._device is not self._device:
+                raise RuntimeError("assigned grad has data located on a different device")
+        self._grad = value
+
+    @property
+    def grad_fn(self) -> Any:
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} elements is "
+                               "ambiguous")
+        return bool(self.item())
+
+    def __index__(self) -> int:
+        if self._dtype.category != 1 or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __repr__(self) -> str:
+        from .formatting import tensor_repr
+
+        return tensor_repr(self)
+
+    def __format__(self, spec: str) -> str:
+        if not self._shape and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __array__(self, dtype: Any = None, copy: Any = None):
+        arr = self.numpy(force=True)
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __reduce_ex__(self, protocol: int):
+        raise TypeError("mbtorch tensors are not picklable; use mbtorch.save (safetensors)")
+
+
+class Size(tuple):
+    """``tensor.shape``: a tuple of ints, as ``torch.Size``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"mbtorch.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def is_contiguous_layout(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Row-major contiguity as PyTorch defines it (size-1 dims' strides don't matter)."""
+    expected = 1
+    for size, st in zip(reversed(shape), reversed(strides)):
+        if size == 0:
+            return True
+        if size != 1 and st != expected:
+            return False
+        expected *= size
+    return True
+
+
+def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    strides = []
+    acc = 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+def wrap_dim(dim: Any, ndim: int, op: str, arg: str = "dim") -> int:
+    """Normalise a possibly negative dim, with PyTorch's IndexError message."""
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        if hasattr(dim, "__index__") and not isinstance(dim, bool):
+            dim = dim.__index__()
+        else:
+            raise TypeError(f"{op}(): argument '{arg}' must be int, not {type(dim).__name__}")
+    n = ndim if ndim > 0 else 1
+    if dim < -n or dim >= n:
+        raise IndexError(f"{op}(): Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def tensor_method(fn: Callable | None = None, *, name: str | None = None):
+    """Attach a public function as a ``Tensor`` method (used by ``mbtorch.core.ops``)."""
+
+    def attach(f: Callable) -> Callable:
+        setattr(Tensor, name or f.__name__, f)
+        return f
+
+    return attach(fn) if fn is not None else attach

@@ -1,0 +1,27 @@
+"""Entry point module: hands mbtorch the ``cpu`` backend description."""
+
+from __future__ import annotations
+
+from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
+
+DEVICE_TYPE = "cpu"
+
+
+@hookimpl
+def mbtorch_backend(api_version: int):
+    import numpy as np
+
+    from mbtorch.core.backend import BackendSpec
+
+    from . import __version__
+    from .kernels import KERNELS
+    from .storage import DTYPES, NumpyStorage
+
+    # PyTorch never warns on floating-point exceptions (1/0, overflow); NumPy would.
+    np.seterr(all="ignore")
+    return BackendSpec(
+        device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution="mbtorch-numpy",
+        version=__version__, device_count=1, dtypes=frozenset(DTYPES), storage=NumpyStorage(),
+        kernels=KERNELS, info={"numpy": np.__version__}, dlpack_device_type=1,
+        from_dlpack=np.from_dlpack,
+    )
