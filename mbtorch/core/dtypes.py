@@ -48,11 +48,19 @@ class dtype:  # noqa: N801 - torch's spelling
     def __reduce__(self):
         return self.name
 
+    @property
+    def scalar_name(self) -> str:
+        """PyTorch's C++ ScalarType name (``Float``, ``Long``...), used in its messages."""
+        return _SCALAR_NAMES[self.name]
+
     def to_python_type(self) -> type:
         return (_pybool, _pyint, _pyfloat)[self.category]
 
 
 _pybool, _pyint, _pyfloat = bool, int, float
+_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                 "int32": "Int", "int64": "Long", "float16": "Half", "bfloat16": "BFloat16",
+                 "float32": "Float", "float64": "Double"}
 
 bool = dtype("bool", 1, _BOOL, False, 0)  # noqa: A001
 uint8 = dtype("uint8", 1, _INT, False, 1)

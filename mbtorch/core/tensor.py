@@ -107,10 +107,10 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return (self._root or self)._vc
+        return (self if self._root is None else self._root)._vc
 
     def _bump_version(self) -> None:
-        root = self._root or self
+        root = self if self._root is None else self._root
         root._vc += 1
 
     @property

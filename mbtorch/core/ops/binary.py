@@ -95,7 +95,15 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     if _is_bool(input) and _is_bool(other):
         raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
+    if _is_bool_tensor(input) or _is_bool_tensor(other):
+        raise RuntimeError("sub(): Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     return binary(Op.SUB, "sub", input, other)
+
+
+def _is_bool_tensor(x: Any) -> bool:
+    return isinstance(x, Tensor) and x._dtype is _dt.bool
 
 
 def _is_bool(x: Any) -> bool:
@@ -299,6 +307,10 @@ Tensor.__le__ = _forward(le)
 Tensor.__gt__ = _forward(gt)
 Tensor.__ge__ = _forward(ge)
 Tensor.__hash__ = lambda self: id(self)
+Tensor.__neg__ = lambda self: _u.neg(self)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: _u.abs(self)
+Tensor.__invert__ = lambda self: _u.bitwise_not(self)
 
 for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div),
                    ("floor_divide", floor_divide), ("remainder", remainder), ("pow", pow),

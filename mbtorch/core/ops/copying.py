@@ -64,8 +64,8 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 def write_result(self: Tensor, result: Tensor, op: str) -> Tensor:
     """Finish an in-place op: check dtype and shape, then copy ``result`` into ``self``."""
     if not _dt.can_cast(result._dtype, self._dtype):
-        raise RuntimeError(f"{op}(): result type {result._dtype.name.capitalize()} can't be "
-                           f"cast to the desired output type {self._dtype.name.capitalize()}")
+        raise RuntimeError(f"{op}(): result type {result._dtype.scalar_name} can't be cast to "
+                           f"the desired output type {self._dtype.scalar_name}")
     if result._shape != self._shape:
         if broadcast_shapes(self._shape, result._shape, op) != self._shape:
             raise RuntimeError(f"{op}(): output with shape {list(self._shape)} doesn't match "

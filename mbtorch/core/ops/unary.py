@@ -126,9 +126,7 @@ def _sigmoid(x):
 
 @define(Op.RELU)
 def _relu(x):
-    from .creation import zeros_like
-
-    return _b.maximum(x, zeros_like(x))
+    return where(_b.lt(x, 0), 0, x)  # keeps -0.0 and NaN, as PyTorch
 
 
 @define(Op.CEIL)
@@ -289,7 +287,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
         return nonzero(condition, as_tuple=True)
     if condition._dtype is not _dt.bool:
         raise RuntimeError(f"where(): expected condition to be a boolean tensor, but got a "
-                           f"tensor with dtype {condition._dtype.name.capitalize()}")
+                           f"tensor with dtype {condition._dtype.scalar_name}")
     dtype = result_type((input, other), "where")
     tensors = [t for t in (condition, input, other) if isinstance(t, Tensor)]
     from ..meta import check_same_device

@@ -17,7 +17,7 @@ from ._common import run, wrap
 
 def make_view(x: Tensor, shape: tuple, strides: tuple, offset: int) -> Tensor:
     """A view of ``x``'s storage (``strides``/``offset`` relative to the root)."""
-    root = x._root or x
+    root = x if x._root is None else x._root
     handle = x._be.kernels[Op.AS_STRIDED](root._data, shape, strides, offset)
     t = wrap(handle, shape, x._dtype, x._device, x._be)
     t._root = root
