@@ -20,9 +20,10 @@ def _float_formatter(vals: np.ndarray):
     ints = bool(np.all(finite == np.round(finite)))
     nonzero = a[a > 0]
     nz_min = float(nonzero.min()) if nonzero.size else 0.0
-    if ints and amax < 1e8:
+    wide_range = bool(nz_min) and amax / nz_min > 1e3
+    if ints and amax < 1e8 and not wide_range:
         return lambda v: _special(v) or f"{v:.0f}."
-    if amax >= 1e8 or (nz_min and nz_min < 1e-4) or (nz_min and amax / nz_min > 1e3):
+    if amax >= 1e8 or (nz_min and nz_min < 1e-4) or wide_range:
         return lambda v: _special(v) or f"{v:.4e}"
     return lambda v: _special(v) or f"{v:.4f}"
 
@@ -51,7 +52,7 @@ def _render(arr: np.ndarray, fmt, width: int, indent: int, summarize: bool) -> s
     if summarize and n > 2 * _EDGE:
         idx = list(range(_EDGE)) + [None] + list(range(n - _EDGE, n))
     if arr.ndim == 1:
-        items = ["..." if i is None else fmt(arr[i].item()).rjust(width) for i in idx]
+        items = [" ..." if i is None else fmt(arr[i].item()).rjust(width) for i in idx]
         per_line = max(1, (_LINE - indent) // (width + 2))
         lines = [", ".join(items[k:k + per_line]) for k in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
