@@ -159,6 +159,25 @@ class Tensor:
         self._grad = value
 
     @property
+    def data(self) -> "Tensor":
+        """A tensor sharing storage with ``self``, outside autograd (``x.data``)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, new: "Tensor") -> None:
+        if not isinstance(new, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(new).__name__}")
+        self._data, self._shape, self._dtype = new._data, new._shape, new._dtype
+        self._device, self._be = new._device, new._be
+        d = self.__dict__
+        for key in ("_root", "_offset", "_stride"):
+            d.pop(key, None)
+        if new._root is not None:
+            self._root, self._offset, self._stride = new._root, new._offset, new._stride
+        elif new._stride is not None:
+            self._stride = new._stride
+
+    @property
     def grad_fn(self) -> Any:
         return self._grad_fn
 

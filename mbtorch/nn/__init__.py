@@ -1,0 +1,5 @@
+"""Neural-network layers, losses and utilities, written only against the public Tensor API
+(DESIGN.md), so they run on every backend."""
+
+from .modules import *  # noqa: F401,F403
+from .parameter import Buffer, Parameter  # noqa: F401

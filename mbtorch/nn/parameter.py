@@ -1,0 +1,44 @@
+"""``Parameter``: a tensor that a ``Module`` registers as a learnable weight."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf tensor that requires grad by default and is registered when assigned to a
+    ``Module`` attribute. It shares storage with the tensor it was made from."""
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> "Parameter":
+        from .. import empty
+
+        if data is None:
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter(): data must be a Tensor, not {type(data).__name__}")
+        p = object.__new__(cls)
+        src = data.detach()
+        p._data, p._shape, p._dtype = src._data, src._shape, src._dtype
+        p._device, p._be = src._device, src._be
+        if src._root is not None:
+            p._root, p._offset, p._stride = src._root, src._offset, src._stride
+        p._is_param = True
+        if requires_grad:
+            p.requires_grad_(True)
+        return p
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer:
+    """Marks a tensor to be registered as a buffer on assignment (``nn.Buffer``)."""
+
+    def __init__(self, data: Tensor, persistent: bool = True):
+        self.data = data
+        self.persistent = persistent
