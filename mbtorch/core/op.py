@@ -135,6 +135,9 @@ class Op(enum.IntEnum):
     TRIU = enum.auto()
     INDEX_SELECT = enum.auto()
     MASKED_FILL = enum.auto()
+    INDEX = enum.auto()
+    INDEX_PUT = enum.auto()
+    CONSTANT_PAD = enum.auto()
 
 
 @dataclass(frozen=True)
