@@ -1,7 +1,21 @@
-"""Backend (plugin) discovery and status: ``mbtorch.backends.status()``."""
+"""Backend (plugin) discovery and status.
+
+``mbtorch.backends.status()`` lists every backend found (installed through the entry-point
+group ``mbtorch.backends`` or registered by hand) with its state and the reason when it cannot
+be used; ``python -m mbtorch info`` prints the same report.
+"""
 
 from __future__ import annotations
 
-from .core.plugins import BackendStatus, register_plugin, status, unregister  # noqa: F401
+from .core.plugins import (  # noqa: F401
+    AUTOLOAD_ENV,
+    ENTRY_POINT_GROUP,
+    BackendStatus,
+    register_plugin,
+    rescan,
+    status,
+    unregister,
+)
 
-__all__ = ["BackendStatus", "register_plugin", "status", "unregister"]
+__all__ = ["AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "BackendStatus", "register_plugin", "rescan",
+           "status", "unregister"]

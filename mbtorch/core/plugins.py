@@ -5,8 +5,9 @@ once the backend is loaded. Loading imports the plugin's hooks module, registers
 pluggy ``PluginManager``, calls its ``mbtorch_backend`` hook and validates the spec. Any
 failure is recorded with its reason and turned into a clear error for that device only.
 
-Set ``MBTORCH_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry-point discovery (as pytest's
-``PYTEST_DISABLE_PLUGIN_AUTOLOAD``); then only plugins passed to ``register_plugin`` exist.
+Set ``MBTORCH_DISABLE_PLUGIN_AUTOLOAD=1`` (any value but empty or ``0``) to skip entry-point
+discovery (as pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``); then only plugins passed to
+``register_plugin`` exist.
 """
 
 from __future__ import annotations
@@ -22,26 +23,41 @@ import pluggy
 
 from . import hookspecs
 from .backend import Backend, BackendSpec, PluginError, validate
+from .op import PRIMITIVES
 
 ENTRY_POINT_GROUP = "mbtorch.backends"
 AUTOLOAD_ENV = "MBTORCH_DISABLE_PLUGIN_AUTOLOAD"
-KNOWN_PACKAGES = {"cpu": "mbtorch-numpy", "cuda": "mbtorch-cuda", "opencl": "mbtorch-opencl"}
+KNOWN_PACKAGES = {"cpu": "mbtorch-numpy", "cuda": "mbtorch-cuda", "opencl": "mbtorch-opencl",
+                  "mini": "mbtorch-mini (the plugin template in examples/mbtorch_mini)"}
 
 
 @dataclass
 class BackendStatus:
-    """One row of ``mbtorch.backends.status()``."""
+    """One row of ``mbtorch.backends.status()``.
+
+    ``state`` is ``available``, ``unavailable`` (installed, but this machine cannot run it:
+    ``reason`` says why), ``broken`` (failed to import or registered an invalid spec:
+    ``reason`` names the error) or ``not loaded`` (found, not imported yet). ``native_ops``
+    counts the kernels in the plugin's table, ``native_composites`` those that override a
+    composite's decomposition. A broken plugin whose device type is unknown is listed with
+    ``device_type='?'``.
+    """
 
     device_type: str
     plugin: str
     distribution: str = ""
     version: str = ""
-    state: str = "not loaded"  # available | unavailable | broken | not loaded
+    state: str = "not loaded"
     reason: str = ""
     device_count: int = 0
     dtypes: tuple[str, ...] = ()
     native_ops: int = 0
+    native_composites: int = 0
     info: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        head = f"{self.device_type}: {self.state}"
+        return f"{head} ({self.reason})" if self.reason else head
 
 
 _lock = threading.RLock()
@@ -52,11 +68,29 @@ _pm = pluggy.PluginManager(hookspecs.PROJECT)
 _pm.add_hookspecs(hookspecs)
 
 
+def autoload_disabled() -> bool:
+    """Whether ``MBTORCH_DISABLE_PLUGIN_AUTOLOAD`` is set (to anything but empty or ``0``)."""
+    return os.environ.get(AUTOLOAD_ENV, "") not in ("", "0")
+
+
+def rescan() -> None:
+    """Forget the entry points found so far and look again at the next use.
+
+    For a plugin installed while the process runs (a notebook, a test fixture); loaded
+    backends stay loaded, plugins not loaded yet are found afresh.
+    """
+    global _entry_points
+    with _lock:
+        _entry_points = None
+        for name in [k for k, st in _status.items() if st.state == "not loaded"]:
+            del _status[name]
+
+
 def _scan() -> dict[str, Any]:
     global _entry_points
     if _entry_points is None:
         found: dict[str, Any] = {}
-        if not os.environ.get(AUTOLOAD_ENV):
+        if not autoload_disabled():
             for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
                 found.setdefault(ep.name, ep)
         _entry_points = found
@@ -99,16 +133,20 @@ def register_plugin(plugin: Any, name: str | None = None) -> BackendStatus:
             if dev:
                 st.device_type = dev
                 _status[dev] = st
+                _backends.pop(dev, None)
+            else:  # listed under its plugin name until its device type is known
+                _status[f"?{name}"] = st
             return st
         return _install(spec, name)
 
 
 def _install(spec: BackendSpec, plugin: str) -> BackendStatus:
+    composites = sum(1 for op in spec.kernels if op not in PRIMITIVES)
     st = BackendStatus(spec.device_type, plugin, spec.distribution, spec.version,
                        "available" if spec.available else "unavailable", spec.reason,
                        spec.device_count if spec.available else 0,
                        tuple(sorted(d.name for d in spec.dtypes)), len(spec.kernels),
-                       dict(spec.info))
+                       composites, dict(spec.info))
     _status[spec.device_type] = st
     if spec.available:
         _backends[spec.device_type] = Backend(spec, plugin)
@@ -138,6 +176,7 @@ def _load_entry_point(device_type: str) -> None:
         return
     st = register_plugin(module, name=ep.value)
     if st.state == "broken" and st.device_type == "?":
+        _status.pop(f"?{ep.value}", None)
         st.device_type = device_type
         _status[device_type] = st
     old = _status.get(device_type)
@@ -159,8 +198,8 @@ def get_backend(device_type: str) -> Backend:
         st = _status.get(device_type)
     if st is None:
         pkg = KNOWN_PACKAGES.get(device_type, f"a plugin providing '{device_type}'")
-        hint = f"install {pkg}" if device_type in KNOWN_PACKAGES else f"install {pkg}"
-        if os.environ.get(AUTOLOAD_ENV):
+        hint = f"install {pkg}"
+        if autoload_disabled():
             hint += f" (plugin autoloading is off: {AUTOLOAD_ENV} is set)"
         raise RuntimeError(f"no backend provides device '{device_type}'; {hint}")
     if st.state == "unavailable":
