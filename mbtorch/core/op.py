@@ -191,7 +191,7 @@ PRIMITIVES: dict[Op, KernelSig] = {
                              "relative to root's first element, never negative"),
     Op.IOTA: KernelSig("n, device_index", "int64 handle [0, 1, ..., n-1]"),
     Op.PHILOX: KernelSig("seed, offset, n, device_index", "int64 handle of n uint32 words",
-                         "Philox4x32-10, see mbtorch.core.random_bits for the exact stream"),
+                         "Philox4x32-10; the exact stream is plugin_api.philox_words"),
 }
 
 

@@ -1,0 +1,40 @@
+"""Entry point module: hands mbtorch the ``mini`` backend description.
+
+Keep this module cheap to import: mbtorch imports it when the device is first used or
+listed, and the array library (here NumPy) is imported inside the hook.
+"""
+
+from __future__ import annotations
+
+import os
+
+from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
+
+DEVICE_TYPE = "mini"
+UNAVAILABLE_ENV = "MBTORCH_MINI_UNAVAILABLE"
+"""Set to a reason to make the device report itself unavailable, as a GPU plugin does on a
+machine without a driver (used by the tests and handy for trying the error path)."""
+
+
+@hookimpl
+def mbtorch_backend(api_version: int):
+    from mbtorch.core.backend import BackendSpec
+
+    from . import __version__
+
+    base = dict(device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION,
+                distribution="mbtorch-mini", version=__version__)
+    reason = os.environ.get(UNAVAILABLE_ENV)
+    if reason:
+        # An unavailable backend needs no storage or kernels; mbtorch raises ``reason``
+        # when the device is requested and lists it in ``mbtorch info``.
+        return BackendSpec(**base, available=False, reason=f"installed, but {reason}")
+
+    import numpy as np
+
+    from .kernels import KERNELS
+    from .storage import DTYPES, MiniStorage
+
+    np.seterr(all="ignore")  # PyTorch never warns on 1/0 or overflow
+    return BackendSpec(**base, device_count=2, dtypes=frozenset(DTYPES), storage=MiniStorage(),
+                       kernels=KERNELS, info={"numpy": np.__version__, "memory": "host"})
