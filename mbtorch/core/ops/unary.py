@@ -404,3 +404,40 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     neginf = info.min if neginf is None else neginf
     return run(Op.NAN_TO_NUM, (input,), (float(nan), float(posinf), float(neginf)),
                (input._shape, input._dtype), input._device, input._be)
+
+
+def _lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    return write_result(self, lerp(self, end, weight), "lerp_")
+
+
+Tensor.lerp_ = _lerp_
+
+
+@tensor_method
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    prod = _b.mul(tensor1, tensor2)
+    return _b.add(input, prod if value == 1 else _b.mul(prod, value))
+
+
+@tensor_method
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2``."""
+    if (tensor1._dtype.category != 2 and tensor2._dtype.category != 2):
+        raise RuntimeError("addcdiv(): Integer division with addcdiv is no longer supported, "
+                           "and in a future release addcdiv will perform a true division of "
+                           "tensor1 and tensor2.")
+    quot = _b.div(tensor1, tensor2)
+    return _b.add(input, quot if value == 1 else _b.mul(quot, value))
+
+
+def _addc_inplace(fn, name):
+    def f(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        return write_result(self, fn(self, tensor1, tensor2, value=value), name)
+
+    f.__name__ = name
+    return f
+
+
+Tensor.addcmul_ = _addc_inplace(addcmul, "addcmul_")
+Tensor.addcdiv_ = _addc_inplace(addcdiv, "addcdiv_")
