@@ -21,6 +21,7 @@ from .core.ops.creation import (  # noqa: F401
     arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full, full_like,
     linspace, ones, ones_like, tensor, zeros, zeros_like,
 )
+from .core.ops.dlpack import from_dlpack  # noqa: F401
 from .core.ops.random import (  # noqa: F401
     Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, normal,
     rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,

@@ -4,4 +4,4 @@ Importing this package registers all composites in ``mbtorch.core.op.OPS`` and a
 ``Tensor`` methods.
 """
 
-from . import binary, copying, creation, random, unary, views  # noqa: F401
+from . import binary, copying, creation, dlpack, random, unary, views  # noqa: F401

@@ -1,0 +1,99 @@
+"""DLPack interchange: ``mbtorch.from_dlpack(obj)`` and ``Tensor.__dlpack__`` /
+``Tensor.__dlpack_device__``, zero-copy in both directions.
+
+The core knows no memory layout, so each backend says how: its spec's ``dlpack_device_type``
+(the DLPack device code, ``kDLCPU = 1``, ``kDLCUDA = 2``, ...) and ``from_dlpack`` (a function
+turning a producer object into one of its handles; NumPy's ``np.from_dlpack`` for cpu).
+Exporting asks the tensor's handle for its own ``__dlpack__``, so a backend whose arrays speak
+DLPack (NumPy, CuPy) needs nothing more. The handle returned by a backend's ``from_dlpack``
+must have a NumPy-compatible ``.dtype``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import plugins
+from ..device import device as Device
+from ..host import dtype_from_numpy
+from ..tensor import Tensor, tensor_method
+from ._common import check_dtype_supported, resolve_device, wrap
+
+DEVICE_NAMES = {1: "kDLCPU", 2: "kDLCUDA", 3: "kDLCUDAHost", 4: "kDLOpenCL", 7: "kDLVulkan",
+                8: "kDLMetal", 10: "kDLROCM", 13: "kDLCUDAManaged", 14: "kDLOneAPI"}
+
+
+def _backend_for(code: int) -> Any:
+    """The backend whose spec accepts DLPack device type ``code``, loading plugins if needed."""
+    for attempt in range(2):
+        for be in plugins.loaded_backends().values():
+            if be.spec.dlpack_device_type == code and be.spec.from_dlpack is not None:
+                return be
+        if attempt == 0:
+            plugins.status(load=True)
+    name = DEVICE_NAMES.get(code, "unknown")
+    raise RuntimeError(f"from_dlpack(): no installed backend accepts DLPack device type "
+                       f"{code} ({name})")
+
+
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """A tensor sharing memory with ``ext_tensor``, any object implementing ``__dlpack__``
+    and ``__dlpack_device__`` (NumPy arrays, PyTorch tensors, mbtorch tensors...).
+
+    >>> a = np.arange(3.0); t = mbtorch.from_dlpack(a); t[0] = 7.0  # a[0] is now 7.0
+    """
+    if not (hasattr(ext_tensor, "__dlpack__") and hasattr(ext_tensor, "__dlpack_device__")):
+        raise TypeError(f"from_dlpack(): expected an object implementing __dlpack__ and "
+                        f"__dlpack_device__ (bare DLPack capsules are not supported), got "
+                        f"{type(ext_tensor).__name__}")
+    code, index = ext_tensor.__dlpack_device__()
+    be = _backend_for(int(code))
+    try:
+        handle = be.spec.from_dlpack(ext_tensor)
+    except (BufferError, RuntimeError, TypeError, ValueError) as exc:
+        raise BufferError(f"from_dlpack(): the '{be.device_type}' backend cannot import this "
+                          f"{type(ext_tensor).__name__}: {exc}") from exc
+    dtype = dtype_from_numpy(np.dtype(handle.dtype), "from_dlpack")
+    if any(s < 0 for s in be.storage.strides(handle)):
+        raise ValueError("from_dlpack(): tensors with negative strides are not supported; "
+                         "make a copy of the producer's array first")
+    if be.device_type == "cpu":
+        d = Device("cpu")
+    else:
+        d, _ = resolve_device(Device(be.device_type, int(index)), "from_dlpack")
+    check_dtype_supported(be, dtype, "from_dlpack")
+    return wrap(handle, tuple(be.storage.shape(handle)), dtype, d, be)
+
+
+@tensor_method
+def __dlpack__(self: Tensor, *, stream: Any = None, max_version: Any = None,
+               dl_device: Any = None, copy: Any = None) -> Any:
+    """Export as a DLPack capsule sharing this tensor's memory (the consumer calls this)."""
+    if self._requires_grad:
+        raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+    if self._be.spec.dlpack_device_type is None:
+        raise BufferError(f"__dlpack__(): the '{self._device.type}' backend does not support "
+                          "DLPack")
+    export = getattr(self._data, "__dlpack__", None)
+    if export is None:
+        raise BufferError(f"__dlpack__(): the '{self._device.type}' backend's arrays do not "
+                          "implement __dlpack__")
+    kwargs = {k: v for k, v in (("stream", stream), ("max_version", max_version),
+                                ("dl_device", dl_device), ("copy", copy)) if v is not None}
+    try:
+        return export(**kwargs)
+    except (BufferError, TypeError) as exc:
+        raise BufferError(f"__dlpack__(): cannot export a {self._dtype.name} tensor on "
+                          f"'{self._device}': {exc}") from exc
+
+
+@tensor_method
+def __dlpack_device__(self: Tensor) -> tuple[int, int]:
+    """``(DLPack device type, device index)``, e.g. ``(1, 0)`` on cpu."""
+    code = self._be.spec.dlpack_device_type
+    if code is None:
+        raise BufferError(f"__dlpack_device__(): the '{self._device.type}' backend does not "
+                          "support DLPack")
+    return (code, self._device.index or 0)
