@@ -27,6 +27,11 @@ from .core.ops.random import (  # noqa: F401
     rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
 )
 from .core.ops.unary import *  # noqa: F401,F403
+from .core.ops.gathering import *  # noqa: F401,F403
+from .core.ops.indexing import *  # noqa: F401,F403
+from .core.ops.joining import *  # noqa: F401,F403
+from .core.ops.rearranging import *  # noqa: F401,F403
+from .core.ops.sorting import *  # noqa: F401,F403
 from .core.ops.views import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402

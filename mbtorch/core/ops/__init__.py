@@ -5,3 +5,4 @@ Importing this package registers all composites in ``mbtorch.core.op.OPS`` and a
 """
 
 from . import binary, copying, creation, dlpack, random, unary, views  # noqa: F401
+from . import gathering, indexing, joining, rearranging, sorting  # noqa: F401

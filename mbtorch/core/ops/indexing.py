@@ -1,0 +1,306 @@
+"""``Tensor.__getitem__`` / ``__setitem__`` and ``index_put``, with PyTorch's rules.
+
+An index is applied in two stages. Basic items (ints, slices, ``None``, ``...``, Python bools)
+become views (``select``, ``slice_dim``, ``unsqueeze``), so ``x[1:, ::2]`` shares storage with
+``x``. The remaining advanced items (integer tensors and lists, bool masks turned into integer
+indices by ``nonzero``) are broadcast together and handed to the ``INDEX`` op, which gathers;
+assignment goes through ``INDEX_PUT`` (a scatter into a copy of the view) and ``copy_``s the
+result back into the view, so the write reaches the original storage.
+
+As in PyTorch (and unlike NumPy) ints are applied as basic ``select``s first: only the tensor
+indices decide where the indexed dims go. When they index adjacent dims of the view, the
+broadcast index dims replace them in place; otherwise they go first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import dtypes as _dt
+from ..meta import broadcast_all, broadcast_shapes
+from ..op import Op, define
+from ..tensor import Tensor, tensor_method
+from . import binary as _b
+from . import views as _v
+from ._common import cast, run, scalar_for
+from ._index_common import as_index, cast_long, check_bounds, wrap_negative
+
+_VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte or bool "
+          "tensors are valid indices")
+
+
+# -- the registered ops --------------------------------------------------------------------
+def index_shape(shape: tuple, dims: tuple, index_shape_: tuple) -> tuple:
+    """Result shape of ``INDEX``: the broadcast index shape replaces adjacent ``dims`` in
+    place, or leads when they are apart."""
+    rest = tuple(s for d, s in enumerate(shape) if d not in dims)
+    if _adjacent(dims):
+        return shape[:dims[0]] + index_shape_ + shape[dims[-1] + 1:]
+    return index_shape_ + rest
+
+
+def _adjacent(dims: tuple) -> bool:
+    return list(dims) == list(range(dims[0], dims[0] + len(dims)))
+
+
+def _flat_layout(x: Tensor, index: Tensor, dims: tuple):
+    """``x`` with the indexed dims moved first and merged, and the linear index into them,
+    expanded over the kept dims (the GATHER/SCATTER index along dim 0)."""
+    rest = [d for d in range(x.ndim) if d not in dims]
+    sizes = [x._shape[d] for d in dims]
+    kept = tuple(x._shape[d] for d in rest)
+    n = 1
+    for s in sizes:
+        n *= s
+    flat = _v.reshape(_v.permute(x, tuple(dims) + tuple(rest)), (n,) + kept)
+    lin = _v.select(index, 0, 0)
+    for j in range(1, len(dims)):
+        lin = _b.add(_b.mul(lin, sizes[j]), _v.select(index, 0, j))
+    m = lin.numel()
+    g_index = _v.expand(_v.reshape(lin, (m,) + (1,) * len(kept)), (m,) + kept)
+    return flat, g_index, rest, sizes
+
+
+@define(Op.INDEX)
+def _index(x: Tensor, index: Tensor, dims: tuple) -> Tensor:
+    """Advanced indexing. ``index``: int64 ``(len(dims), *B)``, in range, non-negative."""
+    flat, g_index, rest, _ = _flat_layout(x, index, dims)
+    shape = (g_index._shape[0],) + flat._shape[1:]
+    out = run(Op.GATHER, (flat, 0, g_index), (), (shape, x._dtype), x._device, x._be)
+    b = index._shape[1:]
+    out = _v.reshape(out, b + flat._shape[1:])
+    if _adjacent(dims) and dims[0] > 0:
+        out = _v.movedim(out, tuple(range(len(b))), tuple(range(dims[0], dims[0] + len(b))))
+    return out
+
+
+@define(Op.INDEX_PUT)
+def _index_put(x: Tensor, index: Tensor, values: Tensor, dims: tuple,
+               accumulate: bool) -> Tensor:
+    """A copy of ``x`` with ``values`` (shaped as ``INDEX``'s result) written or added at
+    ``index``."""
+    flat, g_index, rest, sizes = _flat_layout(x, index, dims)
+    b = index._shape[1:]
+    if _adjacent(dims) and dims[0] > 0:
+        values = _v.movedim(values, tuple(range(dims[0], dims[0] + len(b))),
+                            tuple(range(len(b))))
+    values = _v.reshape(values, g_index._shape)
+    out = run(Op.SCATTER, (flat, 0, g_index, values), ("add" if accumulate else "none",),
+              (flat._shape, x._dtype), x._device, x._be)
+    order = tuple(dims) + tuple(rest)
+    out = _v.reshape(out, tuple(sizes) + flat._shape[1:])
+    inverse = tuple(order.index(d) for d in range(x.ndim))
+    from .copying import contiguous
+
+    return contiguous(_v.permute(out, inverse))
+
+
+# -- parsing an index ----------------------------------------------------------------------
+def _items(index: Any) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _consumes(item: Any) -> int:
+    """How many dims of the tensor an index item uses up."""
+    if item is None or item is Ellipsis or type(item) is bool:
+        return 0
+    if isinstance(item, Tensor) and item._dtype in (_dt.bool, _dt.uint8):
+        return item.ndim
+    return 1
+
+
+def _expand_ellipsis(items: tuple, ndim: int) -> list:
+    used = sum(_consumes(it) for it in items)
+    if used > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out, seen = [], False
+    for it in items:
+        if it is Ellipsis:
+            # PyTorch accepts a repeated ellipsis; only the first one spans dims
+            out.extend([slice(None)] * (0 if seen else ndim - used))
+            seen = True
+        else:
+            out.append(it)
+    return out + [slice(None)] * (0 if seen else ndim - used)
+
+
+def _as_int(item: Any) -> int | None:
+    if isinstance(item, int) and not isinstance(item, bool):
+        return item
+    if not isinstance(item, (Tensor, list, tuple, slice)) and hasattr(item, "__index__"):
+        return item.__index__()
+    return None
+
+
+def _slice_bound(v: Any) -> Any:
+    return v if v is None else v.__index__()
+
+
+def _apply_basic(x: Tensor, items: list) -> tuple[Tensor, list]:
+    """Apply the basic items as views; return the view and ``[(dim, index tensor)]``."""
+    adv: list = []
+    dim = 0
+    for it in items:
+        i = _as_int(it)
+        if i is not None:
+            size = x._shape[dim]
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size "
+                                 f"{size}")
+            x = _v.select(x, dim, i)
+        elif isinstance(it, slice):
+            step = 1 if it.step is None else it.step.__index__()
+            if step == 0:
+                raise ValueError("slice step cannot be zero")
+            if step < 0:
+                raise ValueError("step must be greater than zero")
+            x = _v.slice_dim(x, dim, _slice_bound(it.start), _slice_bound(it.stop), step)
+            dim += 1
+        elif it is None or type(it) is bool:
+            x = _v.unsqueeze(x, dim)
+            if it is False:
+                x = _v.slice_dim(x, dim, 0, 0)
+            dim += 1
+        else:
+            x, dim = _tensor_item(x, it, dim, adv)
+    return x, adv
+
+
+def _tensor_item(x: Tensor, it: Any, dim: int, adv: list) -> tuple[Tensor, int]:
+    if not isinstance(it, (Tensor, list, tuple)):
+        raise IndexError(f"{_VALID} (got {type(it).__name__})")
+    t = as_index(it, x)
+    if t._dtype in (_dt.bool, _dt.uint8):
+        if t.ndim == 0:  # a 0-d mask adds a dim of size 1 (True) or 0 (False)
+            x = _v.unsqueeze(x, dim)
+            t = _v.unsqueeze(t, 0)
+        for j, s in enumerate(t._shape):
+            if x._shape[dim + j] != s:
+                raise IndexError(f"The shape of the mask {list(t._shape)} at index {j} does "
+                                 f"not match the shape of the indexed tensor "
+                                 f"{list(x._shape)} at index {dim + j}")
+        from .gathering import nonzero
+
+        nz = nonzero(t)
+        for j in range(t.ndim):
+            adv.append((dim + j, _v.select(nz, 1, j)))
+        return x, dim + t.ndim
+    if t._dtype.category != 1:
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if t._device is not x._device:
+        raise RuntimeError(f"indices should be either on cpu or on the same device as the "
+                           f"indexed tensor ({x._device})")
+    adv.append((dim, t))
+    return x, dim + 1
+
+
+def _prepare(x: Tensor, adv: list) -> tuple[Tensor, tuple]:
+    """Bounds-check, wrap and broadcast the advanced indices into one ``(k, *B)`` tensor."""
+    dims = tuple(d for d, _ in adv)
+    shape = broadcast_all([t._shape for _, t in adv], "index")
+    parts = []
+    for d, t in adv:
+        check_bounds(t, x._shape[d], d)
+        t = wrap_negative(cast_long(t), x._shape[d])
+        parts.append(_v.unsqueeze(_v.expand(t, shape), 0))
+    from .joining import cat
+
+    return cat(parts, 0), dims
+
+
+def _parse(x: Tensor, index: Any) -> tuple[Tensor, Tensor | None, tuple]:
+    items = _expand_ellipsis(_items(index), x.ndim)
+    view, adv = _apply_basic(x, items)
+    if not adv:
+        return view, None, ()
+    idx, dims = _prepare(view, adv)
+    return view, idx, dims
+
+
+def _run_index(v: Tensor, idx: Tensor, dims: tuple) -> Tensor:
+    shape = index_shape(v._shape, dims, idx._shape[1:])
+    return run(Op.INDEX, (v, idx), (dims,), (shape, v._dtype), v._device, v._be)
+
+
+# -- public --------------------------------------------------------------------------------
+@tensor_method(name="__getitem__")
+def getitem(self: Tensor, index: Any) -> Tensor:
+    """``self[index]``: a view for basic indices, a new tensor for advanced ones."""
+    view, idx, dims = _parse(self, index)
+    if idx is None:
+        return view if view is not self else _v.alias_view(self)
+    return _run_index(view, idx, dims)
+
+
+def _values_for(v: Tensor, value: Any, shape: tuple, op: str) -> Tensor:
+    """``value`` cast to ``v``'s dtype and broadcast to the indexing result ``shape``."""
+    if isinstance(value, Tensor):
+        if value._device is not v._device:
+            raise RuntimeError(f"{op}(): values should be on the same device as the indexed "
+                               f"tensor ({v._device}), got {value._device}")
+        value = cast(value, v._dtype, op)
+    elif type(value) in (bool, int, float):
+        from .creation import _full_on
+
+        value = _full_on((), scalar_for(value, v._dtype), v._dtype, v._device, v._be)
+    else:
+        raise TypeError(f"{op}(): can't assign a {type(value).__name__} to a tensor")
+    try:
+        ok = broadcast_shapes(shape, value._shape) == shape
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value._shape)} cannot "
+                           f"be broadcast to indexing result of shape {list(shape)}")
+    return _v.expand(value, shape)
+
+
+def _put(view: Tensor, idx: Tensor, dims: tuple, value: Any, accumulate: bool,
+         op: str) -> None:
+    shape = index_shape(view._shape, dims, idx._shape[1:])
+    values = _values_for(view, value, shape, op)
+    new = run(Op.INDEX_PUT, (view, idx, values), (dims, accumulate),
+              (view._shape, view._dtype), view._device, view._be)
+    view.copy_(new)
+
+
+@tensor_method(name="__setitem__")
+def setitem(self: Tensor, index: Any, value: Any) -> None:
+    """``self[index] = value``: writes into ``self``'s storage (views see it)."""
+    view, idx, dims = _parse(self, index)
+    if idx is None:
+        if not isinstance(value, (Tensor, bool, int, float)):
+            raise TypeError(f"can't assign a {type(value).__name__} to a tensor")
+        view.copy_(value)
+        return
+    _put(view, idx, dims, value, False, "index_put_")
+
+
+@tensor_method
+def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """``self[indices] = values`` (``+=`` with ``accumulate=True``; duplicates add up)."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put_(): argument 'indices' must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    items = [slice(None) if t is None else t for t in indices]
+    view, idx, dims = _parse(self, tuple(items))
+    if idx is None:
+        view.copy_(_b.add(view, values) if accumulate else values)
+        return self
+    _put(view, idx, dims, values, accumulate, "index_put_")
+    return self
+
+
+@tensor_method
+def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    from .copying import clone
+
+    return index_put_(clone(input), indices, values, accumulate)
+
+
+def index_tensor(input: Tensor, indices: Any) -> Tensor:
+    """``input[indices]`` for a tuple of index tensors (``torch.ops.aten.index``)."""
+    return getitem(input, tuple(slice(None) if t is None else t for t in indices))
+
+
+__all__ = ["index_put", "index_put_"]
