@@ -1,0 +1,221 @@
+"""The multi-process ``DataLoader`` iterator.
+
+The main process hands out tasks ``(epoch, idx, index)`` round-robin to per-worker index
+queues, keeping ``prefetch_factor`` tasks per worker in flight, and reads results from one
+shared result queue, reordering them so batches come out in sampler order. While waiting it
+polls the workers: a worker that has died is reported (its id, pid and exit code or signal)
+instead of waited for, and ``timeout`` bounds every wait. Results carry the epoch they were
+asked for, so persistent workers' leftovers from an abandoned epoch are dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import queue
+import signal
+import time
+from typing import Any
+
+from ._worker import (
+    Carrier,
+    ExceptionWrapper,
+    IterableDatasetStopIteration,
+    ResumeIteration,
+    WorkerConfig,
+    loads,
+    worker_loop,
+)
+
+# How long the main process waits on the result queue before checking its workers are alive.
+_POLL_INTERVAL = 0.1
+# How long shutdown waits for workers to finish their current task before terminating them.
+_JOIN_TIMEOUT = 2.0
+
+
+def _default_context() -> Any:
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _death_message(worker_id: int, proc: Any) -> str:
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return (f"DataLoader worker {worker_id} (pid {proc.pid}) is killed by signal: {name} "
+                f"(exit code {code}).")
+    return (f"DataLoader worker {worker_id} (pid {proc.pid}) exited unexpectedly with exit "
+            f"code {code}. Details are lost due to multiprocessing. Rerunning with "
+            "num_workers=0 may give better error trace.")
+
+
+class MultiProcessIter:
+    """Iterates once over a loader's batches with ``loader.num_workers`` processes (or once per
+    epoch, when ``persistent_workers`` keeps it alive across ``reset``)."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+        self._n = loader.num_workers
+        self._timeout = loader.timeout
+        self._in_flight = loader.prefetch_factor * self._n
+        self._persistent = loader.persistent_workers
+        self._shutdown = True  # until the workers exist
+        ctx = loader.multiprocessing_context or _default_context()
+        cfg = WorkerConfig(dataset=loader.dataset, iterable=loader._iterable,
+                           auto_collation=loader._auto_collation, collate_fn=loader.collate_fn,
+                           drop_last=loader.drop_last, base_seed=loader._base_seed(),
+                           init_fn=loader.worker_init_fn, num_workers=self._n)
+        carrier = Carrier(cfg)
+        self._result_queue = ctx.Queue()
+        self._index_queues, self._workers = [], []
+        for i in range(self._n):
+            q = ctx.Queue()
+            q.cancel_join_thread()  # never block interpreter exit on tasks for a dead worker
+            w = ctx.Process(target=worker_loop, daemon=True,
+                            args=(carrier, i, q, self._result_queue, os.getpid()))
+            w.start()
+            self._index_queues.append(q)
+            self._workers.append(w)
+        self._shutdown = False
+        self._retired: set[int] = set()  # workers stopped on purpose (exhausted streams)
+        self._epoch = 0
+        self._start_epoch()
+
+    # -- epochs ------------------------------------------------------------------------------
+    def _start_epoch(self) -> None:
+        self._sampler_iter = iter(self._loader._index_sampler)
+        self._send_idx = self._rcvd_idx = 0
+        self._task_info: dict[int, tuple] = {}
+        self._tasks_outstanding = 0
+        self._workers_status = [i not in self._retired for i in range(self._n)]
+        self._worker_cycle = itertools.cycle(range(self._n))
+        for _ in range(self._in_flight):
+            self._try_put_index()
+
+    def reset(self) -> None:
+        """Start a new epoch on the same (persistent) workers."""
+        self._epoch += 1
+        for q in self._index_queues:
+            q.put(ResumeIteration(self._epoch))
+        self._start_epoch()
+
+    # -- tasks -------------------------------------------------------------------------------
+    def _try_put_index(self) -> None:
+        try:
+            index = next(self._sampler_iter)
+        except StopIteration:
+            return
+        for _ in range(self._n):
+            worker_id = next(self._worker_cycle)
+            if self._workers_status[worker_id]:
+                break
+        else:
+            return  # every worker's stream has ended
+        self._index_queues[worker_id].put((self._epoch, self._send_idx, index))
+        self._task_info[self._send_idx] = (worker_id,)
+        self._tasks_outstanding += 1
+        self._send_idx += 1
+
+    def _get_data(self) -> tuple[int, Any]:
+        deadline = time.monotonic() + self._timeout if self._timeout > 0 else None
+        while True:
+            wait = _POLL_INTERVAL
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
+            try:
+                epoch, idx, payload = self._result_queue.get(timeout=wait)
+            except queue.Empty:
+                self._check_workers()
+                if deadline is not None and time.monotonic() >= deadline:
+                    self._shutdown_workers(graceful=False)
+                    raise RuntimeError(f"DataLoader timed out after {self._timeout} "
+                                       "seconds") from None
+                continue
+            if epoch == self._epoch:
+                return idx, loads(payload)
+
+    def _check_workers(self) -> None:
+        for i, w in enumerate(self._workers):
+            if i not in self._retired and not w.is_alive():
+                msg = _death_message(i, w)
+                self._shutdown_workers(graceful=False)
+                raise RuntimeError(msg)
+
+    # -- iteration ---------------------------------------------------------------------------
+    def __iter__(self) -> "MultiProcessIter":
+        return self
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+    def __next__(self) -> Any:
+        if self._shutdown:
+            raise StopIteration
+        while True:
+            # Skip tasks of workers whose stream ended; stop when nothing is left in flight.
+            while self._rcvd_idx < self._send_idx:
+                info = self._task_info[self._rcvd_idx]
+                if len(info) == 2 or self._workers_status[info[0]]:
+                    break
+                del self._task_info[self._rcvd_idx]
+                self._rcvd_idx += 1
+            else:
+                if not self._persistent:
+                    self._shutdown_workers()
+                raise StopIteration
+            if len(self._task_info[self._rcvd_idx]) == 2:
+                data = self._task_info.pop(self._rcvd_idx)[1]
+                self._rcvd_idx += 1
+                return self._process(data)
+            idx, data = self._get_data()
+            self._tasks_outstanding -= 1
+            if isinstance(data, IterableDatasetStopIteration):
+                self._end_stream(data.worker_id)
+                self._try_put_index()
+                continue
+            if idx != self._rcvd_idx:
+                self._task_info[idx] += (data,)  # early: keep until its turn
+            else:
+                del self._task_info[idx]
+                self._rcvd_idx += 1
+                return self._process(data)
+
+    def _end_stream(self, worker_id: int) -> None:
+        self._workers_status[worker_id] = False
+        if not self._persistent:
+            self._retired.add(worker_id)
+            self._index_queues[worker_id].put(None)
+
+    def _process(self, data: Any) -> Any:
+        self._try_put_index()
+        if isinstance(data, ExceptionWrapper):
+            data.reraise()
+        return data
+
+    # -- shutdown ----------------------------------------------------------------------------
+    def _shutdown_workers(self, graceful: bool = True) -> None:
+        if self._shutdown:
+            return
+        self._shutdown = True
+        for q in self._index_queues:
+            q.put(None)
+        deadline = time.monotonic() + (_JOIN_TIMEOUT if graceful else 0.0)
+        for w in self._workers:
+            w.join(timeout=max(0.0, deadline - time.monotonic()))
+            if w.is_alive():
+                w.terminate()
+                w.join()
+        for q in (*self._index_queues, self._result_queue):
+            q.cancel_join_thread()
+            q.close()
+
+    def __del__(self) -> None:
+        try:
+            self._shutdown_workers()
+        except Exception:  # interpreter teardown: modules may already be gone
+            pass
