@@ -35,3 +35,4 @@ from .core.ops.sorting import *  # noqa: F401,F403
 from .core.ops.views import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402
+from . import data, utils  # noqa: F401,E402
