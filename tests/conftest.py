@@ -23,3 +23,37 @@ def assert_close(actual, expected, rtol=1e-6, atol=1e-6, dtype=None):
 @pytest.fixture
 def torch_or_skip():
     return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="session")
+def mini_device() -> str:
+    """The template plugin's device ``mini``: pip-installs examples/mbtorch_mini if needed."""
+    import importlib
+    import site
+    import subprocess
+    import sys
+    import sysconfig
+    from importlib import metadata
+    from pathlib import Path
+
+    from mbtorch import backends
+
+    def found() -> bool:
+        return any(ep.name == "mini" for ep in metadata.entry_points(group="mbtorch.backends"))
+
+    if not found():
+        template = Path(__file__).resolve().parents[1] / "examples" / "mbtorch_mini"
+        cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+               "--no-build-isolation", "-e", str(template)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            pytest.skip(f"cannot pip-install the template plugin: {exc}")
+        if proc.returncode != 0:
+            pytest.skip(f"pip install -e examples/mbtorch_mini failed: {proc.stderr[-800:]}")
+        site.addsitedir(sysconfig.get_paths()["purelib"])  # runs the editable-install hook
+        importlib.invalidate_caches()
+        backends.rescan()
+        if not found():
+            pytest.skip("examples/mbtorch_mini was installed but is not visible in this process")
+    return "mini"
