@@ -125,7 +125,9 @@ def _expand_ellipsis(items: tuple, ndim: int) -> list:
 
 
 def _as_int(item: Any) -> int | None:
-    if isinstance(item, int) and not isinstance(item, bool):
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, int):
         return item
     if not isinstance(item, (Tensor, list, tuple, slice)) and hasattr(item, "__index__"):
         return item.__index__()
@@ -197,7 +199,12 @@ def _tensor_item(x: Tensor, it: Any, dim: int, adv: list) -> tuple[Tensor, int]:
 def _prepare(x: Tensor, adv: list) -> tuple[Tensor, tuple]:
     """Bounds-check, wrap and broadcast the advanced indices into one ``(k, *B)`` tensor."""
     dims = tuple(d for d, _ in adv)
-    shape = broadcast_all([t._shape for _, t in adv], "index")
+    try:
+        shape = broadcast_all([t._shape for _, t in adv], "index")
+    except RuntimeError:
+        shapes = ", ".join(str(list(t._shape)) for _, t in adv)
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
+                         f"with shapes {shapes}") from None
     parts = []
     for d, t in adv:
         check_bounds(t, x._shape[d], d)
@@ -232,12 +239,17 @@ def getitem(self: Tensor, index: Any) -> Tensor:
     return _run_index(view, idx, dims)
 
 
-def _values_for(v: Tensor, value: Any, shape: tuple, op: str) -> Tensor:
-    """``value`` cast to ``v``'s dtype and broadcast to the indexing result ``shape``."""
+def _values_for(v: Tensor, value: Any, shape: tuple, op: str, strict: bool) -> Tensor:
+    """``value`` broadcast to the indexing result ``shape``; a number is converted to ``v``'s
+    dtype, a tensor must have it when ``strict`` (PyTorch's ``index_put_`` rule)."""
     if isinstance(value, Tensor):
         if value._device is not v._device:
             raise RuntimeError(f"{op}(): values should be on the same device as the indexed "
                                f"tensor ({v._device}), got {value._device}")
+        if strict and value._dtype is not v._dtype:
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, "
+                               f"got {_dt_name(v._dtype)} for the destination and "
+                               f"{_dt_name(value._dtype)} for the source.")
         value = cast(value, v._dtype, op)
     elif type(value) in (bool, int, float):
         from .creation import _full_on
@@ -255,10 +267,16 @@ def _values_for(v: Tensor, value: Any, shape: tuple, op: str) -> Tensor:
     return _v.expand(value, shape)
 
 
+def _dt_name(d: _dt.dtype) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(d.name, d.name)
+
+
 def _put(view: Tensor, idx: Tensor, dims: tuple, value: Any, accumulate: bool,
-         op: str) -> None:
+         op: str, strict: bool = True) -> None:
     shape = index_shape(view._shape, dims, idx._shape[1:])
-    values = _values_for(view, value, shape, op)
+    values = _values_for(view, value, shape, op, strict)
     new = run(Op.INDEX_PUT, (view, idx, values), (dims, accumulate),
               (view._shape, view._dtype), view._device, view._be)
     view.copy_(new)
@@ -273,7 +291,10 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
             raise TypeError(f"can't assign a {type(value).__name__} to a tensor")
         view.copy_(value)
         return
-    _put(view, idx, dims, value, False, "index_put_")
+    # PyTorch fills a lone bool mask with a 0-d value of any dtype (its masked_fill path)
+    lone_mask = (isinstance(index, Tensor) and index._dtype is _dt.bool
+                 and isinstance(value, Tensor) and value.ndim == 0)
+    _put(view, idx, dims, value, False, "index_put_", strict=not lone_mask)
 
 
 @tensor_method
