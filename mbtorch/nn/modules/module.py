@@ -243,7 +243,7 @@ class Module:
         """Replace every parameter's and buffer's data by ``fn(data)``, keeping the same
         ``Parameter`` objects so optimizers keep working (PyTorch's behaviour)."""
         for mod in self.modules():
-            for name, p in mod._parameters.items():
+            for p in mod._parameters.values():
                 if p is None:
                     continue
                 p.data = fn(p.detach())

@@ -1,0 +1,17 @@
+"""Argument helpers shared by the functional modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _tuple(v: Any, n: int, name: str, op: str) -> tuple[int, ...]:
+    if isinstance(v, int):
+        return (v,) * n
+    v = tuple(v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise ValueError(f"{op}(): expected {name} to be a single integer or a tuple of {n} "
+                         f"integers, got {v}")
+    return v

@@ -1,0 +1,190 @@
+"""Convolution, pooling, padding and resampling as views + matmul (im2col): every backend
+that has the primitives trains a CNN. ``Tensor.unfold`` windows are views, so the only copy
+is the column matrix that feeds the matmul."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import mbtorch as _mt
+
+from ...core.tensor import Tensor
+from ._utils import _tuple
+from .padding import pad
+
+
+def _windows(x: Tensor, kernel: Sequence[int], stride: Sequence[int],
+             dilation: Sequence[int]) -> Tensor:
+    """(N, C, *spatial) -> (N, C, *out_spatial, *kernel) as a view."""
+    n = len(kernel)
+    for i in range(n):
+        dim = 2 + i
+        span = dilation[i] * (kernel[i] - 1) + 1
+        x = x.unfold(dim, span, stride[i])
+        if dilation[i] > 1:
+            x = x[(Ellipsis, slice(None, None, dilation[i]))]
+    return x
+
+
+def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, int]]:
+    pads = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def _convnd(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+            dilation: Any, groups: int, n: int, op: str) -> Tensor:
+    if input.dim() not in (n + 1, n + 2):
+        raise RuntimeError(f"{op}(): Expected {n + 1}D (unbatched) or {n + 2}D (batched) input "
+                           f"to {op}, but got input of size: {list(input.shape)}")
+    unbatched = input.dim() == n + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    if weight.dim() != n + 2:
+        raise RuntimeError(f"{op}(): weight should have {n + 2} dimensions, got "
+                           f"{list(weight.shape)}")
+    stride, dilation = _tuple(stride, n, "stride", op), _tuple(dilation, n, "dilation", op)
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = [(0, 0)] * n
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}(): padding='same' is not supported for strided "
+                                 "convolutions")
+            pads = _same_padding(kernel, dilation)
+        else:
+            raise ValueError(f"{op}(): Invalid padding string '{padding}'")
+    else:
+        pads = [(p, p) for p in _tuple(padding, n, "padding", op)]
+    c_in, c_out = input.shape[1], weight.shape[0]
+    if groups <= 0 or c_in % groups or c_out % groups:
+        raise RuntimeError(f"{op}(): groups ({groups}) must divide in_channels ({c_in}) and "
+                           f"out_channels ({c_out})")
+    if weight.shape[1] * groups != c_in:
+        raise RuntimeError(f"{op}(): Given groups={groups}, weight of size {list(weight.shape)}"
+                           f", expected input{list(input.shape)} to have "
+                           f"{weight.shape[1] * groups} channels, but got {c_in} channels "
+                           "instead")
+    if any(p for pair in pads for p in pair):
+        flat = [p for pair in reversed(pads) for p in pair]
+        input = pad(input, flat)
+    for i in range(n):
+        if input.shape[2 + i] < dilation[i] * (kernel[i] - 1) + 1:
+            raise RuntimeError(f"{op}(): Kernel size can't be greater than actual input size")
+    out = _conv_gemm(input, weight, stride, dilation, groups)
+    if bias is not None:
+        out = out + bias.reshape((1, -1) + (1,) * n)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_gemm(x: Tensor, weight: Tensor, stride: tuple, dilation: tuple,
+               groups: int) -> Tensor:
+    n = weight.dim() - 2
+    kernel = tuple(weight.shape[2:])
+    cols = _windows(x, kernel, stride, dilation)  # (N, C, *out, *k)
+    batch, c_in = x.shape[0], x.shape[1]
+    out_sp = tuple(cols.shape[2:2 + n])
+    nk = 1
+    for k in kernel:
+        nk *= k
+    npos = 1
+    for s in out_sp:
+        npos *= s
+    cg, og = c_in // groups, weight.shape[0] // groups
+    # (N, G, Cg, *out, *k) -> (N, G, *out, Cg, *k) -> (N, G, P, Cg*K)
+    cols = cols.reshape((batch, groups, cg) + out_sp + kernel)
+    order = (0, 1) + tuple(range(3, 3 + n)) + (2,) + tuple(range(3 + n, 3 + 2 * n))
+    cols = cols.permute(order).reshape(batch, groups, npos, cg * nk)
+    w = weight.reshape(groups, og, cg * nk).transpose(1, 2)  # (G, Cg*K, Og)
+    out = cols @ w  # (N, G, P, Og)
+    return out.permute(0, 1, 3, 2).reshape((batch, groups * og) + out_sp)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """The gradient of conv2d with respect to its input: dilate the input by ``stride``,
+    pad by ``dilation * (k - 1) - padding``, and convolve with the flipped, transposed
+    kernel."""
+    op = "conv_transpose2d"
+    unbatched = input.dim() == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    if input.dim() != 4:
+        raise RuntimeError(f"{op}(): Expected 3D or 4D input, got {list(input.shape)}")
+    stride, dilation = _tuple(stride, 2, "stride", op), _tuple(dilation, 2, "dilation", op)
+    padding = _tuple(padding, 2, "padding", op)
+    out_pad = _tuple(output_padding, 2, "output_padding", op)
+    for i in range(2):
+        if out_pad[i] >= max(stride[i], dilation[i]):
+            raise RuntimeError(f"{op}(): output padding must be smaller than either stride or "
+                               "dilation")
+    c_in, og, kh, kw = weight.shape
+    if c_in != input.shape[1]:
+        raise RuntimeError(f"{op}(): weight of size {list(weight.shape)} expects {c_in} input "
+                           f"channels, got {input.shape[1]}")
+    n, _, h, w = input.shape
+    if stride != (1, 1):
+        up = _mt.zeros(n, c_in, (h - 1) * stride[0] + 1, (w - 1) * stride[1] + 1,
+                       dtype=input.dtype, device=input.device)
+        up[:, :, ::stride[0], ::stride[1]] = input
+        input = up
+    pads = []
+    for i, k in enumerate((kh, kw)):
+        lo = dilation[i] * (k - 1) - padding[i]
+        pads.append((lo, lo + out_pad[i]))
+    input = _pad_or_crop(input, pads)
+    cg = c_in // groups
+    # (Cin, Og, kh, kw) -> per group (Og*G, Cg, kh, kw), flipped spatially
+    wt = weight.reshape(groups, cg, og, kh, kw).transpose(1, 2).reshape(groups * og, cg, kh, kw)
+    wt = wt.flip((2, 3))
+    out = _conv_gemm(input, wt, (1, 1), dilation, groups)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def _pad_or_crop(x: Tensor, pads: list[tuple[int, int]]) -> Tensor:
+    """Pad (positive) or crop (negative) the last len(pads) dims."""
+    n = len(pads)
+    crop = [slice(None)] * x.dim()
+    flat = []
+    for i, (lo, hi) in enumerate(pads):
+        dim = x.dim() - n + i
+        crop[dim] = slice(max(-lo, 0), x.shape[dim] - max(-hi, 0))
+    x = x[tuple(crop)]
+    for lo, hi in reversed(pads):
+        flat += [max(lo, 0), max(hi, 0)]
+    return pad(x, flat) if any(flat) else x
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+           stride: Any = 1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C*kh*kw, L), as ``torch.nn.functional.unfold``."""
+    if input.dim() != 4:
+        raise NotImplementedError("unfold(): only 4-D input tensors are supported")
+    k = _tuple(kernel_size, 2, "kernel_size", "unfold")
+    d, s = _tuple(dilation, 2, "dilation", "unfold"), _tuple(stride, 2, "stride", "unfold")
+    p = _tuple(padding, 2, "padding", "unfold")
+    x = pad(input, [p[1], p[1], p[0], p[0]]) if any(p) else input
+    cols = _windows(x, k, s, d)  # (N, C, oh, ow, kh, kw)
+    n, c, oh, ow = cols.shape[:4]
+    return cols.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
+
