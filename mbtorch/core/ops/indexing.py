@@ -24,6 +24,7 @@ from . import binary as _b
 from . import views as _v
 from ._common import cast, run, scalar_for
 from ._index_common import as_index, cast_long, check_bounds, wrap_negative
+from .gathering import nonzero  # noqa: F401 - ``where(cond)`` finds it here
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte or bool "
           "tensors are valid indices")
@@ -181,8 +182,6 @@ def _tensor_item(x: Tensor, it: Any, dim: int, adv: list) -> tuple[Tensor, int]:
                 raise IndexError(f"The shape of the mask {list(t._shape)} at index {j} does "
                                  f"not match the shape of the indexed tensor "
                                  f"{list(x._shape)} at index {dim + j}")
-        from .gathering import nonzero
-
         nz = nonzero(t)
         for j in range(t.ndim):
             adv.append((dim + j, _v.select(nz, 1, j)))
