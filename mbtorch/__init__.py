@@ -33,6 +33,14 @@ from .core.ops.joining import *  # noqa: F401,F403
 from .core.ops.rearranging import *  # noqa: F401,F403
 from .core.ops.sorting import *  # noqa: F401,F403
 from .core.ops.views import *  # noqa: F401,F403
+from .core.ops.einsum import einsum  # noqa: F401
+from .core.ops.linalg import *  # noqa: F401,F403
+from .core.ops.norms import norm  # noqa: F401
+from .core.ops.reductions import *  # noqa: F401,F403
+from .core.ops.scans import *  # noqa: F401,F403
+from .core.ops.softmax import *  # noqa: F401,F403
+from .core.ops.statistics import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402
 from . import data, utils  # noqa: F401,E402
+from . import linalg  # noqa: F401,E402

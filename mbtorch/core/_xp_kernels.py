@@ -53,7 +53,8 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         def kernel(x, dims, keepdim):
             if x.dtype in low_precision:
                 return xp.asarray(f(x, axis=dims, keepdims=keepdim, dtype=f32)).astype(x.dtype)
-            return xp.asarray(f(x, axis=dims, keepdims=keepdim))
+            # dtype=: NumPy would widen small integers (and bools) to int64
+            return xp.asarray(f(x, axis=dims, keepdims=keepdim, dtype=x.dtype))
 
         return kernel
 

@@ -118,6 +118,7 @@ class Op(enum.IntEnum):
     CUMPROD = enum.auto()
     ANY = enum.auto()
     ALL = enum.auto()
+    VECTOR_NORM = enum.auto()
     # -- composites: views (decomposed into AS_STRIDED by the core)
     VIEW = enum.auto()
     PERMUTE = enum.auto()

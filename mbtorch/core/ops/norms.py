@@ -1,0 +1,171 @@
+"""Norms: ``linalg.vector_norm``, ``linalg.matrix_norm``, ``linalg.norm`` and the older
+``torch.norm`` (``Tensor.norm``), with PyTorch's argument rules and messages.
+
+Op attrs: ``VECTOR_NORM``: ``(x, dims, ord, keepdim)``, ``x`` floating (already in the
+requested dtype), ``ord`` a float (``inf``, ``-inf``, 0, 1, 2 or any other), ``dims`` a
+sorted non-empty tuple. It has its own Op so the derivative table can give the subgradient
+PyTorch uses at 0 (the decomposition's ``sqrt`` would give nan there). Matrix norms that
+need singular values (``ord`` 2, -2, ``'nuc'``) raise NotImplementedError: mbtorch has no SVD.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import dtypes as _dt
+from ..op import Op, define
+from ..tensor import Tensor, tensor_method, wrap_dim
+from . import binary as _b
+from . import unary as _u
+from ._common import cast
+from ._reduce import check_input, prepare, reduce, reduced_shape, upcast
+
+_NUMBER = (int, float)
+
+
+@define(Op.VECTOR_NORM)
+def _vector_norm(x: Tensor, dims: tuple, ord: float, keepdim: bool) -> Tensor:
+    y = upcast(x)
+    shape = reduced_shape(y._shape, dims, keepdim)
+    a = _u.abs(y)
+    if ord == math.inf:
+        out = reduce(Op.AMAX, a, dims, keepdim, shape)
+    elif ord == -math.inf:
+        out = reduce(Op.AMIN, a, dims, keepdim, shape)
+    elif ord == 0:
+        out = reduce(Op.SUM, cast(_b.ne(y, 0), y._dtype), dims, keepdim, shape)
+    elif ord == 1:
+        out = reduce(Op.SUM, a, dims, keepdim, shape)
+    elif ord == 2:
+        out = _u.sqrt(reduce(Op.SUM, _b.mul(a, a), dims, keepdim, shape))
+    else:
+        out = _b.pow(reduce(Op.SUM, _b.pow(a, ord), dims, keepdim, shape), 1.0 / ord)
+    return cast(out, x._dtype)
+
+
+def _check_floating(x: Tensor, name: str) -> None:
+    if x._dtype.category != 2:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                           f"Got {x._dtype.scalar_name}")
+
+
+def _with_dtype(x: Tensor, dtype: Any, name: str) -> Tensor:
+    if dtype is None:
+        return x
+    dtype = _dt.as_dtype(dtype, name)
+    if dtype.category != 2 or _dt.promote_types(x._dtype, dtype) is not dtype:
+        raise RuntimeError(f"{name}: the dtype of the input ({x._dtype.scalar_name}) should be "
+                           f"convertible without narrowing to the specified dtype "
+                           f"({dtype.scalar_name})")
+    return cast(x, dtype, name)
+
+
+def _ord_text(ord: float) -> str:
+    if math.isinf(ord):
+        return "inf" if ord > 0 else "-inf"
+    return str(int(ord)) if float(ord).is_integer() else str(ord)
+
+
+def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
+                dtype: _dt.dtype | None = None) -> Tensor:
+    """``sum(|x|**ord) ** (1/ord)`` over ``dim`` (all elements by default); ``ord`` may be
+    ``inf`` (max), ``-inf`` (min) or 0 (count of non-zeros).
+
+    >>> mbtorch.linalg.vector_norm(mbtorch.tensor([3.0, -4.0]))
+    tensor(5.)
+    """
+    name = "linalg.vector_norm"
+    check_input(x, name, "input")
+    if isinstance(ord, Tensor):
+        ord = ord.item()
+    if type(ord) not in _NUMBER:
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, "
+                        f"not {type(ord).__name__}")
+    _check_floating(x, name)
+    x = _with_dtype(x, dtype, name)
+    y, dims, keepdim, shape = prepare(x, dim, keepdim, name)
+    if (ord < 0 or math.isinf(ord)) and any(y._shape[d] == 0 for d in dims):
+        raise RuntimeError(f"{name} cannot compute the {_ord_text(ord)} norm on an empty "
+                           "tensor because the operation does not have an identity")
+    return reduce(Op.VECTOR_NORM, y, dims, keepdim, shape, extra=(float(ord),))
+
+
+def _matrix_dims(A: Tensor, dim: Any, name: str) -> tuple[int, int]:
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if len(dims) != 2:
+        raise RuntimeError(f"{name}: dim must be a 2-tuple. Got {' '.join(map(str, dims))}")
+    d0, d1 = (wrap_dim(d, A.ndim, name) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"{name}: dims must be different. Got ({d0}, {d1})")
+    return d0, d1
+
+
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = False, *,
+                dtype: _dt.dtype | None = None) -> Tensor:
+    """Frobenius (``'fro'``), max-column-sum (1, -1 for the min) or max-row-sum (``inf``,
+    ``-inf``) norm over the two dims ``dim``."""
+    name = "linalg.matrix_norm"
+    check_input(A, name, "A")
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    d0, d1 = _matrix_dims(A, dim, name)
+    _check_floating(A, name)
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim, dtype=dtype)
+    if ord == "nuc" or ord in (2, -2):
+        raise NotImplementedError(f"{name}: ord={ord!r} needs the singular values (an SVD), "
+                                  "which mbtorch does not implement")
+    if ord not in (1, -1, math.inf, -math.inf) or isinstance(ord, (bool, str)):
+        raise RuntimeError(f"{name}: Order {ord} not supported.")
+    A = _with_dtype(A, dtype, name)
+    sum_dim, max_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    from .reductions import amax, amin
+    from .reductions import sum as sum_
+
+    sums = sum_(_u.abs(A), sum_dim, keepdim=True)
+    if A._shape[max_dim] == 0:
+        out = sum_(sums, max_dim, keepdim=True)  # PyTorch gives 0 for an empty matrix
+    else:
+        out = (amax if ord > 0 else amin)(sums, max_dim, keepdim=True)
+    return out if keepdim else out.squeeze((d0, d1))
+
+
+def linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *,
+                dtype: _dt.dtype | None = None) -> Tensor:
+    """``mbtorch.linalg.norm``: a vector norm over one dim (or the flattened input when
+    ``ord`` and ``dim`` are None), a matrix norm over two."""
+    check_input(A, "linalg.norm", "A")
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
+                           f"Got {list(dims)}")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must "
+                           f"be 1D or 2D. Got {A.ndim}D.")
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    return matrix_norm(A, ord, (0, 1), keepdim, dtype=dtype)
+
+
+@tensor_method
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+         dtype: _dt.dtype | None = None) -> Tensor:
+    """``torch.norm``: ``p`` a number is a vector norm over ``dim`` (all elements by
+    default); ``'fro'`` is the 2-norm; ``'nuc'`` a matrix norm."""
+    check_input(input, "norm")
+    if isinstance(p, str):
+        if p == "fro" and (dim is None or isinstance(dim, int) or len(dim) <= 2):
+            return vector_norm(input, 2, dim, keepdim, dtype=dtype)
+        dims = tuple(range(input.ndim)) if dim is None else dim
+        return matrix_norm(input, p, dims, keepdim, dtype=dtype)
+    return vector_norm(input, 2 if p is None else p, dim, keepdim, dtype=dtype)
+
+
+__all__ = ["norm"]
