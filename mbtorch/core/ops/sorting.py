@@ -131,6 +131,7 @@ def _gather1(x: Tensor, index: Tensor) -> Tensor:
     return run(Op.GATHER, (x, 0, index), (), (index._shape, x._dtype), x._device, x._be)
 
 
+@tensor_method
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
            return_counts: bool = False, dim: int | None = None) -> Any:
     """The distinct elements of ``input`` in ascending order (always sorted, as PyTorch's
