@@ -225,6 +225,20 @@ class Tensor:
         arr = self.numpy(force=True)
         return arr if dtype is None else arr.astype(dtype)
 
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        if id(self) in memo:
+            return memo[id(self)]
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        out = self.detach().clone()
+        if self._requires_grad:
+            out.requires_grad_(True)
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = out
+        return out
+
     def __reduce_ex__(self, protocol: int):
         raise TypeError("mbtorch tensors are not picklable; use mbtorch.save (safetensors)")
 
