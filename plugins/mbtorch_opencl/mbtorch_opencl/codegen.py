@@ -1,0 +1,159 @@
+"""Kernel generation shared by every kernel family: C types per dtype, loads and stores (float16
+is storage only: ``vload_half``/``vstore_half_rte`` with float32 compute), strided index
+arithmetic, dimension collapsing, and the per-device program cache.
+
+Programs are cached in process per key (op, dtypes, rank, layout, index width); shapes,
+strides and offsets are kernel arguments, so a new shape never compiles a new program. PoCL
+caches the binaries on disk as well (``POCL_CACHE_DIR``). Launches use the device's fixed
+local size with the global size padded to a multiple of it, because PoCL compiles a new
+work-group size as a new kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pyopencl as cl
+
+from mbtorch.core import dtypes as dt
+
+from .storage import CLArray, CLDevice
+
+STORAGE_CTYPE = {
+    dt.bool: "uchar", dt.uint8: "uchar", dt.int8: "char", dt.int16: "short", dt.int32: "int",
+    dt.int64: "long", dt.float16: "half", dt.float32: "float", dt.float64: "double",
+}
+COMPUTE_CTYPE = {**STORAGE_CTYPE, dt.float16: "float"}
+NP_SCALAR = {
+    "uchar": np.uint8, "char": np.int8, "short": np.int16, "int": np.int32, "long": np.int64,
+    "float": np.float32, "double": np.float64,
+}
+INT_MAX = 2**31 - 1
+BUILD_OPTIONS = ["-cl-fp32-correctly-rounded-divide-sqrt"]
+
+
+def ctype(d: dt.dtype) -> str:
+    return COMPUTE_CTYPE[d]
+
+
+def sctype(d: dt.dtype) -> str:
+    return STORAGE_CTYPE[d]
+
+
+def load(d: dt.dtype, ptr: str, idx: str) -> str:
+    return f"vload_half({idx}, {ptr})" if d is dt.float16 else f"{ptr}[{idx}]"
+
+
+def to_storage(d: dt.dtype, val: str, src: dt.dtype | None = None) -> str:
+    """``val`` converted to ``d``'s storage value (not for float16, see ``store``)."""
+    if d is dt.bool:
+        return f"(uchar)(({val}) != 0)"
+    if d.category == 1 and d is not dt.int64 and src is not None and src.category == 2:
+        # float -> narrow int goes through int64 and wraps, as PyTorch's CPU does
+        return f"({sctype(d)})(long)({val})"
+    return f"({sctype(d)})({val})"
+
+
+def store(d: dt.dtype, ptr: str, idx: str, val: str, src: dt.dtype | None = None) -> str:
+    if d is dt.float16:
+        return f"vstore_half_rte({val}, {idx}, {ptr});"
+    return f"{ptr}[{idx}] = {to_storage(d, val, src)};"
+
+
+def header(dev: CLDevice) -> str:
+    return "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if dev.fp64 else ""
+
+
+def get_kernel(dev: CLDevice, key: Any, name: str, make_source: Callable[[], str],
+               scalar_types: Sequence[Any] | None = None) -> Any:
+    """The compiled kernel for ``key`` on ``dev``; builds it on first use."""
+    k = dev.kernels.get(key)
+    if k is None:
+        src = header(dev) + make_source()
+        try:
+            prg = cl.Program(dev.context, src).build(options=BUILD_OPTIONS)
+        except cl.RuntimeError as exc:  # a bug in a template: show the source with it
+            raise RuntimeError(f"opencl: building kernel {name} failed: {exc}\n{src}") from None
+        k = getattr(prg, name)
+        if scalar_types is not None:
+            k.set_scalar_arg_dtypes(list(scalar_types))
+        dev.kernels[key] = k
+    return k
+
+
+def launch(dev: CLDevice, kernel: Any, n: int, *args: Any, local: int | None = None) -> None:
+    """Run ``kernel`` over ``n`` work items (padded to the fixed local size)."""
+    if n == 0:
+        return
+    ls = local or dev.local_size
+    kernel(dev.queue, ((n + ls - 1) // ls * ls,), (ls,), *args)
+
+
+def index_type(*arrays: CLArray | None) -> str:
+    """``int`` when every element index fits in 31 bits (faster on most devices)."""
+    for a in arrays:
+        if a is not None and a.span()[1] > INT_MAX:
+            return "long"
+    return "int"
+
+
+def collapse(shape: tuple, strides: list[tuple]) -> tuple[tuple, list[tuple]]:
+    """Drop size-1 dims and merge dims that are contiguous in every operand at once."""
+    dims = [i for i, s in enumerate(shape) if s != 1]
+    if not dims:
+        return (), [() for _ in strides]
+    out_shape = [shape[dims[0]]]
+    out_st = [[st[dims[0]]] for st in strides]
+    for i in dims[1:]:
+        s = shape[i]
+        if all(o[-1] == st[i] * s for o, st in zip(out_st, strides)):
+            out_shape[-1] *= s
+            for o, st in zip(out_st, strides):
+                o[-1] = st[i]
+        else:
+            out_shape.append(s)
+            for o, st in zip(out_st, strides):
+                o.append(st[i])
+    return tuple(out_shape), [tuple(o) for o in out_st]
+
+
+def broadcast_strides(a: CLArray, shape: tuple) -> tuple:
+    """``a``'s strides seen through broadcasting to ``shape`` (0 where broadcast)."""
+    lead = len(shape) - len(a.shape)
+    return (0,) * lead + tuple(0 if s == 1 and shape[lead + i] != 1 else st
+                               for i, (s, st) in enumerate(zip(a.shape, a.strides)))
+
+
+def broadcast_shape(shapes: Sequence[tuple]) -> tuple:
+    n = max((len(s) for s in shapes), default=0)
+    out = [1] * n
+    for s in shapes:
+        for i, v in enumerate(s, n - len(s)):
+            if v != 1:
+                out[i] = v
+    return tuple(out)
+
+
+def unravel(rank: int, idx_t: str, var: str = "gid", prefix: str = "c",
+            shape: str = "sh") -> str:
+    """C code splitting flat index ``var`` into coordinates ``c0..c{rank-1}`` (row-major);
+    the shape comes in kernel arguments ``sh1..sh{rank-1}``."""
+    if rank == 0:
+        return ""
+    rem = f"rem_{prefix}"
+    lines = [f"{idx_t} {rem} = {var};"]
+    for d in range(rank - 1, 0, -1):
+        lines.append(f"{idx_t} {prefix}{d} = {rem} % {shape}{d}; {rem} /= {shape}{d};")
+    lines.append(f"{idx_t} {prefix}0 = {rem};")
+    return "\n    ".join(lines)
+
+
+def offset_expr(rank: int, name: str, prefix: str = "c") -> str:
+    """``name_off + c0 * name_st0 + ...`` (``name_off`` omitted when ``name`` is empty)."""
+    terms = [f"{prefix}{d} * {name}_st{d}" for d in range(rank)]
+    return " + ".join(([f"{name}_off"] if name else []) + terms) or "0"
+
+
+def np_scalar(ct: str, value: Any) -> Any:
+    return NP_SCALAR[ct](value)

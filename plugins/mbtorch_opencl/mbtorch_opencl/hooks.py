@@ -1,0 +1,57 @@
+"""Entry point module: hands mbtorch the ``opencl`` backend description.
+
+Import-light on purpose: PyOpenCL is imported inside the hook, so listing backends on a
+machine without it reports the reason instead of failing.
+"""
+
+from __future__ import annotations
+
+from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
+
+DEVICE_TYPE = "opencl"
+DISTRIBUTION = "mbtorch-opencl"
+
+
+def _unavailable(reason: str):
+    from mbtorch.core.backend import BackendSpec
+
+    from . import __version__
+
+    return BackendSpec(device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION,
+                       distribution=DISTRIBUTION, version=__version__, available=False,
+                       reason=reason, device_count=0)
+
+
+@hookimpl
+def mbtorch_backend(api_version: int):
+    try:
+        import pyopencl as cl
+    except ImportError as exc:
+        return _unavailable(f"installed, but PyOpenCL cannot be imported ({exc}); "
+                            "pip install 'mbtorch-opencl[pocl]'")
+    from mbtorch.core.backend import BackendSpec
+
+    from . import __version__, storage
+
+    try:
+        devices = storage.enumerate_devices()
+    except cl.Error as exc:  # no ICD / no platform: clGetPlatformIDs fails
+        return _unavailable(f"installed, but no OpenCL platform was found ({exc}); install an "
+                            "OpenCL driver or pip install 'mbtorch-opencl[pocl]'")
+    if not devices:
+        return _unavailable("installed, but the OpenCL platforms list no device")
+    storage.DEVICES[:] = devices
+    from .kernels import EXPECTATIONS, KERNELS
+
+    dtypes = frozenset().union(*(d.dtypes for d in devices))
+    info = {"pyopencl": cl.VERSION_TEXT}
+    for d in devices:
+        info[f"opencl:{d.index}"] = d.describe()
+        info[f"opencl:{d.index} extensions"] = d.device.extensions.strip()
+        info[f"opencl:{d.index} dtypes"] = ", ".join(sorted(x.name for x in d.dtypes))
+    return BackendSpec(
+        device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution=DISTRIBUTION,
+        version=__version__, device_count=len(devices), dtypes=dtypes,
+        storage=storage.OpenCLStorage(), kernels=KERNELS, expectations=EXPECTATIONS,
+        info=info, synchronize=lambda index: storage.DEVICES[index].queue.finish(),
+    )

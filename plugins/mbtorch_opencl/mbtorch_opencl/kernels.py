@@ -1,0 +1,32 @@
+"""The opencl kernel table: every primitive, plus native kernels for hot composites (a
+native composite kernel takes the decomposition's arguments, with handles in place of
+tensors). ``EXPECTATIONS`` lists the conformance gaps this backend declares, with reasons."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from mbtorch.core.op import Op
+
+from . import gemm, indexing, pointwise, random, reduce, sort
+from .storage import CLArray
+
+
+def as_strided(root: CLArray, shape, strides, offset) -> CLArray:
+    return CLArray(root.buf, tuple(shape), tuple(strides), root.offset + offset, root.dtype,
+                   root.dev)
+
+
+KERNELS: dict[Op, Callable] = pointwise.table()
+KERNELS.update({
+    Op.SUM: reduce.reduction_kernel("sum"), Op.PROD: reduce.reduction_kernel("prod"),
+    Op.AMAX: reduce.reduction_kernel("amax"), Op.AMIN: reduce.reduction_kernel("amin"),
+    Op.MATMUL: gemm.matmul, Op.GATHER: indexing.gather, Op.SCATTER: indexing.scatter,
+    Op.NONZERO: indexing.nonzero, Op.SORT: sort.sort, Op.AS_STRIDED: as_strided,
+    Op.IOTA: random.iota, Op.PHILOX: random.philox,
+})
+
+EXPECTATIONS: dict[str, str] = {
+    "dtype:bfloat16": "not supported: the backend stores float16 only (no bfloat16 storage)",
+    "dtype:float64": "only on devices with cl_khr_fp64 (PoCL's CPU device has it)",
+}

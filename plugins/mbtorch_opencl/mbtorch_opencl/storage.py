@@ -1,0 +1,192 @@
+"""Device memory: handles are ``CLArray`` objects (an OpenCL buffer plus shape, strides and
+offset in elements, and the dtype), so views share a buffer and a write through a view reaches
+its base. Devices are enumerated once, their contexts and queues created on first use.
+
+Device order (``opencl:N``): when ``PYOPENCL_CTX`` is set, the devices of the context that
+PyOpenCL's ``create_some_context`` picks for it, in its order. Otherwise every device of every
+platform: GPUs first, then accelerators, then CPUs and the rest; within one kind in platform
+order (as the ICD loader lists them), then in the platform's device order.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pyopencl as cl
+
+from mbtorch.core import dtypes as dt
+from mbtorch.core.host import FROM_NUMPY, NUMPY_DTYPES
+
+BASE_DTYPES = (dt.bool, dt.uint8, dt.int8, dt.int16, dt.int32, dt.int64, dt.float16,
+               dt.float32)
+_KIND_ORDER = {cl.device_type.GPU: 0, cl.device_type.ACCELERATOR: 1}
+
+
+class CLDevice:
+    """One OpenCL device with its (lazily created) context, in-order queue and features."""
+
+    def __init__(self, index: int, device: Any, context: Any = None):
+        self.index = index
+        self.device = device
+        self._context = context
+        self._queue = None
+        self.platform = device.platform
+        self.fp64 = "cl_khr_fp64" in device.extensions or bool(
+            getattr(device, "double_fp_config", 0))
+        self.int64_atomics = "cl_khr_int64_base_atomics" in device.extensions
+        self.dtypes = frozenset(BASE_DTYPES + ((dt.float64,) if self.fp64 else ()))
+        self.local_size = min(128, device.max_work_group_size)
+        self.kernels: dict = {}  # (key) -> cl.Kernel, per device: programs belong to a context
+        self._err = None
+
+    @property
+    def context(self) -> Any:
+        if self._context is None:
+            self._context = cl.Context([self.device])
+        return self._context
+
+    @property
+    def queue(self) -> Any:
+        if self._queue is None:
+            self._queue = cl.CommandQueue(self.context)
+        return self._queue
+
+    def error_buffer(self) -> Any:
+        """A zeroed 2-word buffer kernels set on failure: (flag, offending value)."""
+        if self._err is None:
+            self._err = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, 16)
+        cl.enqueue_fill_buffer(self.queue, self._err, np.int64(0), 0, 16)
+        return self._err
+
+    def read_error(self) -> tuple[int, int]:
+        out = np.empty(2, np.int64)
+        cl.enqueue_copy(self.queue, out, self._err)
+        return int(out[0]), int(out[1])
+
+    def describe(self) -> str:
+        d = self.device
+        return (f"{d.name.strip()} ({cl.device_type.to_string(d.type)}; {d.version.strip()}; "
+                f"platform {self.platform.name.strip()} {self.platform.version.strip()})")
+
+
+def enumerate_devices() -> list[CLDevice]:
+    """All usable devices in the documented order (see the module docstring)."""
+    if os.environ.get("PYOPENCL_CTX") is not None:
+        ctx = cl.create_some_context(interactive=False)
+        return [CLDevice(i, d, ctx if len(ctx.devices) == 1 else None)
+                for i, d in enumerate(ctx.devices)]
+    found = []
+    for p_i, platform in enumerate(cl.get_platforms()):
+        try:
+            devices = platform.get_devices()
+        except cl.Error:  # a platform with no devices raises CL_DEVICE_NOT_FOUND
+            continue
+        for d_i, d in enumerate(devices):
+            found.append((_KIND_ORDER.get(d.type, 2), p_i, d_i, d))
+    found.sort(key=lambda t: t[:3])
+    return [CLDevice(i, t[3]) for i, t in enumerate(found)]
+
+
+DEVICES: list[CLDevice] = []
+
+
+class CLArray:
+    """A backend handle: a view (shape, strides, offset, all in elements) of a buffer."""
+
+    __slots__ = ("buf", "shape", "strides", "offset", "dtype", "dev")
+
+    def __init__(self, buf: Any, shape: tuple, strides: tuple, offset: int, dtype: dt.dtype,
+                 dev: CLDevice):
+        self.buf = buf
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+        self.dtype = dtype
+        self.dev = dev
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def is_contiguous(self) -> bool:
+        return self.strides == contiguous_strides(self.shape) or self.size <= 1
+
+    def span(self) -> tuple[int, int]:
+        """(first, last + 1) element indices this view touches in its buffer."""
+        if self.size == 0:
+            return self.offset, self.offset
+        hi = self.offset + sum((s - 1) * st for s, st in zip(self.shape, self.strides))
+        return self.offset, hi + 1
+
+    def __repr__(self) -> str:
+        return (f"CLArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, "
+                f"dtype={self.dtype.name}, device={self.dev.index})")
+
+
+def contiguous_strides(shape: tuple) -> tuple:
+    out, acc = [], 1
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(out))
+
+
+def check_dtype(dev: CLDevice, dtype: dt.dtype) -> None:
+    if dtype not in dev.dtypes:
+        raise TypeError(f"dtype {dtype} is not supported on opencl:{dev.index} "
+                        f"({dev.device.name.strip()}): the device lacks "
+                        f"{'cl_khr_fp64' if dtype is dt.float64 else dtype.name}")
+
+
+def alloc(dev: CLDevice, shape: tuple, dtype: dt.dtype) -> CLArray:
+    """A new contiguous array (contents undefined)."""
+    check_dtype(dev, dtype)
+    n = 1
+    for s in shape:
+        n *= s
+    # OpenCL refuses zero-sized buffers; an empty tensor still owns a one-element one
+    buf = cl.Buffer(dev.context, cl.mem_flags.READ_WRITE, max(n, 1) * dtype.itemsize)
+    return CLArray(buf, tuple(shape), contiguous_strides(shape), 0, dtype, dev)
+
+
+class OpenCLStorage:
+    """The ``Storage`` protocol over ``CLArray`` handles."""
+
+    def empty(self, shape, dtype, device_index):
+        return alloc(DEVICES[device_index], tuple(shape), dtype)
+
+    def from_numpy(self, array, device_index):
+        dev = DEVICES[device_index]
+        dtype = FROM_NUMPY[np.dtype(array.dtype)]
+        out = alloc(dev, tuple(array.shape), dtype)
+        host = np.ascontiguousarray(array)
+        if host.size:
+            cl.enqueue_copy(dev.queue, out.buf, host)
+        return out
+
+    def to_numpy(self, handle):
+        h = handle
+        lo, hi = h.span()
+        npd = NUMPY_DTYPES[h.dtype]
+        flat = np.empty(max(hi - lo, 0), npd)
+        if flat.size:
+            cl.enqueue_copy(h.dev.queue, flat, h.buf, src_offset=lo * h.dtype.itemsize)
+        if h.is_contiguous():
+            return flat[:h.size].reshape(h.shape)
+        view = np.lib.stride_tricks.as_strided(
+            flat, h.shape, tuple(st * flat.itemsize for st in h.strides))
+        return np.array(view)
+
+    def strides(self, handle):
+        return handle.strides
+
+    def shape(self, handle):
+        return handle.shape
+
+    def to_device(self, handle, device_index):
+        return self.from_numpy(self.to_numpy(handle), device_index)
