@@ -44,3 +44,4 @@ from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402
 from . import data, utils  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
+from .serialization import load, save  # noqa: F401,E402

@@ -1,0 +1,185 @@
+"""``mbtorch.save`` / ``mbtorch.load``: checkpoints in the safetensors format, never pickle.
+
+Tensors are stored as safetensors tensors (readable by any safetensors tool); the structure
+around them — nested dicts, lists, tuples and plain values (None, bool, int, float, str) — is
+JSON in the header's metadata under ``mbtorch.structure``. Loading parses JSON and raw tensor
+bytes only, so it can never execute code. Writes go to a temporary file in the same folder and
+are renamed into place, so a crash never leaves half a checkpoint where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from .core import dtypes as _dt
+from .core.host import NUMPY_DTYPES
+from .core.tensor import Tensor
+
+FORMAT = "mbtorch.structure"
+FORMAT_VERSION = "1"
+# safetensors' dtype codes <-> mbtorch dtypes
+_CODES = {_dt.bool: "BOOL", _dt.uint8: "U8", _dt.int8: "I8", _dt.int16: "I16",
+          _dt.int32: "I32", _dt.int64: "I64", _dt.float16: "F16", _dt.bfloat16: "BF16",
+          _dt.float32: "F32", _dt.float64: "F64"}
+_FROM_CODE = {v: k for k, v in _CODES.items()}
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a readable mbtorch/safetensors checkpoint."""
+
+
+def _encode(obj: Any, path: str, tensors: dict[str, Tensor]) -> Any:
+    if isinstance(obj, Tensor):
+        key = path or "tensor"
+        base, n = key, 1
+        while key in tensors:
+            key, n = f"{base}#{n}", n + 1
+        tensors[key] = obj
+        return {"__tensor__": key, "device": str(obj.device),
+                "requires_grad": bool(obj.requires_grad)}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        if isinstance(obj, float) and not np.isfinite(obj):
+            return {"__float__": repr(obj)}
+        return obj
+    if isinstance(obj, dict):
+        for k in obj:
+            if not isinstance(k, (str, int)):
+                raise TypeError(f"save(): dict keys must be str or int, got {type(k).__name__}")
+        return {"__dict__": [[k, _encode(v, f"{path}.{k}" if path else str(k), tensors)]
+                             for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        items = [_encode(v, f"{path}.{i}" if path else str(i), tensors)
+                 for i, v in enumerate(obj)]
+        return {"__tuple__" if isinstance(obj, tuple) else "__list__": items}
+    raise TypeError(f"save(): cannot save an object of type {type(obj).__name__}; only "
+                    "tensors, dicts, lists, tuples, None, bool, int, float and str are saved")
+
+
+def save(obj: Any, f: str | os.PathLike) -> None:
+    """Save ``obj`` (a state dict or nested structure of tensors and plain values) to ``f``
+    atomically, in the safetensors format."""
+    import safetensors
+
+    tensors: dict[str, Tensor] = {}
+    structure = _encode(obj, "", tensors)
+    keep_alive = []
+    specs = {}
+    for key, t in tensors.items():
+        arr = t.detach().numpy(force=True)
+        if not arr.flags.c_contiguous:
+            arr = arr.copy()  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+        keep_alive.append(arr)
+        specs[key] = safetensors.TensorSpec(dtype=t.dtype.name, shape=list(arr.shape),
+                                            data_ptr=arr.ctypes.data if arr.size else 0,
+                                            data_len=arr.nbytes)
+    metadata = {FORMAT: json.dumps(structure), "format": "mbtorch",
+                "mbtorch.version": FORMAT_VERSION}
+    path = os.fspath(f)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".mbtorch-", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        safetensors.serialize_file(specs, tmp, metadata=metadata)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    del keep_alive
+
+
+def _read(path: str) -> tuple[dict[str, Any], dict[str, str]]:
+    import safetensors
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) < 8:
+        raise CheckpointError(f"load(): '{path}' is not a safetensors checkpoint (only "
+                              f"{len(data)} bytes)")
+    try:
+        entries = safetensors.deserialize(data)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
+        raise CheckpointError(f"load(): '{path}' is not a valid safetensors checkpoint "
+                              f"(truncated, corrupted or another format): {exc}") from None
+    header_len = int.from_bytes(data[:8], "little")
+    try:
+        header = json.loads(data[8:8 + header_len])
+    except ValueError as exc:
+        raise CheckpointError(f"load(): '{path}' has an unreadable header: {exc}") from None
+    metadata = header.get("__metadata__") or {}
+    arrays = {}
+    for name, info in entries:
+        code = info["dtype"]
+        if code not in _FROM_CODE:
+            raise CheckpointError(f"load(): tensor '{name}' in '{path}' has dtype {code}, "
+                                  "which mbtorch does not support")
+        np_dtype = NUMPY_DTYPES[_FROM_CODE[code]]
+        arrays[name] = np.frombuffer(bytes(info["data"]), dtype=np_dtype).reshape(
+            info["shape"]).copy()
+    return arrays, metadata
+
+
+def _decode(node: Any, arrays: dict[str, np.ndarray], device: Any, path: str) -> Any:
+    from . import from_numpy
+
+    if isinstance(node, dict):
+        if "__tensor__" in node:
+            key = node["__tensor__"]
+            if key not in arrays:
+                raise CheckpointError(f"load(): '{path}' refers to tensor '{key}' that the file "
+                                      "does not hold")
+            t = from_numpy(arrays.pop(key))
+            target = device(node.get("device", "cpu")) if callable(device) else \
+                (device or node.get("device", "cpu"))
+            t = t.to(target)
+            if node.get("requires_grad"):
+                t.requires_grad_(True)
+            return t
+        if "__dict__" in node:
+            return {k: _decode(v, arrays, device, path) for k, v in node["__dict__"]}
+        if "__list__" in node:
+            return [_decode(v, arrays, device, path) for v in node["__list__"]]
+        if "__tuple__" in node:
+            return tuple(_decode(v, arrays, device, path) for v in node["__tuple__"])
+        if "__float__" in node:
+            return float(node["__float__"])
+        raise CheckpointError(f"load(): '{path}' has an unknown structure entry {node!r}")
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    raise CheckpointError(f"load(): '{path}' has an unknown structure entry {node!r}")
+
+
+def load(f: str | os.PathLike, map_location: Any = None, weights_only: bool = True,
+         **_: Any) -> Any:
+    """Load what ``save`` wrote (or any safetensors file, as a flat dict of tensors).
+
+    ``map_location``: a device (string or ``mbtorch.device``) for every tensor, a callable
+    ``saved_device_str -> device``, or ``None`` to restore each tensor's saved device.
+    """
+    path = os.fspath(f)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load(): no such file: '{path}'")
+    arrays, metadata = _read(path)
+    device = str(map_location) if map_location is not None and not callable(map_location) \
+        else map_location
+    if FORMAT not in metadata:
+        from . import from_numpy
+
+        return {k: from_numpy(v).to(device or "cpu") for k, v in sorted(arrays.items())}
+    try:
+        structure = json.loads(metadata[FORMAT])
+    except ValueError as exc:
+        raise CheckpointError(f"load(): '{path}' has corrupted structure metadata: "
+                              f"{exc}") from None
+    out = _decode(structure, arrays, device, path)
+    if arrays:
+        raise CheckpointError(f"load(): '{path}' holds tensors not referenced by its "
+                              f"structure: {sorted(arrays)}")
+    return out
