@@ -46,8 +46,8 @@ def plot(res: dict, path: Path) -> Path | None:
     if not series:
         return None
     heights = [max(1.2, 0.32 * len(s) + 0.8) for s in series.values()]
-    fig, axes = plt.subplots(len(series), 1, figsize=(11, sum(heights)), squeeze=False,
-                             gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(len(series), 1, figsize=(12, sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights}, layout="constrained")
     for ax, (family, items) in zip(axes[:, 0], series.items()):
         labels = [i[0] for i in items]
         mid = [i[1] for i in items]
@@ -61,7 +61,6 @@ def plot(res: dict, path: Path) -> Path | None:
         refs = sorted({i[4] for i in items})
         ax.set_title(f"{family}: time ÷ {' or '.join(refs)} (lower is faster)", fontsize=9)
     fig.suptitle(f"mbtorch benchmarks — {res['machine']['cpu']}, {res['created']}", fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -43,7 +43,7 @@ def aims(rows: list[dict], devices: set[str]) -> list[dict]:
         r = _find(rows, family, case, impl)
         entry = {"aim": label, "limit": round(limit, 3), "ratio": None, "status": "not measured"}
         if r is None:
-            entry["reason"] = "family not run"
+            entry["reason"] = "no such case in this run"
         elif r["status"] != "ok" or r.get(field) is None:
             entry["reason"] = r["reason"] or "no reference in this run"
         else:
@@ -63,7 +63,7 @@ def fmt_time(s: float | None) -> str:
 
 
 def _ratio(x: float | None) -> str:
-    return "" if x is None else f"{x:.2f}×"
+    return "" if x is None else f"{x:.3g}×"
 
 
 def _metric(m: dict | None) -> str:

@@ -74,7 +74,7 @@ def _scripts(targets: Targets) -> tuple[dict[str, str], str]:
     for t in mbt:
         body = BODY_TENSOR.format(dev=t.device, mm=mm)
         scripts[t.name] = FIRST.format(mod="mbtorch", body=body)
-    return scripts, ("a * b + a @ b" if with_mm else "a * b + a (no mbtorch matmul yet)")
+    return scripts, ("a*b + a@b" if with_mm else "a*b + a; no mbtorch matmul yet")
 
 
 def first_result(targets: Targets, cfg: Config) -> list[Row]:
@@ -93,7 +93,7 @@ def first_result(targets: Targets, cfg: Config) -> list[Row]:
                     notes[f"{name} cold"] = "empty kernel caches"
                     name = f"{name} warm"
                 samples.setdefault(name, []).append(_seconds(code, _cache_env(warm)))
-    return ratio_rows(FAMILY, f"first result: {what}, 256×256", samples, notes)
+    return ratio_rows(FAMILY, f"first result ({what}, 256×256)", samples, notes)
 
 
 def run(targets: Targets, cfg: Config) -> list[Row]:
