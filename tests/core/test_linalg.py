@@ -358,3 +358,13 @@ def test_norms_match_torch_in_low_precision(torch_or_skip, path):
     for ord in ("fro", 1, math.inf):
         assert_close(mt.linalg.matrix_norm(mt.tensor(m), ord),
                      torch.linalg.matrix_norm(torch.tensor(m), ord), rtol=1e-6)
+
+
+def test_inplace_addmm_baddbmm():
+    a, b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 2))
+    out = mt.ones(2, 2, dtype=mt.float64)
+    assert out.addmm_(mt.tensor(a), mt.tensor(b), beta=2.0) is out
+    assert_close(out, 2 + a @ b)
+    bb = mt.zeros(1, 2, 2, dtype=mt.float64)
+    bb.baddbmm_(mt.tensor(a[None]), mt.tensor(b[None]), alpha=0.5)
+    assert_close(bb, 0.5 * (a @ b)[None])

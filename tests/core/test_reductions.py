@@ -356,3 +356,13 @@ def test_integer_result_dtypes_match_torch(torch_or_skip, dtype):
         assert got.dtype.name == str(want.dtype)[6:], name
         assert_close(got, want)
     assert mt.logsumexp(x, 0).dtype is mt.float32
+
+
+def test_inplace_scans_write_into_self():
+    x = mt.tensor([[1, 2, 3], [4, 5, 6]], dtype=mt.int32)
+    view = x[1]
+    assert view.cumsum_(0) is view
+    assert_close(x, [[1, 2, 3], [4, 9, 15]], dtype=mt.int32)
+    y = mt.tensor([1.0, 2.0, 3.0])
+    y.cumprod_(0)
+    assert_close(y, [1.0, 2.0, 6.0])

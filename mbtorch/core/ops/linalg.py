@@ -17,6 +17,7 @@ from ..tensor import Tensor, tensor_method, wrap_dim
 from . import binary as _b
 from ._common import run
 from ._reduce import check_input
+from .copying import write_result
 
 # C++ type names PyTorch prints in "expected m1 and m2 to have the same dtype" messages
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -246,6 +247,19 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
     return _scaled_add(input, bmm(batch1, batch2), beta, alpha, "baddbmm")
 
 
+def _addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1):
+    return write_result(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
+
+
+def _baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
+    return write_result(self, baddbmm(self, batch1, batch2, beta=beta, alpha=alpha),
+                        "baddbmm_")
+
+
+Tensor.addmm_ = _addmm_
+Tensor.baddbmm_ = _baddbmm_
+
+
 @tensor_method
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-D tensor (integers give int64)."""
@@ -280,7 +294,6 @@ def _tensordot_dims(a: Tensor, b: Tensor, dims: Any) -> tuple[list, list]:
     return da, db
 
 
-@tensor_method
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     """Contract ``a``'s ``dims[0]`` with ``b``'s ``dims[1]`` (or the last/first ``dims``)."""
     _check_pair(a, b, "tensordot", ("a", "b"))

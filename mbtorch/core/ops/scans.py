@@ -17,7 +17,7 @@ from . import binary as _b
 from . import unary as _u
 from ._common import cast, run
 from ._reduce import check_input, sum_dtype
-from .copying import clone
+from .copying import clone, write_result
 from .creation import iota
 
 
@@ -75,5 +75,16 @@ def cumprod(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tenso
     """Running product along ``dim``; integers and bools give int64."""
     return _scan_public(Op.CUMPROD, "cumprod", input, dim, dtype)
 
+
+def _cumsum_(self: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
+    return write_result(self, cumsum(self, dim, dtype=dtype), "cumsum_")
+
+
+def _cumprod_(self: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
+    return write_result(self, cumprod(self, dim, dtype=dtype), "cumprod_")
+
+
+Tensor.cumsum_ = _cumsum_
+Tensor.cumprod_ = _cumprod_
 
 __all__ = ["cumsum", "cumprod"]
