@@ -42,6 +42,11 @@ from .core.ops.softmax import *  # noqa: F401,F403
 from .core.ops.statistics import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402
+from . import autograd  # noqa: E402
+from .autograd import (  # noqa: F401,E402
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
 from . import data, utils  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402

@@ -29,10 +29,14 @@ def check_writable(t: Tensor, op: str) -> None:
                            "written-to tensor refers to a single memory location. Please "
                            "clone() the tensor before performing the operation.")
     if dispatch.STATE.grad_enabled:
-        leaf = t if t._root is None else t._root
-        if leaf._requires_grad and leaf._grad_fn is None and (t._grad_fn is None):
+        if t._requires_grad and t._grad_fn is None:
             raise RuntimeError(f"{op}(): a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
+        root = t._root
+        if (root is not None and root._requires_grad and root._grad_fn is None
+                and t._grad_fn is not None):
+            raise RuntimeError(f"{op}(): a view of a leaf Variable that requires grad is being "
+                               "used in an in-place operation.")
 
 
 @tensor_method
@@ -54,10 +58,11 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     else:
         raise TypeError(f"copy_(): argument 'src' must be Tensor or a number, not "
                         f"{type(src).__name__}")
+    if dispatch.needs_grad((src, self)):
+        # recorded before the write, so autograd can keep values the write destroys
+        dispatch.AUTOGRAD.record(Op.COPY_, (self, src), (), self)
     self._be.kernels[Op.COPY_](self._data, value)
     self._bump_version()
-    if isinstance(src, Tensor) and dispatch.needs_grad((src, self)):
-        dispatch.AUTOGRAD.record(Op.COPY_, (self, src), (), self)
     return self
 
 

@@ -1,0 +1,44 @@
+"""Define-by-run automatic differentiation.
+
+Ops record a graph while grad mode is on and an input requires grad (``record.py``, called
+by the core dispatcher); ``Tensor.backward`` / ``autograd.grad`` walk it (``engine.py``)
+applying the one derivative table (``derivatives.py``). ``Function`` adds user-defined ops,
+``gradcheck`` compares against finite differences, ``detect_anomaly`` finds NaN sources.
+"""
+
+from __future__ import annotations
+
+from ..core import dispatch as _dispatch
+from . import record as _record
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
+from .api import backward, grad, install_tensor_methods
+from .derivatives import DECOMPOSED, DERIVATIVES, HANDLED, NON_DIFFERENTIABLE  # noqa: F401
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
+from .grad_mode import (  # noqa: F401
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
+from .graph import Node  # noqa: F401
+
+
+class _Autograd:
+    """What the dispatcher calls (``dispatch.install_autograd``)."""
+
+    record = staticmethod(_record.record)
+    record_transfer = staticmethod(_record.record_transfer)
+    # ops the dispatcher runs as one recorded node: table entries and listed
+    # non-differentiable ops (a composite in neither is decomposed, its parts recorded)
+    derivatives = HANDLED
+
+
+install_tensor_methods()
+_dispatch.install_autograd(_Autograd())
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "gradcheck",
+           "gradgradcheck", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Node"]
