@@ -1,0 +1,7 @@
+"""``python -m mbtorch_conformance --device cpu``: the same as the console script."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

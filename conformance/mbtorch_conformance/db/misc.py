@@ -1,0 +1,158 @@
+"""Linear algebra, indexing, joining, sorting and random bits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import mbtorch as mt
+from mbtorch.core.op import Op
+from mbtorch.core.plugin_api import philox_words
+
+from ..samples import Index, Lit, Mask, Perm, case
+from . import ALL, FLOATS, NUMERIC, Bad, Entry
+
+_STD = ("standard", "full")
+_MM_TOL = {mt.float32: (1e-5, 1e-5), mt.float16: (1e-3, 1e-3), mt.bfloat16: (1.6e-2, 1e-3)}
+
+
+def _scatter(x, dim, index, src):
+    out = x.copy()
+    np.put_along_axis(out, index, src, dim)
+    return out
+
+
+def _scatter_add(x, dim, index, src):
+    out = x.copy()
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    np.add.at(out, tuple(grid), src)
+    return out
+
+
+def _sort(x, dim=-1, descending=False, stable=True):
+    if x.ndim == 0:
+        return x, np.zeros((), np.int64)
+    d = dim % x.ndim
+    if not descending:
+        idx = np.argsort(x, axis=d, kind="stable")
+    else:  # stable descending: sort the reversed array ascending, then reverse back
+        n = x.shape[d]
+        idx = (n - 1) - np.flip(np.argsort(np.flip(x, d), axis=d, kind="stable"), d)
+    return np.take_along_axis(x, idx, d), idx.astype(np.int64)
+
+
+def _uniform_ref(seed, n, _dtype=None):
+    """``rand`` per the documented contract in ``mbtorch.core.ops.random``."""
+    if _dtype is mt.float64:
+        w = philox_words(np, seed, 0, 2 * n).reshape(2, n) if n else np.zeros((2, 0), np.int64)
+        return ((w[0] >> 5) * 2.0**26 + (w[1] >> 6)) * 2.0**-53
+    p = {mt.float16: 11, mt.bfloat16: 8, mt.float32: 24}[_dtype]
+    return (philox_words(np, seed, 0, n) >> (32 - p)) * 2.0**-p
+
+
+def _pad(x, pad, value=0.0):
+    pairs = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        pairs[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return np.pad(x, pairs, constant_values=value)
+
+
+def _index_put(x, idx, v):
+    out = x.copy()
+    out[idx] = v
+    return out
+
+
+MATMUL = [
+    case((3, 4), (4, 5)), case((4,), (4,)), case((4,), (4, 3)), case((3, 4), (4,)),
+    case((2, 3, 4), (4, 5)), case((2, 1, 3, 4), (3, 4, 2)), case((0, 3), (3, 2)),
+    case((3, 0), (0, 2)), case((17, 9), (9, 13), tiers=_STD), case((5, 2, 3), (5, 3, 4),
+                                                                    tiers=_STD),
+]
+GATHER = [
+    case((5, 4), Lit(0), Index((3, 4), 5)), case((5, 4), Lit(1), Index((5, 2), 4)),
+    case((3,), Lit(0), Index((6,), 3)), case((2, 3, 4), Lit(-1), Index((2, 3, 7), 4)),
+    case((4, 3), Lit(0), Index((0, 3), 4)), case((6, 5), Lit(1), Index((6, 9), 5), tiers=_STD),
+    case((), Lit(0), Index((), 1), tiers=_STD), case((7, 2), Lit(0), Index((7, 2), 7)),
+]
+SCATTER = [
+    case((5, 4), Lit(0), Perm((3, 4), 0, 5), (3, 4)), case((5, 4), Lit(1), Perm((5, 2), 1, 4),
+                                                           (5, 2)),
+    case((6,), Lit(0), Perm((4,), 0, 6), (4,)), case((2, 3, 4), Lit(2), Perm((2, 3, 2), 2, 4),
+                                                     (2, 3, 2)),
+    case((4, 3), Lit(0), Perm((0, 3), 0, 4), (0, 3)), case((6, 5), Lit(1), Perm((6, 5), 1, 5),
+                                                           (6, 5)),
+    case((7, 2), Lit(0), Perm((7, 2), 0, 7), (7, 2)), case((3, 3), Lit(-1), Perm((3, 1), 1, 3),
+                                                           (3, 1)),
+]
+SORT = [case((7,)), case((3, 4), dim=0), case((3, 4), descending=True), case(()),
+        case((2, 3, 4), dim=1, descending=True), case((0, 3), dim=1), case((33,)),
+        case((5, 6), dim=-1, tiers=_STD), case((9, 2), dim=0, descending=True, tiers=_STD)]
+ENTRIES = [
+    Entry("matmul", Op.MATMUL, "mbtorch.matmul", np.matmul, MATMUL, NUMERIC, ("small",),
+          tol=_MM_TOL, errors=(Bad(((2, 3), (4, 5)), {}, RuntimeError, "3 vs 4"),)),
+    Entry("gather", Op.GATHER, "mbtorch.gather", lambda x, d, i: np.take_along_axis(x, i, d)
+          if x.ndim else x, GATHER, ALL,
+          errors=(Bad(((3,), Lit(0), Lit(None)), {}, TypeError, "index is None"),)),
+    Entry("scatter", Op.SCATTER, "Tensor.scatter", _scatter, SCATTER, ALL),
+    Entry("scatter_add", Op.SCATTER, "Tensor.scatter_add", _scatter_add, SCATTER, NUMERIC),
+    Entry("nonzero", Op.NONZERO, "mbtorch.nonzero", lambda x: np.argwhere(x), [
+        case((7,)), case((3, 4)), case((2, 3, 4)), case((0, 3)), case(()), case((33, 17)),
+        case((1,)), case((5, 5))], ALL, ("small",), out="int64", grad=False),
+    Entry("sort", Op.SORT, "mbtorch.sort", _sort, [
+        case(*c.args, stable=True, **c.kwargs) for c in SORT], NUMERIC + (mt.bool,),
+          ("small",), out=("same", "int64")),
+    Entry("rand", Op.PHILOX, "expr:mbtorch.rand(kw['n'], generator=mbtorch.Generator(device)"
+          ".manual_seed(kw['seed']), dtype=dtype, device=device)", _uniform_ref, [
+              case(seed=s, n=n) for s, n in ((0, 7), (1, 1), (2, 0), (42, 33), (2**40 + 3, 9),
+                                             (7, 100), (8, 4), (123456789, 17))],
+          FLOATS, specials=False, grad=False, ref_dtype=True, tol={d: (0, 0) for d in FLOATS}),
+    Entry("cat", Op.CAT, "expr:mbtorch.cat([x0, x1], **kw)", lambda a, b, dim=0:
+          np.concatenate([a, b], dim), [
+              case((2, 3), (4, 3)), case((2, 3), (2, 5), dim=1), case((0, 3), (2, 3)),
+              case((4,), (1,)), case((2, 3, 4), (2, 1, 4), dim=-2), case((3,), (0,)),
+              case((5, 2), (5, 2), dim=1), case((1, 1), (6, 1))], ALL,
+          errors=(Bad(((2, 3), (2, 4)), {}, RuntimeError, "3 vs 4 columns"),)),
+    Entry("flip", Op.FLIP, "mbtorch.flip", lambda x, dims: np.flip(x, dims), [
+        case((5,), Lit((0,))), case((3, 4), Lit((0, 1))), case((3, 4), Lit((1,))),
+        case((2, 3, 4), Lit((0, 2))), case((), Lit(())), case((0, 2), Lit((0,))),
+        case((7, 3), Lit((-1,))), case((2, 2, 2), Lit((1,)))], ALL),
+    Entry("tril", Op.TRIL, "mbtorch.tril", np.tril, [
+        case((4, 4)), case((3, 5), Lit(1)), case((5, 3), Lit(-1)), case((2, 3, 3)),
+        case((0, 3)), case((4, 6), Lit(-5)), case((6, 4), Lit(2)), case((1, 1))], ALL),
+    Entry("triu", Op.TRIU, "mbtorch.triu", np.triu, [
+        case((4, 4)), case((3, 5), Lit(1)), case((5, 3), Lit(-1)), case((2, 3, 3)),
+        case((0, 3)), case((4, 6), Lit(-5)), case((6, 4), Lit(2)), case((1, 1))], ALL),
+    Entry("index_select", Op.INDEX_SELECT, "mbtorch.index_select",
+          lambda x, d, i: np.take(x, i, d), [
+              case((5, 4), Lit(0), Index((3,), 5)), case((5, 4), Lit(1), Index((6,), 4)),
+              case((3,), Lit(0), Index((0,), 3)), case((2, 3, 4), Lit(-1), Index((2,), 4)),
+              case((4, 3), Lit(0), Index((4,), 4)), case((6, 5), Lit(1), Index((9,), 5)),
+              case((7, 2), Lit(0), Index((1,), 7)), case((2, 9), Lit(1), Index((5,), 9))], ALL),
+    Entry("masked_fill", Op.MASKED_FILL, "Tensor.masked_fill",
+          lambda x, m, v: np.where(m, v, x), [
+              case((5,), Mask((5,)), Lit(2)), case((3, 4), Mask((3, 4)), Lit(-1)),
+              case((3, 4), Mask((4,)), Lit(0)), case((), Mask(()), Lit(1)),
+              case((0, 2), Mask((0, 2)), Lit(3)), case((2, 3, 4), Mask((3, 1)), Lit(5)),
+              case((6, 6), Mask((6, 6)), Lit(True)), case((9,), Mask(()), Lit(7))], ALL),
+    Entry("x[index]", Op.INDEX, "expr:x0[x1]", lambda x, i: x[i], [
+        case((5,), Index((3,), 5)), case((5, 4), Index((2, 3), 5)), case((4,), Index((), 4)),
+        case((3, 2), Index((0,), 3)), case((6, 3), Index((6,), 6)),
+        case((2, 3, 4), Index((5,), 2)), case((9,), Index((9,), 9)), case((3, 3), Index((1,), 3))],
+          ALL),
+    Entry("x[mask]", Op.INDEX, "expr:x0[x1]", lambda x, m: x[m], [
+        case((5,), Mask((5,))), case((3, 4), Mask((3, 4))), case((3, 4), Mask((3,))),
+        case((0,), Mask((0,))), case((2, 3, 4), Mask((2, 3))), case((7,), Mask((7,))),
+        case((4, 4), Mask((4, 4))), case((6, 2), Mask((6,)))], ALL),
+    Entry("x[index] = v", Op.INDEX_PUT, "expr:(x0.__setitem__(x1, x2), x0)[1]", _index_put, [
+        case((5,), Perm((3,), 0, 5), (3,)), case((5, 4), Perm((2,), 0, 5), (4,)),
+        case((6,), Perm((6,), 0, 6), ()), case((4, 3), Perm((0,), 0, 4), (3,)),
+        case((7, 2), Perm((4,), 0, 7), (4, 2)), case((9,), Perm((1,), 0, 9), (1,)),
+        case((3, 3), Perm((3,), 0, 3), (3, 3)), case((8,), Perm((5,), 0, 8), (5,))], ALL,
+          grad=False, mutates=True),
+    Entry("pad", Op.CONSTANT_PAD, "expr:mbtorch.nn.functional.pad(x0, **kw)", _pad, [
+        case((3, 4), pad=(1, 2)), case((3, 4), pad=(1, 0, 0, 2), value=1.5),
+        case((5,), pad=(0, 0)), case((2, 3, 4), pad=(2, 2, 1, 1)), case((0, 2), pad=(1, 1)),
+        case((4, 4), pad=(3, 0), value=-1.0), case((1,), pad=(2, 3)),
+        case((2, 2), pad=(1, 1, 1, 1), value=2.0)], FLOATS + NUMERIC[:5]),
+]
