@@ -8,7 +8,7 @@ from typing import Callable
 
 from mbtorch.core.op import Op
 
-from . import gemm, indexing, pointwise, random, reduce, sort
+from . import gemm, indexing, pointwise, random, reduce, rowwise, sort
 from .storage import CLArray
 
 
@@ -24,6 +24,9 @@ KERNELS.update({
     Op.MATMUL: gemm.matmul, Op.GATHER: indexing.gather, Op.SCATTER: indexing.scatter,
     Op.NONZERO: indexing.nonzero, Op.SORT: sort.sort, Op.AS_STRIDED: as_strided,
     Op.IOTA: random.iota, Op.PHILOX: random.philox,
+    Op.ARGMAX: rowwise.arg_extreme(True), Op.ARGMIN: rowwise.arg_extreme(False),
+    Op.CUMSUM: rowwise.scan("+"), Op.CUMPROD: rowwise.scan("*"),
+    Op.SOFTMAX: rowwise.softmax(False), Op.LOG_SOFTMAX: rowwise.softmax(True),
 })
 
 EXPECTATIONS: dict[str, str] = {
