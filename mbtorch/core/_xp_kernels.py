@@ -10,7 +10,6 @@ from .plugin_api import index_error, philox_words, zero_division_error
 
 
 def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
-    ndarray = xp.ndarray
     low_precision = tuple(native_dtype(d) for d in _low_precision())
     f32 = xp.float32
 

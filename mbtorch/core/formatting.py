@@ -16,7 +16,7 @@ def _float_formatter(vals: np.ndarray):
     if finite.size == 0:
         return lambda v: _special(v) or f"{v:.4f}"
     a = np.abs(finite)
-    amax, amin = float(a.max()), float(a.min()) if a.size else 0.0
+    amax = float(a.max())
     ints = bool(np.all(finite == np.round(finite)))
     nonzero = a[a > 0]
     nz_min = float(nonzero.min()) if nonzero.size else 0.0

@@ -9,13 +9,20 @@ import numpy as np
 
 from .. import dispatch
 from .. import dtypes as _dt
+from ..device import device as Device
 from ..host import to_host_array
 from ..meta import broadcast_shapes
-from ..device import device as Device
 from ..op import Op, define
 from ..tensor import Tensor, is_contiguous_layout, tensor_method
-from ._common import cast, check_dtype_supported, device_index, resolve_device, scalar_for
-from ._common import run, wrap
+from ._common import (
+    cast,
+    check_dtype_supported,
+    device_index,
+    resolve_device,
+    run,
+    scalar_for,
+    wrap,
+)
 
 
 def _has_internal_overlap(t: Tensor) -> bool:
@@ -49,9 +56,10 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         if src._device is not self._device:
             src = transfer(src, self._device, self._be)
         src = cast(src, self._dtype, "copy_")
-        if broadcast_shapes(self._shape, src._shape, "copy_") != self._shape:
+        full = broadcast_shapes(self._shape, src._shape, "copy_")
+        if full != self._shape:
             raise RuntimeError(f"copy_(): output with shape {list(self._shape)} doesn't match "
-                               f"the broadcast shape {list(broadcast_shapes(self._shape, src._shape))}")
+                               f"the broadcast shape {list(full)}")
         value = src._data
     elif type(src) in (bool, int, float):
         value = scalar_for(src, self._dtype)

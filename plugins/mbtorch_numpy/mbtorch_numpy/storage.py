@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from mbtorch.core import dtypes as dt
-
 from mbtorch.core.host import NUMPY_DTYPES as NATIVE
 
 DTYPES = tuple(NATIVE)
