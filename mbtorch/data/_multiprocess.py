@@ -16,6 +16,7 @@ import os
 import queue
 import signal
 import time
+import weakref
 from typing import Any
 
 from ._worker import (
@@ -59,7 +60,10 @@ class MultiProcessIter:
     epoch, when ``persistent_workers`` keeps it alive across ``reset``)."""
 
     def __init__(self, loader: Any) -> None:
-        self._loader = loader
+        # No strong reference to the loader: a persistent loader holds this iterator, and a
+        # cycle would keep the workers alive until the garbage collector happens to run.
+        self._loader_ref = weakref.ref(loader)
+        self._index_sampler = loader._index_sampler
         self._n = loader.num_workers
         self._timeout = loader.timeout
         self._in_flight = loader.prefetch_factor * self._n
@@ -88,7 +92,7 @@ class MultiProcessIter:
 
     # -- epochs ------------------------------------------------------------------------------
     def _start_epoch(self) -> None:
-        self._sampler_iter = iter(self._loader._index_sampler)
+        self._sampler_iter = iter(self._index_sampler)
         self._send_idx = self._rcvd_idx = 0
         self._task_info: dict[int, tuple] = {}
         self._tasks_outstanding = 0
@@ -151,7 +155,8 @@ class MultiProcessIter:
         return self
 
     def __len__(self) -> int:
-        return len(self._loader)
+        loader = self._loader_ref()
+        return len(loader) if loader is not None else len(self._index_sampler)
 
     def __next__(self) -> Any:
         if self._shutdown:

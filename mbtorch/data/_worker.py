@@ -75,6 +75,7 @@ class ExceptionWrapper:
         exc_type, exc, tb = sys.exc_info()
         self.exc_msg = "".join(traceback.format_exception(exc_type, exc, tb))
         self.where = where
+        self.exc_name = exc_type.__name__ if exc_type is not None else "Exception"
         try:
             pickle.dumps(exc_type)
             self.exc_type = exc_type
@@ -82,7 +83,7 @@ class ExceptionWrapper:
             self.exc_type = RuntimeError
 
     def reraise(self) -> None:
-        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
+        msg = f"Caught {self.exc_name} {self.where}.\nOriginal {self.exc_msg}"
         if self.exc_type is KeyError:
             msg = KeyErrorMessage(msg)
         try:
@@ -90,7 +91,12 @@ class ExceptionWrapper:
         except Exception:
             # An exception type whose constructor wants other arguments.
             raise RuntimeError(msg) from None
-        raise exception
+        try:
+            raise exception
+        finally:
+            # Break exception -> traceback -> this frame -> exception, which would keep the
+            # loader iterator (and its worker processes) alive until the next gc run.
+            del exception
 
 
 class KeyErrorMessage(str):

@@ -135,13 +135,13 @@ def collate(batch: list, *, collate_fn_map: dict | None = None) -> Any:
             elem, {k: collate([d[k] for d in batch], collate_fn_map=collate_fn_map)
                    for k in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(collate(list(s), collate_fn_map=collate_fn_map)
+        return type(elem)(*(collate(s, collate_fn_map=collate_fn_map)
                             for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if not all(len(e) == size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [collate(list(s), collate_fn_map=collate_fn_map) for s in zip(*batch)]
+        fields = [collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)]
         return fields if isinstance(elem, tuple) else _rebuild_sequence(elem, fields)
     raise TypeError(default_collate_err_msg_format.format(type(elem)))
 

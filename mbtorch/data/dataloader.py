@@ -217,7 +217,10 @@ class _SingleProcessIter:
             # torch raises AssertionError here too; the message says what to change.
             raise AssertionError("DataLoader timeout > 0 needs num_workers > 0: the "
                                  "single-process loader has no worker to wait for")
-        self._loader = loader
+        self._len = loader.__len__
+        # Drawn (and unused) as in torch, so that a seeded ``generator`` gives the same
+        # shuffle whatever ``num_workers`` is.
+        self._base_seed = loader._base_seed()
         self._sampler_iter = iter(loader._index_sampler)
         self._fetcher = loader._make_fetcher()
 
@@ -229,4 +232,4 @@ class _SingleProcessIter:
         return self._fetcher.fetch(index)
 
     def __len__(self) -> int:
-        return len(self._loader)
+        return self._len()
