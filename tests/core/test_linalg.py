@@ -368,3 +368,15 @@ def test_inplace_addmm_baddbmm():
     bb = mt.zeros(1, 2, 2, dtype=mt.float64)
     bb.baddbmm_(mt.tensor(a[None]), mt.tensor(b[None]), alpha=0.5)
     assert_close(bb, 0.5 * (a @ b)[None])
+
+
+def test_products_and_norms_on_a_primitive_only_backend(mini_device):
+    arr = RNG.standard_normal((3, 4, 5))
+    x, c = mt.tensor(arr, device=mini_device), mt.tensor(arr)
+    for f in (lambda m, t: m.einsum("ijk,ilk->jl", t, t), lambda m, t: t @ t.transpose(1, 2),
+              lambda m, t: m.linalg.vector_norm(t, 3, 1),
+              lambda m, t: m.linalg.matrix_norm(t, -math.inf),
+              lambda m, t: m.tensordot(t, t, ([0, 2], [0, 2])), lambda m, t: m.trace(t[0])):
+        got, want = f(mt, x), f(mt, c)
+        assert got.device.type == "mini"
+        assert_close(got.cpu(), want.numpy(), rtol=1e-12, atol=1e-12)

@@ -366,3 +366,26 @@ def test_inplace_scans_write_into_self():
     y = mt.tensor([1.0, 2.0, 3.0])
     y.cumprod_(0)
     assert_close(y, [1.0, 2.0, 6.0])
+
+
+_ON_MINI = [
+    lambda m, t: m.sum(t, (0, 2)), lambda m, t: m.mean(t, 1), lambda m, t: m.amin(t, -1),
+    lambda m, t: m.argmax(t, 2), lambda m, t: m.argmin(t), lambda m, t: m.max(t, 1).indices,
+    lambda m, t: m.min(t, 0).values, lambda m, t: m.var(t, 0), lambda m, t: m.std(t, 2),
+    lambda m, t: m.softmax(t, 1), lambda m, t: m.log_softmax(t, 2),
+    lambda m, t: m.logsumexp(t, 1), lambda m, t: m.cumsum(t, 2), lambda m, t: m.cumprod(t, 0),
+    lambda m, t: m.any(t > 1, 1), lambda m, t: m.all(t > -3, 0),
+    lambda m, t: m.count_nonzero(t, 1), lambda m, t: m.nansum(t, 2),
+]
+
+
+def test_decompositions_run_on_a_primitive_only_backend(mini_device):
+    """The template backend ``mini`` implements only the primitives."""
+    arr = RNG.standard_normal((3, 4, 5))
+    arr[0, 0, 0] = math.nan
+    x, c = mt.tensor(arr, device=mini_device), mt.tensor(arr)
+    assert not x._be.runs_natively(Op.SOFTMAX)
+    for i, f in enumerate(_ON_MINI):
+        got, want = f(mt, x), f(mt, c)
+        assert got.device.type == "mini" and got.dtype is want.dtype, i
+        assert_close(got.cpu(), want.numpy(), rtol=1e-12, atol=1e-12)

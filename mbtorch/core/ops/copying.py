@@ -92,7 +92,8 @@ def transfer(x: Tensor, d: Any, be: Any) -> Tensor:
     if be is x._be:
         handle = be.storage.to_device(_contiguous_handle(x), device_index(d))
     else:
-        host = np.ascontiguousarray(x._be.storage.to_numpy(_contiguous_handle(x)))
+        # not ascontiguousarray: it turns a 0-d array into shape (1,)
+        host = np.asarray(x._be.storage.to_numpy(_contiguous_handle(x)), order="C")
         handle = be.storage.from_numpy(host.copy() if be.device_type == "cpu" else host,
                                        device_index(d))
     out = wrap(handle, x._shape, x._dtype, d, be)
