@@ -93,8 +93,11 @@ def infer_size(shape: tuple, numel: int, op: str) -> tuple:
 
 # -- the registered view ops: decompositions build the geometry ----------------------------
 @define(Op.VIEW)
-def _view(x: Tensor, shape: tuple) -> Tensor:
-    strides = _view_strides(x._shape, x.stride(), shape)
+def _view(x: Tensor, shape: tuple, strides: tuple | None = None) -> Tensor:
+    """``strides`` given by ``squeeze``/``unsqueeze``, which keep PyTorch's strides for the
+    size-1 dims they leave or insert (``view`` would recompute those)."""
+    if strides is None:
+        strides = _view_strides(x._shape, x.stride(), shape)
     return make_view(x, shape, strides, x._offset)
 
 
@@ -340,14 +343,17 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         dims = {wrap_dim(d, input.ndim, "squeeze") for d in raw}
         dims = {d for d in dims if input.ndim and input._shape[d] == 1}
     shape = tuple(s for i, s in enumerate(input._shape) if i not in dims)
-    return _run_view(Op.VIEW, input, (shape,), shape)
+    strides = tuple(st for i, st in enumerate(input.stride()) if i not in dims)
+    return _run_view(Op.VIEW, input, (shape, strides), shape)
 
 
 @tensor_method
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, input.ndim + 1, "unsqueeze")
     shape = input._shape[:d] + (1,) + input._shape[d:]
-    return _run_view(Op.VIEW, input, (shape,), shape)
+    st = input.stride()
+    new = st[d] * input._shape[d] if d < input.ndim else 1
+    return _run_view(Op.VIEW, input, (shape, st[:d] + (new,) + st[d:]), shape)
 
 
 @tensor_method
@@ -428,7 +434,7 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
     """A view with explicit geometry (relative to the storage, as ``torch.as_strided``)."""
     size, stride = tuple(size), tuple(stride)
     if len(size) != len(stride):
-        raise RuntimeError(f"as_strided(): mismatch in length of strides and shape")
+        raise RuntimeError("as_strided(): mismatch in length of strides and shape")
     if any(s < 0 for s in stride):
         raise RuntimeError("as_strided(): Negative strides are not supported at the moment")
     offset = input._offset if storage_offset is None else storage_offset
