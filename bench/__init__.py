@@ -19,10 +19,9 @@ import importlib
 import inspect
 import sys
 import time
-import traceback
 from typing import Any
 
-from .timing import Config, Row, skipped
+from .timing import Config, Row, describe_error, skipped
 
 FAMILIES = ("overhead", "elementwise", "matmul", "mlp", "cnn", "startup", "dataloader")
 
@@ -56,9 +55,7 @@ def run_family(name: str, targets: Any, cfg: Config, extra: dict) -> list[Row]:
         mod = importlib.import_module(f"bench.{name}")
         return mod.run(targets, cfg)
     except Exception as exc:  # noqa: BLE001 - a broken family is reported, not fatal
-        tb = traceback.extract_tb(exc.__traceback__)[-1]
-        where = f" at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno}"
-        return [skipped(name, name, "-", f"{type(exc).__name__}: {exc}{where}", "error")]
+        return [skipped(name, name, "-", describe_error(exc), "error")]
 
 
 def run_all(cfg: Config, only: list[str] | None = None, devices: list[str] | None = None,

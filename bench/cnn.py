@@ -10,7 +10,7 @@ import numpy as np
 
 from . import training as tr
 from .targets import Target, Targets
-from .timing import Candidate, Config, Row, measure, skipped
+from .timing import Candidate, Config, Row, describe_error, measure, skipped
 
 FAMILY = "cnn"
 CNN_NN_NEEDS = tr.NN_NEEDS + ("nn.Conv2d", "nn.MaxPool2d", "nn.Flatten")
@@ -82,7 +82,7 @@ def run(targets: Targets, cfg: Config) -> list[Row]:
             losses[t.name] = tr.first_loss(step)
             _check_losses(losses)
         except Exception as exc:  # noqa: BLE001 - reported as an error row
-            out.append(skipped(FAMILY, case, t.name, f"{type(exc).__name__}: {exc}", "error"))
+            out.append(skipped(FAMILY, case, t.name, describe_error(exc), "error"))
             continue
         cands.append(Candidate(t.name, step, sync=t.sync, gc_enabled=True, note=note))
     return measure(FAMILY, case, cands, cfg, settle=True) + out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .targets import Targets, check_close
-from .timing import Candidate, Config, Row, measure, skipped
+from .timing import Candidate, Config, Row, describe_error, measure, skipped
 
 FAMILY = "elementwise"
 
@@ -26,7 +26,7 @@ def run(targets: Targets, cfg: Config) -> list[Row]:
         try:
             check_close(FAMILY, t.name, ns["a"] * ns["b"] + ns["c"], want, 1e-6, 1e-6)
         except Exception as exc:  # noqa: BLE001 - reported as an error row
-            bad.append(skipped(FAMILY, case, t.name, f"{type(exc).__name__}: {exc}", "error"))
+            bad.append(skipped(FAMILY, case, t.name, describe_error(exc), "error"))
             continue
         cands.append(Candidate(t.name, "a * b + c", ns, t.sync))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .targets import Targets, check_close
-from .timing import Candidate, Config, Row, measure, skipped
+from .timing import Candidate, Config, Row, describe_error, measure, skipped
 
 FAMILY = "matmul"
 
@@ -23,7 +23,7 @@ def _candidates(targets: Targets, case: str, n: int) -> tuple[list[Candidate], l
         try:  # float32 sums of n products: tolerance grows with sqrt(n)
             check_close(FAMILY, t.name, ns["a"] @ ns["b"], want, 1e-4, 1e-4 * np.sqrt(n))
         except Exception as exc:  # noqa: BLE001 - reported as an error row
-            out.append(skipped(FAMILY, case, t.name, f"{type(exc).__name__}: {exc}", "error"))
+            out.append(skipped(FAMILY, case, t.name, describe_error(exc), "error"))
             continue
         cands.append(Candidate(t.name, "a @ b", ns, t.sync))
     return cands, out

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import training as tr
 from .targets import Target, Targets
-from .timing import Candidate, Config, Row, measure, skipped
+from .timing import Candidate, Config, Row, describe_error, measure, skipped
 
 FAMILY = "mlp"
 SIZES = (784, 256, 128, 10)
@@ -119,7 +119,7 @@ def run(targets: Targets, cfg: Config) -> list[Row]:
             if not np.isclose(got, want, rtol=1e-4, atol=1e-5):
                 raise ValueError(f"first loss {got} != NumPy floor's {want}")
         except Exception as exc:  # noqa: BLE001 - reported as an error row
-            out.append(skipped(FAMILY, case, t.name, f"{type(exc).__name__}: {exc}", "error"))
+            out.append(skipped(FAMILY, case, t.name, describe_error(exc), "error"))
             continue
         cands.append(Candidate(t.name, step, sync=t.sync, gc_enabled=True, note=note))
     return measure(FAMILY, case, cands, cfg, settle=True) + out

@@ -25,6 +25,7 @@ import gc
 import statistics
 import time
 import timeit
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -89,6 +90,13 @@ class Row:
         return dict(self.__dict__)
 
 
+def describe_error(exc: BaseException) -> str:
+    """``Type: message (at file:line)``, the line being the innermost frame that raised."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
 def skipped(family: str, case: str, impl: str, reason: str, status: str = "skipped") -> Row:
     return Row(family, case, impl, status=status, reason=reason)
 
@@ -139,8 +147,7 @@ def measure(family: str, case: str, candidates: list[Candidate], cfg: Config,
             for _ in range(cfg.warmup):
                 _block(timer, number, c.sync, pause)
         except Exception as exc:  # noqa: BLE001 - reported in the table, never hidden
-            rows[c.impl] = skipped(family, case, c.impl, f"{type(exc).__name__}: {exc}",
-                                   status="error")
+            rows[c.impl] = skipped(family, case, c.impl, describe_error(exc), status="error")
             continue
         live.append((c, timer, number))
     samples: dict[str, list[float]] = {c.impl: [] for c, _, _ in live}

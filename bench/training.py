@@ -81,7 +81,7 @@ def nn_step(t: Target, model: Any, x: np.ndarray, y: np.ndarray) -> Callable[[],
     ce = lib.nn.functional.cross_entropy
 
     def step() -> Any:
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()  # set_to_none=True is the default in PyTorch 2
         loss = ce(model(xt), yt)
         loss.backward()
         opt.step()
