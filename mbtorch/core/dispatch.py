@@ -84,7 +84,12 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
     grad = needs_grad(inputs)
     kernel = be.kernels[op]
     if grad and op not in AUTOGRAD.derivatives:
-        return OPS[op].decomposition(*inputs, *attrs)  # its parts get recorded
+        decomposition = OPS[op].decomposition
+        if decomposition is None:
+            raise RuntimeError(f"{op.name.lower()}(): the primitive has no derivative entry, so "
+                               "it cannot be differentiated (a bug: add it to "
+                               "mbtorch/autograd/derivatives.py)")
+        return decomposition(*inputs, *attrs)  # its parts get recorded
     if kernel is not None:
         res = kernel(*[_handle(x) for x in inputs], *attrs)
         if type(meta) is list:
