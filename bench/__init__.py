@@ -59,7 +59,7 @@ def run_family(name: str, targets: Any, cfg: Config, extra: dict) -> list[Row]:
 
 
 def run_all(cfg: Config, only: list[str] | None = None, devices: list[str] | None = None,
-            log: Any = sys.stderr) -> dict:
+            log: Any = sys.stderr, command: str = "python -m bench") -> dict:
     """Run the chosen families on every target; the result dict is what ``report`` writes."""
     from . import machine, report
     from . import targets as tg
@@ -76,7 +76,7 @@ def run_all(cfg: Config, only: list[str] | None = None, devices: list[str] | Non
     dicts = [r.as_dict() for r in rows]
     return {
         "schema": 1, "created": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "command": " ".join(["python -m bench"] + sys.argv[1:]),
+        "command": command,
         "config": dict(cfg.__dict__), "machine": machine.describe(),
         "load_average_start": load_start,
         "targets": [t.name for t in found.items], "notes": notes, "rows": dicts,

@@ -28,8 +28,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
-    res = run_all(Config.make(args.quick), args.only, args.device)
+    command = " ".join(["python -m bench"] + argv)
+    res = run_all(Config.make(args.quick), args.only, args.device, command=command)
     for path in write(res, args.out, chart=not args.no_chart):
         print(path)
     errors = [r for r in res["rows"] if r["status"] == "error"]
