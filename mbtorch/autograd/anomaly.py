@@ -8,7 +8,6 @@ stack, as PyTorch does.
 
 from __future__ import annotations
 
-import threading
 import traceback
 import warnings
 from typing import Any
@@ -16,7 +15,9 @@ from typing import Any
 import numpy as np
 
 
-class _Anomaly(threading.local):
+class _Anomaly:
+    # process-wide, as PyTorch's anomaly mode (and a plain object is cheaper to read on the
+    # recording hot path than a thread-local)
     enabled: bool = False
     check_nan: bool = True
 

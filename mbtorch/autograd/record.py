@@ -27,6 +27,7 @@ from .graph import MultiOpNode, Node, OpNode, SavedOutput
 _new = object.__new__
 _EMPTY: tuple = ()
 _COPY = Op.COPY_
+_ANOMALY = anomaly.STATE
 _TRANSFER = Rule("ToCopyBackward0", "x | device", (lambda g, device: g.to(device),))
 
 
@@ -78,12 +79,19 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         return _record_multi(rule, inputs, attrs, out)
     if out._dtype.category != 2:
         return
+    # hot path (one call per recorded op): edges inline, no per-call allocation but the node
     edges, shapes, mask, bit = [], [], 0, 1
     for x in inputs:
-        if isinstance(x, Tensor):
+        if type(x) is Tensor or isinstance(x, Tensor):
             shapes.append(x._shape)
             if x._requires_grad and x._dtype.category == 2:
-                edges.append(edge_of(x))
+                fn = x._grad_fn
+                if fn is None:
+                    edges.append((x, 0))
+                elif fn.is_view:
+                    edges.append(edge_of(x))
+                else:
+                    edges.append((fn, x._output_nr))
                 mask |= bit
             else:
                 edges.append(None)
@@ -93,9 +101,17 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         bit <<= 1
     if not mask:
         return
-    node = _node(ViewNode if rule.view else OpNode, rule, edges, shapes, attrs)
-    _save(node, rule, mask, inputs)
-    if rule.plans[mask][1]:
+    node = _new(ViewNode if rule.view else OpNode)
+    node.rule, node.next, node.shapes, node.attrs = rule, edges, shapes, attrs
+    node.result = node.pre_hooks = node.post_hooks = node.trace = None
+    if _ANOMALY.enabled:
+        node.trace = anomaly.forward_trace()
+    plan = rule.plans.get(mask) or rule.plan(mask)
+    if plan[0] or rule.wants_dtypes:
+        _save(node, rule, plan, inputs)
+    else:
+        node.saved = _EMPTY
+    if plan[1]:
         node.result = SavedOutput(out)
     out._grad_fn = node
     out._requires_grad = True
@@ -103,14 +119,12 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         _remember_view(op, inputs[0], attrs, out)
 
 
-def _save(node: OpNode, rule: Rule, mask: int, inputs: tuple) -> None:
-    plan = rule.plans.get(mask) or rule.plan(mask)
-    if plan[0]:
-        saved = [None] * len(inputs)
-        for i in plan[0]:
-            x = inputs[i]
-            saved[i] = (x, x._version) if isinstance(x, Tensor) else x
-        node.saved = saved
+def _save(node: OpNode, rule: Rule, plan: tuple, inputs: tuple) -> None:
+    saved = [None] * len(inputs)
+    for i in plan[0]:
+        x = inputs[i]
+        saved[i] = (x, x._version) if isinstance(x, Tensor) else x
+    node.saved = saved
     if rule.wants_dtypes:
         node.dtypes = [x._dtype if isinstance(x, Tensor) else None for x in inputs]
 
@@ -137,8 +151,9 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
     node = _node(MultiOpNode, rule, edges, shapes, attrs)
     node.n_out = len(outs)
     node.out_meta = [(o._shape, o._dtype, o._device) for o in outs]
-    _save(node, rule, mask, inputs)
-    if rule.plans[mask][1]:
+    plan = rule.plans.get(mask) or rule.plan(mask)
+    _save(node, rule, plan, inputs)
+    if plan[1]:
         node.result = tuple(SavedOutput(o) for o in outs)
     for nr, o in enumerate(outs):
         if o._dtype.category == 2:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import dispatch
 from .. import dtypes as _dt
-from ..dispatch import needs_grad, run, wrap
+from ..dispatch import run, wrap
 from ..meta import broadcast_shapes, result_type
 from ..op import Op
 from ..state import STATE
@@ -34,18 +35,22 @@ def _operand_error(name: str, arg: str, x: Any) -> TypeError:
 
 def binary(op: Op, name: str, a: Any, b: Any, kind: int = ARITH) -> Tensor:
     """Run binary elementwise ``op`` with PyTorch's promotion and broadcasting."""
-    # fast path: two tensors of one dtype and device, nothing to record
-    if (type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype
-            and a._device is b._device and kind <= COMPARE
+    # fast path: two tensors (or Parameters) of one dtype and device; records directly
+    if ((type(a) is Tensor or isinstance(a, Tensor)) and (type(b) is Tensor
+                                                          or isinstance(b, Tensor))
+            and a._dtype is b._dtype and a._device is b._device and kind <= COMPARE
             and (kind != FLOAT or a._dtype.category == 2)):
         be = a._be
         kernel = be.kernels[op]
-        if kernel is not None and not (STATE.grad_enabled and (a._requires_grad
-                                                               or b._requires_grad)):
+        grad = STATE.grad_enabled and (a._requires_grad or b._requires_grad)
+        if kernel is not None and (not grad or op in dispatch.AUTOGRAD.derivatives):
             sa, sb = a._shape, b._shape
             shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
-            return wrap(kernel(a._data, b._data), shape,
-                        _bool if kind == COMPARE else a._dtype, a._device, be)
+            out = wrap(kernel(a._data, b._data), shape,
+                       _bool if kind == COMPARE else a._dtype, a._device, be)
+            if grad:
+                dispatch.AUTOGRAD.record(op, (a, b), (), out)
+            return out
     return _binary_slow(op, name, a, b, kind)
 
 
@@ -116,8 +121,13 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     out_dtype = _bool if kind in (COMPARE, LOGICAL) else dtype
     be = x._be
     kernel = be.kernels[op]
-    if kernel is not None and not needs_grad((x,)):
-        return wrap(kernel(x._data), x._shape, out_dtype, x._device, be)
+    if kernel is not None:
+        if not (STATE.grad_enabled and x._requires_grad):
+            return wrap(kernel(x._data), x._shape, out_dtype, x._device, be)
+        if op in dispatch.AUTOGRAD.derivatives:
+            out = wrap(kernel(x._data), x._shape, out_dtype, x._device, be)
+            dispatch.AUTOGRAD.record(op, (x,), (), out)
+            return out
     return run(op, (x,), (), (x._shape, out_dtype), x._device, be)
 
 
