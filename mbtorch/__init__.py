@@ -50,3 +50,4 @@ from .autograd import (  # noqa: F401,E402
 from . import data, utils  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
+from . import nn, optim  # noqa: E402

@@ -9,9 +9,9 @@ from .. import dtypes as _dt
 from ..meta import result_type
 from ..op import Op, define
 from ..tensor import Tensor, tensor_method
-from ._elementwise import ARITH, BITWISE, COMPARE, FLOAT, LOGICAL, binary
 from . import unary as _u
 from ._common import cast
+from ._elementwise import BITWISE, COMPARE, FLOAT, LOGICAL, binary
 from .copying import write_result
 
 _SCALARS = (bool, int, float)
@@ -339,3 +339,30 @@ Tensor.__ixor__ = _inplace(bitwise_xor, "bitwise_xor_")
 subtract, multiply, divide, true_divide = sub, mul, div, div
 for _n, _f in (("subtract", sub), ("multiply", mul), ("divide", div), ("true_divide", div)):
     tensor_method(_f, name=_n)
+
+
+@tensor_method
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """``|input - other| <= atol + rtol * |other|`` elementwise (equal infinities match)."""
+    _both_tensors(input, other, "isclose")
+    if input._dtype is not other._dtype:
+        raise RuntimeError(f"isclose(): {input._dtype.scalar_name} did not match "
+                           f"{other._dtype.scalar_name}")
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"isclose(): rtol ({rtol}) and atol ({atol}) must be non-negative")
+    close = eq(input, other)
+    if input._dtype.category == 2:
+        diff = _u.abs(sub(input, other))
+        close = logical_or(close, le(diff, add(mul(_u.abs(other), rtol), atol)))
+        if equal_nan:
+            close = logical_or(close, logical_and(_u.isnan(input), _u.isnan(other)))
+    return close
+
+
+@tensor_method
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    from .reductions import all as all_
+
+    return bool(all_(isclose(input, other, rtol, atol, equal_nan)).item())
