@@ -32,6 +32,7 @@ class CLDevice:
         self.device = device
         self._context = context
         self._queue = None
+        self._pool = None
         self.platform = device.platform
         self.fp64 = "cl_khr_fp64" in device.extensions or bool(
             getattr(device, "double_fp_config", 0))
@@ -52,6 +53,17 @@ class CLDevice:
         if self._queue is None:
             self._queue = cl.CommandQueue(self.context)
         return self._queue
+
+    def allocate(self, nbytes: int) -> Any:
+        """A buffer from the device's pool. Reusing freed buffers matters: a fresh large
+        buffer costs page faults on first touch (measured: 3x the time of ``a * b + c`` on
+        4M float32 through PoCL). Safe with one in-order queue: a buffer freed by Python is
+        reused only by commands queued after every command that used it."""
+        if self._pool is None:
+            from pyopencl import tools
+
+            self._pool = tools.MemoryPool(tools.ImmediateAllocator(self.queue))
+        return self._pool.allocate(nbytes)
 
     def error_buffer(self) -> Any:
         """A zeroed 2-word buffer kernels set on failure: (flag, offending value)."""
@@ -150,7 +162,7 @@ def alloc(dev: CLDevice, shape: tuple, dtype: dt.dtype) -> CLArray:
     for s in shape:
         n *= s
     # OpenCL refuses zero-sized buffers; an empty tensor still owns a one-element one
-    buf = cl.Buffer(dev.context, cl.mem_flags.READ_WRITE, max(n, 1) * dtype.itemsize)
+    buf = dev.allocate(max(n, 1) * dtype.itemsize)
     return CLArray(buf, tuple(shape), contiguous_strides(shape), 0, dtype, dev)
 
 
