@@ -52,10 +52,10 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 # -- longer rules ---------------------------------------------------------------------------
 def _grad_pow_base(g, a, b):
     # d(a^b)/da = b * a^(b-1), defined as 0 where b == 0 (PyTorch's convention)
+    if not isinstance(b, Tensor):
+        return B.mul(g, 0.0) if b == 0 else B.mul(g, B.mul(B.pow(a, b - 1), b))
     grad = B.mul(g, B.mul(b, B.pow(a, B.sub(b, 1))))
-    if isinstance(b, Tensor):
-        return U.where(B.eq(b, 0), 0.0, grad)
-    return B.mul(g, 0.0) if b == 0 else grad
+    return U.where(B.eq(b, 0), 0.0, grad)
 
 
 def _grad_pow_exponent(g, a, b, result):
