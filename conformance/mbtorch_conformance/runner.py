@@ -65,9 +65,6 @@ class Expectations:
 @dataclass
 class Plan:
     ops: set | None = None
-    dtypes: set | None = None
-    checks: set | None = None
-    progress: Callable[[Row], None] | None = None
     probe: Context | None = field(default=None, repr=False)
 
 
@@ -186,27 +183,58 @@ def _cells(ctx: Context, plan: Plan) -> Iterator[tuple[Entry | None, str, str, A
                 lambda d=dtype: backend_checks.undeclared(d, ctx))
 
 
+@dataclass
+class Cell:
+    """One (entry, dtype, check) to run; ``run()`` gives its report row."""
+
+    id: str
+    ctx: Context
+    entry: Entry | None
+    name: str
+    check: str
+    dtype: Any
+    fn: Callable[[], Outcome]
+    exp: Expectations
+
+    def run(self) -> Row:
+        dname = self.dtype.name if self.dtype is not None else "-"
+        skip, _ = self.exp.lookup(self.name, dname, self.check)
+        t0 = time.perf_counter()
+        outcome = Outcome(skipped=f"declared skip: {skip}") if skip else _guarded(self.fn)
+        return _row(self.ctx, self.entry, self.name, self.dtype, self.check, outcome, self.exp,
+                    time.perf_counter() - t0)
+
+
+def cells(device: str, tier: str = "standard", ops: Iterable[str] | None = None,
+          dtypes: Iterable[str] | None = None, checks: Iterable[str] | None = None,
+          reference: str = "cpu", plan: Plan | None = None) -> Iterator[Cell]:
+    """The cells of a run, in report order (lazy: nothing runs until ``Cell.run``)."""
+    be = plugins.get_backend(device)
+    ctx = Context(device, be, tier, reference)
+    exp = Expectations(be.spec.expectations)
+    plan = plan or Plan()
+    plan.ops = set(ops) if ops else None
+    want_dtypes, want_checks = set(dtypes or ()), set(checks or ())
+    for entry, name, check, dtype, fn in _cells(ctx, plan):
+        if want_dtypes and dtype is not None and dtype.name not in want_dtypes:
+            continue
+        if want_checks and check not in want_checks:
+            continue
+        yield Cell(f"{device}-{name}-{dtype.name if dtype else 'any'}-{check}", ctx, entry,
+                   name, check, dtype, fn, exp)
+
+
 def run(device: str, tier: str = "standard", ops: Iterable[str] | None = None,
         dtypes: Iterable[str] | None = None, checks: Iterable[str] | None = None,
         progress: Callable[[Row], None] | None = None, reference: str = "cpu") -> Report:
     """Run the suite against ``device`` and return the report."""
     be = plugins.get_backend(device)
-    ctx = Context(device, be, tier, reference)
-    exp = Expectations(be.spec.expectations)
-    plan = Plan(set(ops) if ops else None, set(dtypes) if dtypes else None,
-                set(checks) if checks else None, progress)
     report = Report(device, be.spec.distribution, be.spec.version, tier)
+    plan = Plan()
     start = time.perf_counter()
     try:
-        for entry, name, check, dtype, fn in _cells(ctx, plan):
-            if plan.dtypes and dtype is not None and dtype.name not in plan.dtypes:
-                continue
-            if plan.checks and check not in plan.checks:
-                continue
-            skip, _ = exp.lookup(name, dtype.name if dtype else "-", check)
-            t0 = time.perf_counter()
-            outcome = Outcome(skipped=f"declared skip: {skip}") if skip else _guarded(fn)
-            row = _row(ctx, entry, name, dtype, check, outcome, exp, time.perf_counter() - t0)
+        for cell in cells(device, tier, ops, dtypes, checks, reference, plan):
+            row = cell.run()
             report.rows.append(row)
             if progress:
                 progress(row)

@@ -95,10 +95,11 @@ def resolve(api: str) -> Callable[..., Any]:
 
         return run_expr
     owner, _, attr = api.partition(".")
-    target = mt.Tensor if owner == "Tensor" else mt
-    fn = getattr(target, attr, None)
-    if fn is None:
-        raise MissingAPI(f"{api} does not exist in this mbtorch")
+    fn: Any = mt.Tensor if owner == "Tensor" else mt
+    for name in attr.split("."):
+        fn = getattr(fn, name, None)
+        if fn is None:
+            raise MissingAPI(f"{api} does not exist in this mbtorch")
     return lambda args, kwargs, device, dtype: fn(*args, **kwargs)
 
 

@@ -153,6 +153,6 @@ ENTRIES = [
     Entry("pad", Op.CONSTANT_PAD, "expr:mbtorch.nn.functional.pad(x0, **kw)", _pad, [
         case((3, 4), pad=(1, 2)), case((3, 4), pad=(1, 0, 0, 2), value=1.5),
         case((5,), pad=(0, 0)), case((2, 3, 4), pad=(2, 2, 1, 1)), case((0, 2), pad=(1, 1)),
-        case((4, 4), pad=(3, 0), value=-1.0), case((1,), pad=(2, 3)),
+        case((4, 4), pad=(3, 0), value=2.0), case((1,), pad=(2, 3)),
         case((2, 2), pad=(1, 1, 1, 1), value=2.0)], FLOATS + NUMERIC[:5]),
 ]
