@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import mbtorch as mt
-from mbtorch.core.op import Op
 from mbtorch_conformance.checks.common import expected_dtypes, reference, samples
 from mbtorch_conformance.db import all_entries, missing_ops
 from mbtorch_conformance.samples import tensor_arg
 from mbtorch_conformance.tolerances import compare, tolerance
+
+import mbtorch as mt
+from mbtorch.core.op import Op
 
 ENTRIES = all_entries()
 IDS = [e.name for e in ENTRIES]

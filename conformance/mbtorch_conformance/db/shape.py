@@ -125,7 +125,8 @@ ENTRIES = [
         case((5,), Lit((2,)), Lit((2,)), Lit(0)), case((3, 4), Lit((4, 3)), Lit((1, 4)),
                                                         Lit(0)),
         case((6,), Lit((3, 3)), Lit((1, 1)), Lit(0)), case((2, 3), Lit(()), Lit(()), Lit(5)),
-        case((4, 4), Lit((2, 2)), Lit((5, 1)), Lit(2)), case((8,), Lit((4,)), Lit((0,)), Lit(3))], noncontig=False, grad=False, writes=False),
+        case((4, 4), Lit((2, 2)), Lit((5, 1)), Lit(2)), case((8,), Lit((4,)), Lit((0,)), Lit(3))],
+        noncontig=False, grad=False, writes=False),
     Entry("contiguous", Op.CONTIGUOUS, "Tensor.contiguous", lambda x: x, [
         case((3, 4)), case(()), case((0, 3)), case((2, 3, 4)), case((7,)), case((1, 5)),
         case((33, 17), tiers=_STD), case((2, 1, 3, 2))], ALL),
