@@ -66,7 +66,7 @@ class MultiProcessIter:
         self._index_sampler = loader._index_sampler
         self._n = loader.num_workers
         self._timeout = loader.timeout
-        self._in_flight = loader.prefetch_factor * self._n
+        self._in_flight = max(1, loader.prefetch_factor * self._n)
         self._persistent = loader.persistent_workers
         self._shutdown = True  # until the workers exist
         ctx = loader.multiprocessing_context or _default_context()

@@ -235,7 +235,6 @@ def worker_loop(carrier: Carrier, worker_id: int, index_queue: Any, result_queue
     """Serve ``(epoch, idx, index)`` tasks until told to stop (``None``) or orphaned."""
     global _worker_info
     cfg: WorkerConfig = carrier.obj
-    where = f"in DataLoader worker process {worker_id}"
     seed = cfg.base_seed + worker_id
     init_error = fetcher = None
     try:
@@ -247,21 +246,36 @@ def worker_loop(carrier: Carrier, worker_id: int, index_queue: Any, result_queue
         kind = IterableFetcher if cfg.iterable else MapFetcher
         fetcher = kind(cfg.dataset, cfg.auto_collation, cfg.collate_fn, cfg.drop_last)
     except Exception:
-        init_error = ExceptionWrapper(where)
+        init_error = ExceptionWrapper(f"in DataLoader worker process {worker_id}")
+    try:
+        _serve(cfg, fetcher, init_error, worker_id, index_queue, result_queue, parent_pid)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C reaches the whole process group; the main process reports it
+    result_queue.cancel_join_thread()  # don't block exit on results nobody will read
+
+
+def _serve(cfg: WorkerConfig, fetcher: Any, error: Any, worker_id: int, index_queue: Any,
+           result_queue: Any, parent_pid: int) -> None:
+    where = f"in DataLoader worker process {worker_id}"
     while os.getppid() == parent_pid:
         try:
             task = index_queue.get(timeout=_WATCHDOG_INTERVAL)
         except queue.Empty:
             continue
         if task is None:
-            break
+            return
         if isinstance(task, ResumeIteration):
             if fetcher is not None and cfg.iterable:
-                fetcher.restart()
+                try:
+                    fetcher.restart()
+                except Exception:
+                    fetcher.ended = True
+                    error = ExceptionWrapper(where)  # reported with the epoch's first task
             continue
         epoch, idx, index = task
-        result_queue.put((epoch, idx, _run_task(fetcher, init_error, index, worker_id, where)))
-    result_queue.cancel_join_thread()  # don't block exit on results nobody will read
+        result_queue.put((epoch, idx, _run_task(fetcher, error, index, worker_id, where)))
+        if fetcher is not None:
+            error = None  # init errors repeat for every task; a restart error is told once
 
 
 def _run_task(fetcher: Any, init_error: Any, index: Any, worker_id: int, where: str) -> bytes:

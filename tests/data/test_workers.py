@@ -255,3 +255,28 @@ def test_tensors_themselves_stay_unpicklable():
 
     with pytest.raises(TypeError, match="not picklable"):
         pickle.dumps(mbtorch.zeros(2))
+
+
+def test_persistent_iterable_error_on_a_later_epoch_is_reported():
+    class SecondEpochFails(IterableDataset):
+        epochs = 0
+
+        def __iter__(self):
+            type(self).epochs += 1  # counted per worker process
+            if type(self).epochs > 1:
+                raise OSError("stream closed")
+            return iter(range(4))
+
+    loader = DataLoader(SecondEpochFails(), batch_size=2, num_workers=1, persistent_workers=True,
+                        timeout=SAFETY)
+    assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
+    for _ in range(2):  # every epoch whose stream can't start says so, and never hangs
+        with pytest.raises(OSError, match="(?s)Caught OSError in DataLoader worker process 0.*"
+                                          "stream closed"):
+            list(loader)
+
+
+def test_prefetch_factor_zero_still_loads():
+    loader = DataLoader(list(range(5)), batch_size=2, num_workers=2, prefetch_factor=0,
+                        timeout=SAFETY)
+    assert [b.tolist() for b in loader] == [[0, 1], [2, 3], [4]]
