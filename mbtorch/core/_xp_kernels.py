@@ -12,14 +12,20 @@ from .plugin_api import index_error, philox_words, zero_division_error
 def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
     low_precision = tuple(native_dtype(d) for d in _low_precision())
     f32 = xp.float32
+    scalar_results = returns_scalars(xp)
 
     def ufunc(f: Callable) -> Callable:
-        # out=... makes 0-d results arrays, not scalars
+        if not scalar_results:
+            return f
+
+        # out=... makes NumPy's 0-d results arrays, not scalars
         def kernel(*args):
             return f(*args, out=...)
 
         kernel.__name__ = getattr(f, "__name__", "ufunc")
         return kernel
+
+    fdiv, pow_ = ufunc(xp.floor_divide), ufunc(xp.power)
 
     def upcast(f: Callable) -> Callable:
         """Compute float16/bfloat16 in float32 and round once, as PyTorch's CPU does."""
@@ -35,12 +41,12 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         if getattr(_dtype_of(a, b), "kind", "f") in "iub":
             if (xp.asarray(b) == 0).any():
                 raise zero_division_error("floor_divide")
-        return xp.floor_divide(a, b, out=...)
+        return fdiv(a, b)
 
     def power(a, b):
         if _dtype_of(a, b).kind in "iu" and (xp.asarray(b) < 0).any():
             raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
-        return xp.power(a, b, out=...)
+        return pow_(a, b)
 
     def where(cond, a, b):
         return xp.asarray(xp.where(cond, a, b))
@@ -80,7 +86,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
     def scatter(x, dim, index, src, reduce):
         check_index("scatter", index, x.shape[dim], dim)
         out = x.copy()
-        grids = list(xp.indices(index.shape, sparse=True))
+        grids = sparse_grid(xp, index.shape)
         grids[dim] = index
         if reduce == "add":
             xp.add.at(out, tuple(grids), src)
@@ -137,6 +143,21 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         Op.SORT: sort, Op.COPY_: copy_, Op.AS_STRIDED: as_strided, Op.IOTA: iota,
         Op.PHILOX: philox,
     }
+
+
+def returns_scalars(xp: Any) -> bool:
+    """Whether ``xp``'s ufuncs turn 0-d results into scalars (NumPy's do; ``out=...`` keeps
+    them arrays). CuPy's always return arrays and reject ``out=...``."""
+    import numpy
+
+    return isinstance(xp.add, numpy.ufunc)
+
+
+def sparse_grid(xp: Any, shape: tuple) -> list:
+    """``xp.indices(shape, sparse=True)`` (CuPy's ``indices`` has no ``sparse``)."""
+    n = len(shape)
+    return [xp.arange(size, dtype=xp.int64).reshape((1,) * d + (size,) + (1,) * (n - d - 1))
+            for d, size in enumerate(shape)]
 
 
 def _low_precision():

@@ -58,6 +58,10 @@ class BackendSpec:
     dlpack_device_type: int | None = None
     from_dlpack: Callable[[Any], Any] | None = None
     synchronize: Callable[[int], None] | None = None
+    runtime: Any = None
+    """Optional device runtime for the device's namespace module (``mbtorch.cuda``): an object
+    with ``set_device(i)``, ``device_name(i)``, ``memory_allocated(i)``,
+    ``max_memory_allocated(i)``, ``reset_peak_memory_stats(i)`` and ``empty_cache()``."""
 
 
 class PluginError(RuntimeError):
