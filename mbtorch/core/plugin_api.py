@@ -7,6 +7,7 @@
   conformance suite checks they produce the same words.
 - ``xp_kernels``: the whole primitive kernel table for a NumPy-compatible array module, so the
   NumPy and CuPy backends share one implementation.
+- ``xp_composites``: native kernels for composites through such a module's own routines.
 """
 
 from __future__ import annotations
@@ -69,3 +70,12 @@ def xp_kernels(xp: Any, native_dtype: Callable[[_dt.dtype], Any],
     from . import _xp_kernels
 
     return _xp_kernels.build(xp, native_dtype, erf)
+
+
+def xp_composites(xp: Any, native_dtype: Callable[[_dt.dtype], Any]) -> dict[Op, Callable]:
+    """Native kernels for composites (``SUB``, ``ARGMAX``, ``VAR``, ``CUMSUM``, ``SOFTMAX``...)
+    through ``xp``'s own routines, for NumPy-compatible modules; a backend adds what it has
+    better (fused kernels) on top."""
+    from . import _xp_composites
+
+    return _xp_composites.build(xp, native_dtype)

@@ -1,0 +1,115 @@
+"""Native kernels for composites, for NumPy-compatible array modules (NumPy, CuPy): the
+module's single-call routines (``xp.subtract``, ``xp.argmax``, ``xp.var``, ``xp.cumsum``...)
+instead of the decompositions. Shared through ``plugin_api.xp_composites``; each kernel takes
+its decomposition's arguments with handles in place of tensors."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+from .op import Op
+
+
+def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
+    from . import dtypes as dt
+    from ._xp_kernels import returns_scalars
+
+    low = (native_dtype(dt.float16), native_dtype(dt.bfloat16))
+    scalar_results = returns_scalars(xp)
+
+    def ufunc(f: Callable) -> Callable:
+        if not scalar_results:
+            return f
+
+        def kernel(*args):  # out=... keeps NumPy's 0-d results arrays
+            return f(*args, out=...)
+
+        kernel.__name__ = getattr(f, "__name__", "ufunc")
+        return kernel
+
+    def wide(x):
+        """float16/bfloat16 computed in float32 and rounded once, as PyTorch's cpu."""
+        return x.astype(xp.float32) if x.dtype in low else x
+
+    def amin(x, dims, keepdim):
+        return xp.asarray(xp.min(x, axis=dims, keepdims=keepdim))
+
+    def arg(f):
+        # like PyTorch: the first extreme, NaN counted as the extreme
+        def kernel(x, dim, keepdim):
+            return xp.asarray(f(x, axis=dim, keepdims=keepdim)).astype(xp.int64)
+
+        return kernel
+
+    def mean(x, dims, keepdim):
+        return xp.asarray(_quiet(xp.mean, wide(x), dims, keepdims=keepdim)).astype(x.dtype)
+
+    def var(x, dims, correction, keepdim):
+        out = _quiet(xp.var, wide(x), dims, ddof=correction, keepdims=keepdim)
+        return xp.asarray(out).astype(x.dtype)
+
+    def scan(f):
+        def kernel(x, dim):
+            return f(wide(x), axis=dim).astype(x.dtype)
+
+        return kernel
+
+    def logical(f):
+        def kernel(x, dims, keepdim):
+            return xp.asarray(f(x, axis=dims, keepdims=keepdim))
+
+        return kernel
+
+    def logsumexp(x, dims, keepdim):
+        y = wide(x)
+        if any(y.shape[d] == 0 for d in dims):
+            out = xp.log(xp.sum(xp.exp(y), axis=dims, keepdims=keepdim))
+        else:  # shift by the max, infinities replaced by 0 (as the decomposition)
+            m = xp.max(y, axis=dims, keepdims=True)
+            m = xp.where(xp.isinf(m), 0.0, m).astype(y.dtype)
+            out = xp.log(xp.sum(xp.exp(y - m), axis=dims, keepdims=True)) + m
+            out = out if keepdim else xp.squeeze(out, axis=dims)
+        return xp.asarray(out).astype(x.dtype)
+
+    def softmax(x, dim):
+        y = wide(x)
+        e = xp.exp(y - xp.max(y, axis=dim, keepdims=True)) if y.shape[dim] else y
+        return (e / xp.sum(e, axis=dim, keepdims=True)).astype(x.dtype)
+
+    def log_softmax(x, dim):
+        y = wide(x)
+        if not y.shape[dim]:
+            return y.astype(x.dtype)
+        z = y - xp.max(y, axis=dim, keepdims=True)
+        return (z - xp.log(xp.sum(xp.exp(z), axis=dim, keepdims=True))).astype(x.dtype)
+
+    return {
+        Op.SUB: ufunc(xp.subtract), Op.NEG: ufunc(xp.negative), Op.MINIMUM: ufunc(xp.minimum),
+        Op.NE: ufunc(xp.not_equal), Op.LE: ufunc(xp.less_equal), Op.GT: ufunc(xp.greater),
+        Op.GE: ufunc(xp.greater_equal), Op.BITWISE_NOT: ufunc(xp.invert),
+        Op.LOGICAL_NOT: ufunc(xp.logical_not), Op.LOGICAL_AND: ufunc(xp.logical_and),
+        Op.LOGICAL_OR: ufunc(xp.logical_or), Op.LOGICAL_XOR: ufunc(xp.logical_xor),
+        Op.EXP2: ufunc(xp.exp2), Op.LOG2: ufunc(xp.log2), Op.LOG10: ufunc(xp.log10),
+        Op.TAN: ufunc(xp.tan), Op.ASIN: ufunc(xp.arcsin), Op.ACOS: ufunc(xp.arccos),
+        Op.ATAN: ufunc(xp.arctan), Op.SINH: ufunc(xp.sinh), Op.COSH: ufunc(xp.cosh),
+        Op.CEIL: ufunc(xp.ceil), Op.TRUNC: ufunc(xp.trunc), Op.SQUARE: ufunc(xp.square),
+        Op.ISNAN: ufunc(xp.isnan), Op.ISINF: ufunc(xp.isinf), Op.ISFINITE: ufunc(xp.isfinite),
+        Op.AMIN: amin, Op.ARGMAX: arg(xp.argmax), Op.ARGMIN: arg(xp.argmin),
+        Op.MEAN: mean, Op.VAR: var, Op.CUMSUM: scan(xp.cumsum), Op.CUMPROD: scan(xp.cumprod),
+        Op.ANY: logical(xp.any), Op.ALL: logical(xp.all), Op.LOGSUMEXP: logsumexp,
+        Op.SOFTMAX: softmax, Op.LOG_SOFTMAX: log_softmax,
+    }
+
+
+def _quiet(f: Callable, x: Any, dims: tuple, **kw) -> Any:
+    """``f`` without NumPy's warnings for empty slices and ddof >= n (PyTorch is silent:
+    mean of nothing is nan, variance over too few samples is inf or nan)."""
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    if n > kw.get("ddof", 0):
+        return f(x, axis=dims, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return f(x, axis=dims, **kw)
