@@ -21,7 +21,7 @@ from mbtorch.core.host import FROM_NUMPY
 from .samples import Sample
 
 NONCONTIGUOUS = ("transposed", "strided", "expanded")
-MAX_PRINTED = 64  # values printed inline in a reproduction
+MAX_PRINTED = 600  # values printed inline in a reproduction (every standard-tier sample)
 
 
 def dtype_of(arr: np.ndarray) -> mt.dtype:

@@ -3,16 +3,15 @@ device-independent random streams."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 import mbtorch as mt
 from mbtorch.core import plugins
-from mbtorch.core.hookspecs import hookimpl
 
 from .. import layouts
+from ..derive import derive_backend
 from ..samples import draw, seed_for, special_values
 from .common import Context, Outcome, to_host
 
@@ -71,26 +70,12 @@ def undeclared(dtype: mt.dtype, ctx: Context) -> Outcome:
     return out
 
 
-class _Probe:
-    """A plugin that re-registers a backend's spec, declaring every dtype, under a new name:
-    running an op there tells whether an undeclared dtype in fact works."""
-
-    def __init__(self, spec: Any, device_type: str):
-        self.DEVICE_TYPE = device_type
-        self.spec = replace(spec, device_type=device_type, dtypes=frozenset(mt.core.dtypes
-                                                                            .ALL_DTYPES))
-
-    @hookimpl
-    def mbtorch_backend(self, api_version: int) -> Any:
-        return self.spec
-
-
 def probe_context(ctx: Context) -> Context | None:
     """A context for the same backend with every dtype declared (None when all are)."""
     if set(mt.core.dtypes.ALL_DTYPES) <= set(ctx.backend.dtypes):
         return None
-    name = f"{ctx.device}_dtype_probe"
-    plugins.register_plugin(_Probe(ctx.backend.spec, name), name=name)
+    name = derive_backend(ctx.device, f"{ctx.device}_dtype_probe",
+                          dtypes=frozenset(mt.core.dtypes.ALL_DTYPES))
     return Context(name, plugins.get_backend(name), ctx.tier, ctx.reference)
 
 

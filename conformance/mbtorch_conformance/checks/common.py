@@ -156,8 +156,12 @@ def check_outputs(outs: list, expected: list[np.ndarray], dtypes: list[mt.dtype]
             return errs, f"{which}dtype {t.dtype}, expected {d}"
         from ..tolerances import compare
 
+        host = to_host(t)
+        if host.dtype != NUMPY_DTYPES[d] or host.shape != e.shape:
+            return errs, (f"{which}the tensor says {d} {tuple(t.shape)}, but the backend's data "
+                          f"is {host.dtype} {host.shape}")
         rtol, atol = tol if d.is_floating_point else (0.0, 0.0)
-        e_k, bad = compare(to_host(t), e, d, rtol, atol)
+        e_k, bad = compare(host, e, d, rtol, atol)
         errs.merge(e_k)
         if bad is not None:
             return errs, f"{which}{bad}"
@@ -183,7 +187,7 @@ def repro(entry: Entry, sample: Sample, dtype: mt.dtype, ctx: Context,
             names.append(repr(a))
     lines.append(call_code(entry.api, names, sample.kwargs))
     lines.append("print(out)")
-    if expected is not None and sum(e.size for e in expected) <= layouts.MAX_PRINTED:
+    if expected is not None and sum(e.size for e in expected) <= 64:
         vals = ", ".join(layouts.values_literal(e) for e in expected)
         lines.append(f"# expected ({', '.join(str(e.shape) for e in expected)}): {vals}")
     if mismatch:
