@@ -47,7 +47,7 @@ from .autograd import (  # noqa: F401,E402
     enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
     set_grad_enabled,
 )
-from . import data, utils  # noqa: F401,E402
+from . import cuda, data, utils  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import nn, optim  # noqa: E402
