@@ -124,7 +124,8 @@ def _avg_poolnd(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil
         if count_include_pad:
             # padding counts, the ceil-mode overhang does not
             inc = [p[i] for i in range(n)]
-            inside = pad(ones, [v for i in reversed(range(n)) for v in (inc[i], inc[i])])
+            inside = pad(ones, [v for i in reversed(range(n)) for v in (inc[i], inc[i])],
+                         value=1.0)
             flat2 = []
             for i in reversed(range(n)):
                 flat2 += [0, extra[i]]
