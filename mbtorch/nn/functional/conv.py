@@ -98,13 +98,16 @@ def _conv_gemm(x: Tensor, weight: Tensor, stride: tuple, dilation: tuple,
     for s in out_sp:
         npos *= s
     cg, og = c_in // groups, weight.shape[0] // groups
-    # (N, G, Cg, *out, *k) -> (N, G, *out, Cg, *k) -> (N, G, P, Cg*K)
+    # (N, G, Cg, *out, *k) -> (G, N, *out, Cg, *k) -> (G, N*P, Cg*K): the batch folds into
+    # the rows, so the forward and both gradients are one GEMM per group (a batched matmul
+    # against a broadcast weight would be N small GEMMs, and its weight gradient N more
+    # plus a reduction)
     cols = cols.reshape((batch, groups, cg) + out_sp + kernel)
-    order = (0, 1) + tuple(range(3, 3 + n)) + (2,) + tuple(range(3 + n, 3 + 2 * n))
-    cols = cols.permute(order).reshape(batch, groups, npos, cg * nk)
+    order = (1, 0) + tuple(range(3, 3 + n)) + (2,) + tuple(range(3 + n, 3 + 2 * n))
+    cols = cols.permute(order).reshape(groups, batch * npos, cg * nk)
     w = weight.reshape(groups, og, cg * nk).transpose(1, 2)  # (G, Cg*K, Og)
-    out = cols @ w  # (N, G, P, Og)
-    return out.permute(0, 1, 3, 2).reshape((batch, groups * og) + out_sp)
+    out = (cols @ w).reshape(groups, batch, npos, og)
+    return out.permute(1, 0, 3, 2).reshape((batch, groups * og) + out_sp)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
