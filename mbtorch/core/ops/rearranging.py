@@ -219,18 +219,23 @@ def _tri_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
     return _b.le(delta, diagonal) if lower else _b.ge(delta, diagonal)
 
 
+def _zero_of(x: Tensor) -> bool | int:
+    # a Python int would promote a bool tensor to int64; False keeps it bool
+    return False if x._dtype is _dt.bool else 0
+
+
 @define(Op.TRIL)
 def _tril(x: Tensor, diagonal: int) -> Tensor:
     from .unary import where
 
-    return where(_tri_mask(x, diagonal, True), x, 0)
+    return where(_tri_mask(x, diagonal, True), x, _zero_of(x))
 
 
 @define(Op.TRIU)
 def _triu(x: Tensor, diagonal: int) -> Tensor:
     from .unary import where
 
-    return where(_tri_mask(x, diagonal, False), x, 0)
+    return where(_tri_mask(x, diagonal, False), x, _zero_of(x))
 
 
 def _tri(op: Op, name: str):
