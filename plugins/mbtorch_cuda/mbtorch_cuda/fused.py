@@ -49,6 +49,20 @@ out[4 * i + 3] = c3;
 """The loop body: ``i`` is the Philox block (counter ``first + i``), which writes words
 ``4 i .. 4 i + 3`` of ``out``."""
 
+
+
+def philox_span(offset: int, n: int) -> tuple[int, int, int]:
+    """``(first block, number of blocks, start)``: words ``offset .. offset+n-1`` are
+    ``out[start:start+n]`` of the blocks ``first ..`` (four words each)."""
+    first, last = offset // 4, (offset + n + 3) // 4
+    return first, last - first, offset - 4 * first
+
+
+def philox_key(seed: int) -> tuple[np.uint32, np.uint32]:
+    """The Philox key ``(seed mod 2**32, seed >> 32 mod 2**32)``."""
+    return np.uint32(seed & 0xFFFFFFFF), np.uint32((seed >> 32) & 0xFFFFFFFF)
+
+
 # -- softmax / log_softmax over the last axis of a contiguous (rows, n) array ----------------
 SOFTMAX_BLOCK = 256
 """Threads per block at most (a power of two: the tree reductions halve it)."""
@@ -132,13 +146,11 @@ def build(cp: Any, fallback: dict[Op, Callable]) -> dict[Op, Callable]:
     f32 = np.dtype(np.float32)
 
     def philox(seed, offset, n, device_index):
-        first, last = offset // 4, (offset + n + 3) // 4
+        first, blocks, start = philox_span(offset, n)
         with cp.cuda.Device(device_index):
-            out = cp.empty(4 * (last - first), dtype=cp.int64)
-            if n:
-                philox_kernel(np.uint32(seed & 0xFFFFFFFF), np.uint32((seed >> 32) & 0xFFFFFFFF),
-                              np.uint64(first), out, size=last - first)
-            start = offset - first * 4
+            out = cp.empty(4 * blocks, dtype=cp.int64)
+            if blocks:
+                philox_kernel(*philox_key(seed), np.uint64(first), out, size=blocks)
             return out[start:start + n]
 
     def rowwise(log_out: int) -> Callable:
