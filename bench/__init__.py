@@ -7,16 +7,13 @@ ratios hold even when the machine's speed drifts. Results go to ``bench/results/
 cnn, startup, dataloader.
 
 A family module exposes ``run(targets, cfg) -> list[Row]``. ``bench/bench_dataloader.py`` is
-owned elsewhere; its ``run()`` is called when present (with ``quick=`` when it takes it) and
-may return rows as dicts with the keys of ``bench.timing.Row`` (``case``, ``impl``,
-``median_s``, ``min_s``, ``max_s`` at least; ``bench.timing.measure`` builds them), which join
-the table; anything else it returns is kept verbatim in the JSON and shown as such.
+owned elsewhere; ``bench/dataloader.py`` calls its ``run()`` and turns what it returns into
+rows (see there).
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import sys
 import time
 from typing import Any
@@ -26,34 +23,11 @@ from .timing import Config, Row, describe_error, skipped
 FAMILIES = ("overhead", "elementwise", "matmul", "mlp", "cnn", "startup", "dataloader")
 
 
-def _dataloader(cfg: Config, extra: dict) -> list[Row]:
-    try:
-        mod = importlib.import_module("bench.bench_dataloader")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bench.bench_dataloader":
-            raise
-        return [skipped("dataloader", "DataLoader", "-", "bench/bench_dataloader.py not there")]
-    fn = getattr(mod, "run", None)
-    if fn is None:
-        return [skipped("dataloader", "DataLoader", "-", "bench_dataloader has no run()")]
-    kwargs = {"quick": cfg.quick} if "quick" in inspect.signature(fn).parameters else {}
-    out = fn(**kwargs)
-    if isinstance(out, list) and all(isinstance(r, dict) and {"case", "impl", "median_s"}
-                                     <= r.keys() for r in out):
-        fields = Row.__dataclass_fields__
-        return [Row(**{"family": "dataloader", **{k: v for k, v in r.items() if k in fields}})
-                for r in out]
-    extra["dataloader"] = out
-    return []
-
-
 def run_family(name: str, targets: Any, cfg: Config, extra: dict) -> list[Row]:
     """One family's rows; an exception becomes one error row (the other families go on)."""
     try:
-        if name == "dataloader":
-            return _dataloader(cfg, extra)
         mod = importlib.import_module(f"bench.{name}")
-        return mod.run(targets, cfg)
+        return mod.run(targets, cfg, extra) if name == "dataloader" else mod.run(targets, cfg)
     except Exception as exc:  # noqa: BLE001 - a broken family is reported, not fatal
         return [skipped(name, name, "-", describe_error(exc), "error")]
 
@@ -69,7 +43,7 @@ def run_all(cfg: Config, only: list[str] | None = None, devices: list[str] | Non
     notes = list(found.notes) + [n for t in found.items for n in t.notes]
     rows: list[Row] = []
     extra: dict = {}
-    for name in only or FAMILIES:
+    for name in [f for f in FAMILIES if f in (only or FAMILIES)]:  # fixed order
         t0 = time.perf_counter()
         rows += run_family(name, found, cfg, extra)
         print(f"bench: {name} done in {time.perf_counter() - t0:.1f} s", file=log)

@@ -67,7 +67,10 @@ def _ratio(x: float | None) -> str:
 
 
 def _metric(m: dict | None) -> str:
-    return "" if not m else f"{m['median']:.3g} {m['unit']} ({m['min']:.3g}–{m['max']:.3g})"
+    if not m:
+        return ""
+    span = "" if m["min"] == m["max"] else f" ({m['min']:.3g}–{m['max']:.3g})"
+    return f"{m['median']:.3g} {m['unit']}{span}"
 
 
 def _lib(blas: dict) -> str:

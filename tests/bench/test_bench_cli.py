@@ -87,6 +87,21 @@ def test_dataloader_rows_join_the_table(monkeypatch):
     assert extra == {"dataloader": {"anything": 3}}
 
 
+def test_dataloader_summary_becomes_rows(monkeypatch):
+    mod = types.ModuleType("bench.bench_dataloader")
+    mod.run = lambda quick=False: {"batches": 10, "batch_size": 64, "dataset": "synthetic",
+                                   "results": [
+        {"impl": "mbtorch", "num_workers": 0, "seconds": 2.0, "samples": 640,
+         "samples_per_s": 320.0, "first_batch_s": 0.1},
+        {"impl": "torch", "num_workers": 0, "seconds": 1.0, "samples": 640,
+         "samples_per_s": 640.0, "first_batch_s": 0.1}]}
+    monkeypatch.setitem(sys.modules, "bench.bench_dataloader", mod)
+    rows = bench.run_family("dataloader", None, Config.make(quick=True), {})
+    assert [r.impl for r in rows] == ["mbtorch:cpu", "torch:cpu"]
+    assert rows[0].median_s == pytest.approx(0.2) and rows[0].vs_torch == pytest.approx(2.0)
+    assert rows[0].metric["unit"] == "samples/s" and rows[1].vs_torch is None
+
+
 def test_broken_family_is_an_error_row(monkeypatch):
     mod = types.ModuleType("bench.overhead")
     mod.run = lambda targets, cfg: 1 / 0
