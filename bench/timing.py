@@ -150,14 +150,28 @@ def measure(family: str, case: str, candidates: list[Candidate], cfg: Config,
             rows[c.impl] = skipped(family, case, c.impl, describe_error(exc), status="error")
             continue
         live.append((c, timer, number))
+    samples = _rounds(family, case, live, cfg.repeats, pause, rows)
+    for c, _, number in live:
+        if c.impl in samples:
+            rows[c.impl] = _row(family, case, c, number, samples, work)
+    return [rows[c.impl] for c in candidates]
+
+
+def _rounds(family: str, case: str, live: list, repeats: int, pause: float,
+            rows: dict[str, Row]) -> dict[str, list[float]]:
+    """``repeats`` rounds, one block per candidate each, starting one later every round."""
     samples: dict[str, list[float]] = {c.impl: [] for c, _, _ in live}
-    for r in range(cfg.repeats):
+    for r in range(repeats):
         k = r % max(1, len(live))
         for c, timer, number in live[k:] + live[:k]:
-            samples[c.impl].append(_block(timer, number, c.sync, pause))
-    for c, _, number in live:
-        rows[c.impl] = _row(family, case, c, number, samples, work)
-    return [rows[c.impl] for c in candidates]
+            if c.impl not in samples:
+                continue
+            try:
+                samples[c.impl].append(_block(timer, number, c.sync, pause))
+            except Exception as exc:  # noqa: BLE001 - same as in warm-up
+                rows[c.impl] = skipped(family, case, c.impl, describe_error(exc), "error")
+                del samples[c.impl]
+    return samples
 
 
 def _row(family: str, case: str, c: Candidate, number: int,

@@ -64,3 +64,17 @@ def test_quick_config_is_smaller():
     full = Config.make(quick=False)
     assert CFG.repeats < full.repeats and CFG.sample_s < full.sample_s
     assert not math.isnan(full.settle_s)
+
+
+def test_candidate_failing_mid_run_is_an_error_row():
+    state = {"n": 0}
+
+    def flaky():
+        state["n"] += 1
+        if state["n"] > 50:
+            raise RuntimeError("went wrong later")
+
+    cfg = Config(quick=True, repeats=50, warmup=0, sample_s=1e-9, settle_s=0.0)
+    rows = measure("f", "c", [Candidate("numpy", "pass"), Candidate("flaky", flaky)], cfg)
+    assert rows[0].status == "ok" and rows[0].repeats == 50
+    assert rows[1].status == "error" and "went wrong later" in rows[1].reason
