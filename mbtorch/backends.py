@@ -7,6 +7,7 @@ be used; ``python -m mbtorch info`` prints the same report.
 
 from __future__ import annotations
 
+from .core.fallback import is_cpu_fallback_enabled, set_cpu_fallback  # noqa: F401
 from .core.plugins import (  # noqa: F401
     AUTOLOAD_ENV,
     ENTRY_POINT_GROUP,
@@ -17,5 +18,5 @@ from .core.plugins import (  # noqa: F401
     unregister,
 )
 
-__all__ = ["AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "BackendStatus", "register_plugin", "rescan",
-           "status", "unregister"]
+__all__ = ["AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "BackendStatus", "is_cpu_fallback_enabled",
+           "register_plugin", "rescan", "set_cpu_fallback", "status", "unregister"]

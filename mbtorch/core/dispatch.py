@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import fallback
 from .op import OPS, Op
 from .state import STATE
 from .tensor import Tensor
@@ -91,7 +92,12 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
                                "mbtorch/autograd/derivatives.py)")
         return decomposition(*inputs, *attrs)  # its parts get recorded
     if kernel is not None:
-        res = kernel(*[_handle(x) for x in inputs], *attrs)
+        try:
+            res = kernel(*[_handle(x) for x in inputs], *attrs)
+        except NotImplementedError as exc:
+            if not fallback.applies(be):
+                raise
+            return fallback.run_on_cpu(op, inputs, attrs, meta, device, be, exc)
         if type(meta) is list:
             out = tuple(_wrap_meta(r, m, device, be) for r, m in zip(res, meta))
         else:

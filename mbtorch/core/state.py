@@ -9,7 +9,6 @@ import threading
 class _State(threading.local):
     grad_enabled: bool = True
     inference: bool = False
-    cpu_fallback: bool = False
 
 
 STATE = _State()

@@ -46,8 +46,11 @@ def binary(op: Op, name: str, a: Any, b: Any, kind: int = ARITH) -> Tensor:
         if kernel is not None and (not grad or op in dispatch.AUTOGRAD.derivatives):
             sa, sb = a._shape, b._shape
             shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
-            out = wrap(kernel(a._data, b._data), shape,
-                       _bool if kind == COMPARE else a._dtype, a._device, be)
+            try:
+                res = kernel(a._data, b._data)
+            except NotImplementedError:  # a backend gap: run() raises or falls back to cpu
+                return _binary_slow(op, name, a, b, kind)
+            out = wrap(res, shape, _bool if kind == COMPARE else a._dtype, a._device, be)
             if grad:
                 dispatch.AUTOGRAD.record(op, (a, b), (), out)
             return out
@@ -122,11 +125,15 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     be = x._be
     kernel = be.kernels[op]
     if kernel is not None:
-        if not (STATE.grad_enabled and x._requires_grad):
-            return wrap(kernel(x._data), x._shape, out_dtype, x._device, be)
-        if op in dispatch.AUTOGRAD.derivatives:
-            out = wrap(kernel(x._data), x._shape, out_dtype, x._device, be)
-            dispatch.AUTOGRAD.record(op, (x,), (), out)
+        grad = STATE.grad_enabled and x._requires_grad
+        if not grad or op in dispatch.AUTOGRAD.derivatives:
+            try:
+                res = kernel(x._data)
+            except NotImplementedError:  # a backend gap: run() raises or falls back to cpu
+                return run(op, (x,), (), (x._shape, out_dtype), x._device, be)
+            out = wrap(res, x._shape, out_dtype, x._device, be)
+            if grad:
+                dispatch.AUTOGRAD.record(op, (x,), (), out)
             return out
     return run(op, (x,), (), (x._shape, out_dtype), x._device, be)
 
