@@ -38,7 +38,14 @@ from .container import (  # noqa: F401
     Sequential,
 )
 from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
-from .linear import Bilinear, Embedding, Flatten, Linear, Unflatten  # noqa: F401
+from .linear import (  # noqa: F401
+    Bilinear,
+    Embedding,
+    Flatten,
+    Linear,
+    NonDynamicallyQuantizableLinear,
+    Unflatten,
+)
 from .loss import (  # noqa: F401
     BCELoss,
     BCEWithLogitsLoss,

@@ -37,7 +37,8 @@ def _simple(name: str, fn: Any, params: tuple[tuple[str, Any], ...] = (),
         return fn(input, *args)
 
     def extra_repr(self) -> str:
-        parts = [f"{p}={getattr(self, p)}" for p, _ in params]
+        parts = [f"{p}={getattr(self, p)!r}" if isinstance(getattr(self, p), str)
+                 else f"{p}={getattr(self, p)}" for p, _ in params]
         if inplace and self.inplace:
             parts.append("inplace=True")
         return ", ".join(parts)
@@ -128,9 +129,9 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(_mt.empty(3 * embed_dim, **f))
         else:
             self.register_parameter("in_proj_bias", None)
-        from .linear import Linear
+        from .linear import NonDynamicallyQuantizableLinear
 
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **f)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **f)
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:

@@ -182,7 +182,8 @@ class Module:
     def _named_members(self, store: str, prefix: str, recurse: bool,
                        remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen = set()
-        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        mods = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                if recurse else [(prefix, self)])
         for mod_prefix, mod in mods:
             for name, t in mod.__dict__[store].items():
                 if t is None or (remove_duplicate and id(t) in seen):

@@ -13,22 +13,24 @@ from ..parameter import Parameter
 from .module import Module
 
 
+def _affine_params(mod: Module, affine: bool, bias: bool, shape: tuple, f: dict) -> None:
+    """``weight`` (ones) and ``bias`` (zeros) when affine; absent ones registered as None."""
+    mod.register_parameter("weight", Parameter(_mt.ones(shape, **f)) if affine else None)
+    mod.register_parameter("bias", Parameter(_mt.zeros(shape, **f)) if affine and bias
+                           else None)
+
+
 class _BatchNorm(Module):
     _dims: tuple[int, ...] = (2, 3)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         f = {"device": device, "dtype": dtype}
-        if affine:
-            self.weight = Parameter(_mt.ones(num_features, **f))
-            self.bias = Parameter(_mt.zeros(num_features, **f))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, affine, bias, (num_features,), f)
         if track_running_stats:
             self.register_buffer("running_mean", _mt.zeros(num_features, **f))
             self.register_buffer("running_var", _mt.ones(num_features, **f))
@@ -47,8 +49,9 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
@@ -72,7 +75,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -92,43 +96,31 @@ class LayerNorm(Module):
             else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
-        f = {"device": device, "dtype": dtype}
-        if elementwise_affine:
-            self.weight = Parameter(_mt.ones(shape, **f))
-            if bias:
-                self.bias = Parameter(_mt.zeros(shape, **f))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, elementwise_affine, bias, shape, {"device": device, "dtype": dtype})
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+                 affine: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups:
-            raise ValueError("num_channels must be divisible by num_groups")
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        f = {"device": device, "dtype": dtype}
-        if affine:
-            self.weight = Parameter(_mt.ones(num_channels, **f))
-            self.bias = Parameter(_mt.zeros(num_channels, **f))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, affine, bias, (num_channels,), {"device": device, "dtype": dtype})
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")

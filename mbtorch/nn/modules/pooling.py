@@ -50,6 +50,13 @@ class _AvgPoolNd(Module):
 
 
 class AvgPool1d(_AvgPoolNd):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        # PyTorch keeps AvgPool1d's sizes as 1-tuples (and shows them so)
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)
+        super().__init__(one(kernel_size), one(kernel_size if stride is None else stride),
+                         one(padding), ceil_mode, count_include_pad)
+
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
