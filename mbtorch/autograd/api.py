@@ -122,10 +122,24 @@ def register_hook(self: Tensor, hook: Callable) -> RemovableHandle:
     return RemovableHandle(self._hooks, hook)
 
 
+def register_post_accumulate_grad_hook(self: Tensor, hook: Callable) -> RemovableHandle:
+    """``hook(tensor)`` runs after this leaf's ``.grad`` has been updated by backward (it
+    returns nothing; it may read or change ``tensor.grad``)."""
+    if not self._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self._grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    if self._post_acc_hooks is None:
+        self._post_acc_hooks = []
+    self._post_acc_hooks.append(hook)
+    return RemovableHandle(self._post_acc_hooks, hook)
+
+
 def install_tensor_methods() -> None:
     Tensor.backward = tensor_backward
     Tensor.retain_grad = retain_grad
     Tensor.register_hook = register_hook
+    Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
     Tensor.retains_grad = property(lambda self: self._retains_grad)
     Tensor.grad_fn = property(current_grad_fn)
     # class-level defaults: set on an instance only when they differ
@@ -133,3 +147,4 @@ def install_tensor_methods() -> None:
     Tensor._view_base = None
     Tensor._view_chain = ()
     Tensor._view_base_fn = None
+    Tensor._post_acc_hooks = None

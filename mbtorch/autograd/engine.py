@@ -9,7 +9,10 @@
    ``retain_graph`` each node frees its saved tensors once it has run.
 
 Leaves are graph targets themselves (``edge = (tensor, 0)``), so hooks on a leaf run once, on
-its summed gradient, as in PyTorch.
+its summed gradient, as in PyTorch. A leaf's post-accumulate-grad hooks run right after its
+``.grad`` is updated, and callbacks queued during a pass (``queue_callback``) run once the pass
+has finished: data-parallel training starts a gradient reduction from the first and waits for
+all of them in the second.
 """
 
 from __future__ import annotations
@@ -64,16 +67,39 @@ def _needed(order: list, targets: set) -> set:
     return need
 
 
+# One list of final callbacks per backward pass in progress (a hook may run a nested pass).
+_CALLBACKS: list[list] = []
+
+
+def queue_callback(fn: Any) -> None:
+    """Run ``fn()`` when the backward pass in progress has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``); call it from a hook."""
+    if not _CALLBACKS:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _CALLBACKS[-1].append(fn)
+
+
 def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: bool,
                  inputs: Sequence[Tensor] | None = None, accumulate: bool = True) -> list:
     """Backpropagate ``grads`` from root edges. With ``inputs`` given and ``accumulate``
     false, return their gradients instead of touching ``.grad`` (``autograd.grad``)."""
     prev = STATE.grad_enabled
     STATE.grad_enabled = create_graph
+    callbacks: list = []
+    _CALLBACKS.append(callbacks)
     try:
-        return _run(roots, grads, retain_graph, create_graph, inputs, accumulate)
+        out = _run(roots, grads, retain_graph, create_graph, inputs, accumulate)
     finally:
+        _CALLBACKS.pop()
         STATE.grad_enabled = prev
+    # a callback may queue another one (run in this pass too), as in PyTorch
+    _CALLBACKS.append(callbacks)
+    try:
+        while callbacks:
+            callbacks.pop(0)()
+    finally:
+        _CALLBACKS.pop()
+    return out
 
 
 def _run(roots, grads, retain_graph, create_graph, inputs, accumulate) -> list:
@@ -97,6 +123,8 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate) -> list:
             g = _leaf_hooks(n, buf[0])
             if accumulate:
                 accumulate_grad(n, g, create_graph)
+                for hook in list(n._post_acc_hooks or ()):
+                    hook(n)
             else:
                 captured[(id(n), 0)] = g
             continue
