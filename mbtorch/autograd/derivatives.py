@@ -31,7 +31,16 @@ from ..core.ops.joining import cat
 from ..core.ops.linalg import matmul
 from ..core.ops.rearranging import flip
 from ..core.ops.scans import cumprod, cumsum
-from ..core.ops.views import diagonal, expand, permute, reshape, select, slice_dim, transpose
+from ..core.ops.views import (
+    diagonal,
+    expand,
+    permute,
+    reshape,
+    select,
+    slice_dim,
+    transpose,
+    unfold_,
+)
 from ..core.tensor import Tensor
 from ._grad_ops import (
     inverse_permutation,
@@ -107,6 +116,10 @@ def _grad_unfold(g, x_shape, dim, size, step):
     # windows may overlap (step < size): add each window position's slice in turn
     shape = x_shape if x_shape else (1,)
     z = zeros_for(g, shape)
+    if step >= size:
+        # disjoint windows (pooling): the windows of z are a view, one write fills them
+        write_into(z, unfold_(z, dim, size, step), g)
+        return reshape(z, x_shape)
     n = g._shape[dim]
     for k in range(size):
         part = select(g, -1, k)
