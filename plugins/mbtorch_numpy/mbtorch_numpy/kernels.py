@@ -8,9 +8,88 @@ from __future__ import annotations
 import numpy as np
 import scipy.special
 
+from mbtorch.core.op import Op
 from mbtorch.core.plugin_api import xp_composites, xp_kernels
 
 from .storage import native_dtype
 
 KERNELS = xp_kernels(np, native_dtype, scipy.special.erf)
 KERNELS.update(xp_composites(np, native_dtype))
+
+
+# -- hot kernels of CNN training: single-pass NumPy forms of the shared kernels -------------
+_SMALL_ARG = 16  # reduced sizes up to this scan slices instead of calling NumPy's arg-reduce
+
+
+def _relu(x):
+    # np.maximum is one pass, where(x < 0, 0, x) three; it turns -0.0 into +0.0, so the zeros
+    # are copied back from x (PyTorch keeps -0.0); NaN propagates through maximum
+    out = np.maximum(x, x.dtype.type(0), out=...)  # out=...: 0-d stays an array
+    if x.dtype.kind == "f":
+        np.copyto(out, x, where=(x == 0))
+    return out
+
+
+def _small_arg(extreme):
+    """argmax/argmin over a short axis (pooling windows): NumPy's arg-reductions loop per
+    output element, so for a handful of candidates comparing whole slices is several times
+    faster. The first extreme wins, as NumPy and PyTorch (the caller routes NaN elsewhere)."""
+
+    def scan(x, dim):
+        # the extreme by a chain of elementwise max/min, then the first position holding it,
+        # all on whole slices with small integer and bool temporaries (masked writes are slow)
+        k = x.shape[dim]
+        parts = [x[(slice(None),) * dim + (j,)] for j in range(k)]
+        best = parts[0]
+        for v in parts[1:]:
+            best = extreme(best, v)
+        arg = np.zeros(best.shape, np.int8)
+        open_ = np.ones(best.shape, bool)
+        for j in range(1, k):
+            np.logical_and(open_, parts[j - 1] != best, out=open_)
+            arg += open_
+        return arg.astype(np.int64)
+
+    return scan
+
+
+def _arg_fast(general, extreme):
+    small = _small_arg(extreme)
+
+    def kernel(x, dim, keepdim):
+        if dim is None or x.ndim < 2 or not 1 < x.shape[dim] <= _SMALL_ARG or \
+                x.size < 4096 or x.dtype.kind not in "fiu":
+            return general(x, dim, keepdim)
+        # NaN counts as the extreme: a NaN anywhere makes the sum NaN (so does inf - inf,
+        # which only costs the general path)
+        if x.dtype.kind == "f" and np.isnan(np.sum(x)):
+            return general(x, dim, keepdim)
+        out = small(x, dim)
+        return np.expand_dims(out, dim) if keepdim else out
+
+    return kernel
+
+
+_shared_scatter = KERNELS[Op.SCATTER]
+
+
+def _scatter(x, dim, index, src, reduce):
+    # one index per row along ``dim`` (max pooling's gradient) has no repeated targets, so
+    # add = read, add, write back (np.add.at handles repeats and is ~4x slower)
+    if reduce != "add" or index.shape[dim] != 1 or index.ndim != x.ndim or index.size == 0:
+        return _shared_scatter(x, dim, index, src, reduce)
+    size = x.shape[dim]
+    lo, hi = int(index.min()), int(index.max())
+    if lo < -size or hi >= size:
+        return _shared_scatter(x, dim, index, src, reduce)  # raises the shared error
+    sl = tuple(slice(None) if d == dim else slice(0, index.shape[d]) for d in range(x.ndim))
+    out = x.copy()
+    region = out[sl]
+    np.put_along_axis(region, index, np.take_along_axis(region, index, dim) + src, dim)
+    return out
+
+
+KERNELS.update({
+    Op.RELU: _relu, Op.ARGMAX: _arg_fast(KERNELS[Op.ARGMAX], np.maximum),
+    Op.ARGMIN: _arg_fast(KERNELS[Op.ARGMIN], np.minimum), Op.SCATTER: _scatter,
+})
