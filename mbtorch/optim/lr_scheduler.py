@@ -134,14 +134,17 @@ class LinearLR(LRScheduler):
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (cosine annealing by default, ``three_phase`` optional); stepped
-    after every batch."""
+    after every batch. With ``cycle_momentum`` the momentum (or Adam's beta1) moves opposite
+    to the learning rate, between ``base_momentum`` and ``max_momentum``, as PyTorch's."""
 
     def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
                  total_steps: int | None = None, epochs: int | None = None,
                  steps_per_epoch: int | None = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", div_factor: float = 25.0,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.85,
+                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1, **_: Any):
+                 last_epoch: int = -1):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("You must define either total_steps OR (epochs AND "
@@ -157,18 +160,42 @@ class OneCycleLR(LRScheduler):
         self.total_steps = total_steps
         self.anneal_cos = anneal_strategy == "cos"
         up = float(pct_start * total_steps) - 1
+        # (end step, lr from, lr to, momentum from, momentum to)
+        lo_m, hi_m = "base_momentum", "max_momentum"
         if three_phase:
-            self.phases = [(up, "initial_lr", "max_lr"),
-                           (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr"),
-                           (total_steps - 1, "initial_lr", "min_lr")]
+            self.phases = [(up, "initial_lr", "max_lr", hi_m, lo_m),
+                           (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
+                            lo_m, hi_m),
+                           (total_steps - 1, "initial_lr", "min_lr", hi_m, hi_m)]
         else:
-            self.phases = [(up, "initial_lr", "max_lr"), (total_steps - 1, "max_lr", "min_lr")]
+            self.phases = [(up, "initial_lr", "max_lr", hi_m, lo_m),
+                           (total_steps - 1, "max_lr", "min_lr", lo_m, hi_m)]
         if last_epoch == -1:
             for g, m in zip(optimizer.param_groups, max_lrs):
                 g["initial_lr"] = m / div_factor
                 g["max_lr"] = m
                 g["min_lr"] = g["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
+
+    def _init_momentum(self, optimizer: Optimizer, base: Any, peak: Any,
+                       last_epoch: int) -> None:
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                             "option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+        n = len(optimizer.param_groups)
+        bases = list(base) if isinstance(base, (list, tuple)) else [base] * n
+        peaks = list(peak) if isinstance(peak, (list, tuple)) else [peak] * n
+        if last_epoch == -1:
+            for g, b, m in zip(optimizer.param_groups, bases, peaks):
+                if self.use_beta1:
+                    g["betas"] = (m, *g["betas"][1:])
+                else:
+                    g["momentum"] = m
+                g["max_momentum"], g["base_momentum"] = m, b
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self.anneal_cos:
@@ -182,10 +209,16 @@ class OneCycleLR(LRScheduler):
         out = []
         for g in self.optimizer.param_groups:
             start = 0.0
-            for i, (end, k0, k1) in enumerate(self.phases):
+            for i, (end, k0, k1, m0, m1) in enumerate(self.phases):
                 if epoch <= end or i == len(self.phases) - 1:
                     pct = (epoch - start) / (end - start)
                     out.append(self._anneal(g[k0], g[k1], pct))
+                    if self.cycle_momentum:  # a side effect, as in PyTorch
+                        momentum = self._anneal(g[m0], g[m1], pct)
+                        if self.use_beta1:
+                            g["betas"] = (momentum, *g["betas"][1:])
+                        else:
+                            g["momentum"] = momentum
                     break
                 start = end
         return out
