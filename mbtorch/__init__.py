@@ -51,3 +51,4 @@ from . import cuda, data, utils  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import nn, optim  # noqa: E402
+from . import distributed  # noqa: F401,E402

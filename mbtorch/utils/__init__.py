@@ -8,12 +8,12 @@ from __future__ import annotations
 import sys
 
 from .. import data
-from ..data import collate, dataloader, dataset, sampler
+from ..data import collate, dataloader, dataset, distributed, sampler
 
 # Alias the package and its public submodules rather than re-importing them, so the classes
 # are identical under both names (isinstance checks and pickling agree).
 sys.modules[f"{__name__}.data"] = data
-for _mod in (collate, dataloader, dataset, sampler):
+for _mod in (collate, dataloader, dataset, distributed, sampler):
     sys.modules[f"{__name__}.data.{_mod.__name__.rsplit('.', 1)[1]}"] = _mod
 
 __all__ = ["data"]

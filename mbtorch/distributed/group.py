@@ -1,0 +1,272 @@
+"""The default process group: start-up, rank and world size, the watchdog timeout, shutdown.
+
+Rendezvous is the MPI launcher's: ``mpiexec -n N python train.py`` starts N processes that
+already know each other, so ``init_process_group`` needs no address or port. The launcher's
+rank and size are the truth; the usual environment variables (``RANK``, ``WORLD_SIZE``, and
+``init_process_group(rank=, world_size=)``) are checked against them where set, so a job
+started the wrong way fails at once with the command to use instead of hanging.
+
+Faults. Every collective is started non-blocking and waited for with a deadline (the group's
+``timeout``: the ``timeout=`` argument, else the ``MBTORCH_DIST_TIMEOUT`` environment variable
+in seconds, else 10 minutes); a rank that stops taking part makes the others raise
+``DistBackendError`` within it. ``init_process_group`` also installs an exception hook: an
+uncaught exception on any rank prints its traceback, then aborts the whole MPI job
+(``MPI_Abort``), so the other ranks stop at once. A rank that dies (a signal, ``os._exit``) is
+noticed by the launcher, which ends the job.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from datetime import timedelta
+from typing import Any
+
+BACKENDS = ("mpi", "nccl")
+TIMEOUT_ENV = "MBTORCH_DIST_TIMEOUT"
+DEFAULT_TIMEOUT = timedelta(minutes=10)
+NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
+                   "init_process_group.")
+
+
+class DistError(RuntimeError):
+    """A distributed operation failed (PyTorch's ``torch.distributed.DistError``)."""
+
+
+class DistBackendError(DistError):
+    """The communication backend failed or timed out; the group cannot be used any more."""
+
+
+class ProcessGroup:
+    """The default group: every process of the job. ``comm`` is the MPI communicator;
+    ``nccl`` the NCCL one for CUDA tensors (``backend="nccl"``, created on first use)."""
+
+    def __init__(self, backend: str, comm: Any, timeout: float) -> None:
+        self.backend, self.comm, self.timeout = backend, comm, timeout
+        self.rank, self.world_size = comm.Get_rank(), comm.Get_size()
+        self.broken: str | None = None  # set after a timeout: pending requests can't be undone
+        self.nccl: Any = None
+        from ._mpi import MpiComm
+
+        self.host = MpiComm(comm)
+
+    def size(self) -> int:
+        return self.world_size
+
+    def __repr__(self) -> str:
+        return f"ProcessGroup(backend={self.backend!r}, rank={self.rank}, size={self.size()})"
+
+
+class _State:
+    group: ProcessGroup | None = None
+    prev_excepthook: Any = None
+
+
+STATE = _State()
+
+
+class GroupMember:
+    """``group.WORLD`` names the default group (the only one: sub-groups are not provided)."""
+
+    WORLD = object()
+    NON_GROUP_MEMBER = object()
+
+
+group = GroupMember
+
+
+def is_available() -> bool:
+    """Whether distributed training can be used here: ``mpi4py`` is installed."""
+    return is_mpi_available()
+
+
+def is_mpi_available() -> bool:
+    return importlib.util.find_spec("mpi4py") is not None
+
+
+def is_nccl_available() -> bool:
+    """Whether NCCL can be reached (CuPy with its NCCL bindings and a CUDA device)."""
+    return _nccl_unavailable_reason() is None
+
+
+def is_initialized() -> bool:
+    return STATE.group is not None
+
+
+def _nccl_unavailable_reason() -> str | None:
+    from ..core.plugins import get_backend
+
+    try:
+        get_backend("cuda")
+    except RuntimeError as exc:
+        return f"no usable CUDA device ({exc})"
+    try:
+        from cupy.cuda import nccl  # noqa: F401
+    except ImportError as exc:
+        return f"CuPy has no NCCL bindings here ({exc})"
+    return None
+
+
+def _timeout_seconds(timeout: Any) -> float:
+    if timeout is None:
+        env = os.environ.get(TIMEOUT_ENV, "").strip()
+        if not env:
+            return DEFAULT_TIMEOUT.total_seconds()
+        try:
+            timeout = float(env)
+        except ValueError:
+            raise ValueError(f"{TIMEOUT_ENV}={env!r} is not a number of seconds") from None
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    if not seconds > 0:
+        raise ValueError(f"init_process_group(): timeout must be positive, got {timeout}")
+    return seconds
+
+
+def _check_launch(what: str, given: int, launcher: int, source: str, size: int) -> None:
+    if given is not None and given != launcher:
+        raise ValueError(
+            f"init_process_group(): {what}={given} ({source}) but the MPI launcher made this "
+            f"process rank {launcher} of {size}; start the job with `mpiexec -n <world size> "
+            f"python ...` (the launcher sets rank and world size) or unset {what}")
+
+
+def _int_env(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"init_process_group(): environment variable {name}={value!r} is not "
+                         "an integer") from None
+
+
+def _validate_launch(comm: Any, rank: int, world_size: int) -> None:
+    r, n = comm.Get_rank(), comm.Get_size()
+    for what, arg, actual in (("rank", rank, r), ("world_size", world_size, n)):
+        if arg is not None and arg != -1:
+            _check_launch(what, arg, actual, "argument", n)
+    _check_launch("RANK", _int_env("RANK"), r, "environment", n)
+    _check_launch("WORLD_SIZE", _int_env("WORLD_SIZE"), n, "environment", n)
+
+
+def init_process_group(backend: str | None = None, init_method: str | None = None,
+                       timeout: timedelta | float | None = None, world_size: int = -1,
+                       rank: int = -1, store: Any = None, group_name: str = "",
+                       pg_options: Any = None, device_id: Any = None) -> None:
+    """Join the job's default process group (run under ``mpiexec -n N``; a lone process is
+    a group of one).
+
+    ``backend`` is ``"mpi"`` (default; tensors of any device, through host memory where the
+    device has no direct path) or ``"nccl"`` (CUDA tensors through NCCL, CPU tensors through
+    MPI; needs CuPy and a GPU). ``timeout`` (a ``timedelta`` or seconds) bounds every wait for
+    the other ranks; see the module docstring.
+
+    >>> mbtorch.distributed.init_process_group("mpi")
+    """
+    if STATE.group is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    backend = "mpi" if backend is None else str(backend).lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"init_process_group(): unknown backend {backend!r}; mbtorch provides "
+                         f"{', '.join(map(repr, BACKENDS))}")
+    if init_method not in (None, "env://") or store is not None:
+        raise ValueError("init_process_group(): rendezvous is the MPI launcher's (mpiexec); "
+                         "init_method and store are not supported")
+    seconds = _timeout_seconds(timeout)
+    if backend == "nccl":
+        reason = _nccl_unavailable_reason()
+        if reason is not None:
+            raise RuntimeError(f"init_process_group(backend='nccl'): NCCL needs a CUDA device "
+                               f"and CuPy's NCCL bindings: {reason}. Use backend='mpi'.")
+    comm = _mpi_world()
+    _validate_launch(comm, rank, world_size)
+    pg = ProcessGroup(backend, comm, seconds)
+    if backend == "nccl":
+        from ._nccl import NcclComm
+
+        pg.nccl = NcclComm(pg, device_id)
+    STATE.group = pg
+    if pg.world_size > 1:
+        _install_abort_hook(pg)
+
+
+def _mpi_world() -> Any:
+    if not is_mpi_available():
+        raise RuntimeError("init_process_group(): the MPI backend needs mpi4py and an MPI "
+                           "library: pip install mpi4py mpich")
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.Dup()  # our own context: user MPI calls never match ours
+
+
+def _install_abort_hook(pg: ProcessGroup) -> None:
+    prev = sys.excepthook
+
+    def abort_job(etype: type, value: BaseException, tb: Any) -> None:
+        prev(etype, value, tb)
+        sys.stderr.write(f"mbtorch.distributed: rank {pg.rank} of {pg.world_size} raised "
+                         f"{etype.__name__}; aborting the job so the other ranks stop\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        from mpi4py import MPI
+
+        MPI.COMM_WORLD.Abort(1)
+
+    STATE.prev_excepthook = prev
+    sys.excepthook = abort_job
+
+
+def destroy_process_group(group: Any = None) -> None:
+    """Leave the default group (the exception hook is removed; MPI itself is finalized when
+    the process exits)."""
+    pg = _default(group, "destroy_process_group")
+    if STATE.prev_excepthook is not None:
+        sys.excepthook = STATE.prev_excepthook
+        STATE.prev_excepthook = None
+    if pg.nccl is not None:
+        pg.nccl.close()
+    if pg.broken is None:
+        pg.comm.Free()
+    STATE.group = None
+
+
+def _default(group: Any, op: str) -> ProcessGroup:
+    pg = STATE.group
+    if pg is None:
+        raise ValueError(NOT_INITIALIZED)
+    if group is not None and group is not GroupMember.WORLD and group is not pg:
+        raise ValueError(f"{op}(): only the default group (group=None or group.WORLD) exists; "
+                         "sub-groups are not supported")
+    return pg
+
+
+def get_rank(group: Any = None) -> int:
+    """This process's rank in the job (0 ... world size - 1)."""
+    return _default(group, "get_rank").rank
+
+
+def get_world_size(group: Any = None) -> int:
+    """How many processes the job has."""
+    return _default(group, "get_world_size").world_size
+
+
+def get_backend(group: Any = None) -> str:
+    return _default(group, "get_backend").backend
+
+
+def get_default_group() -> ProcessGroup:
+    return _default(None, "get_default_group")
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank among those on its machine: ``LOCAL_RANK`` if set, else the MPI
+    launcher's (``MPI_LOCALRANKID``, ``OMPI_COMM_WORLD_LOCAL_RANK``), else ``fallback_rank``."""
+    for name in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK"):
+        value = _int_env(name)
+        if value is not None:
+            return value
+    if fallback_rank is not None:
+        return fallback_rank
+    raise RuntimeError("LOCAL_RANK is not in the environment and no fallback_rank was given")
