@@ -167,6 +167,17 @@ def test_batch_norm_train_then_eval(name, shape, kw):
     check_module(t, m, randn(torch, *shape, seed=9), copy=False)
 
 
+@pytest.mark.parametrize("name,args,shape", [("BatchNorm1d", (4,), (5, 4)),
+                                             ("GroupNorm", (2, 4), (3, 4, 5))])
+def test_norm_without_bias(name, args, shape):
+    torch = pytest.importorskip("torch")
+    t, m = pair(torch, name, *args, bias=False)
+    assert [n for n, _ in m.named_parameters()] == ["weight"]
+    with torch.no_grad():
+        t.weight.normal_()
+    check_module(t, m, randn(torch, *shape))
+
+
 def test_batch_norm_without_running_stats():
     torch = pytest.importorskip("torch")
     t, m = pair(torch, "BatchNorm2d", 3, track_running_stats=False)
