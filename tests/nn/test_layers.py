@@ -321,3 +321,24 @@ def test_softmax_default_dim_matches_torch():
             warnings.simplefilter("ignore")
             expected = torch.nn.Softmax()(x)
         close(mt.nn.Softmax()(to_mt(x)), expected, 1e-6, 1e-6, str(shape))
+
+
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([[[[1.0, 1.0, 0.0, 2.0], [1.0, 0.0, 2.0, 2.0]]]])
+    run_t = torch.nn.MaxPool2d(2, return_indices=True)
+    run_m = mt.nn.MaxPool2d(2, return_indices=True)
+    check_module(run_t, run_m, x)
+
+
+def test_conv_argument_errors():
+    with pytest.raises(ValueError, match="strided"):
+        mt.nn.Conv2d(2, 2, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="divisible by groups"):
+        mt.nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="padding_mode"):
+        mt.nn.Conv1d(2, 2, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="zeros"):
+        mt.nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+    with pytest.raises(RuntimeError, match="channels"):
+        mt.nn.Conv2d(3, 4, 3)(mt.randn(1, 2, 5, 5))

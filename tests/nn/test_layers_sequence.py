@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import mbtorch as mt
-from tests.nn._compare import check_module, close, randn, to_mt
+from tests.nn._compare import check_module, close, copy_state, randn, to_mt
 
 
 def _mha_pair(torch, batch_first=False, bias=True):
@@ -181,3 +181,24 @@ def test_recurrent_errors():
         lstm(mt.randn(4, 2, 3), (mt.zeros(1, 3, 5), mt.zeros(1, 3, 5)))
     with pytest.raises(ValueError, match="nonlinearity"):
         mt.nn.RNN(3, 5, nonlinearity="sigmoid")
+
+
+def test_transformer_eval_disables_dropout():
+    torch = pytest.importorskip("torch")
+    kw = dict(dim_feedforward=16, dropout=0.3, batch_first=True)
+    t = torch.nn.TransformerEncoderLayer(8, 2, **kw).eval()
+    m = mt.nn.TransformerEncoderLayer(8, 2, **kw).eval()
+    copy_state(t, m)
+    x = randn(torch, 2, 5, 8)
+    with torch.no_grad():  # torch's fused inference path: a reference written independently
+        expected = t(x)
+    with mt.no_grad():
+        close(m(to_mt(x)), expected, 1e-4, 1e-5)
+        close(m(to_mt(x)), m(to_mt(x)), 0, 0)  # deterministic: no dropout
+
+
+def test_lstm_float64():
+    torch = pytest.importorskip("torch")
+    t = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    m = mt.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    check_module(t, m, randn(torch, 5, 2, 3, dtype=torch.float64))
