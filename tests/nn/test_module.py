@@ -110,7 +110,8 @@ def test_state_dict_round_trip_and_strictness():
     torch = pytest.importorskip("torch")
     t, m = build(torch.nn), build(mt.nn)
     state = _state(torch, t)
-    assert m.load_state_dict(state) == ([], [])
+    result = m.load_state_dict(state)
+    assert result == ([], []) and repr(result) == repr(t.load_state_dict(t.state_dict()))
     for k, v in m.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), t.state_dict()[k].numpy())
     x = np.random.default_rng(0).standard_normal((2, 2, 4, 4)).astype(np.float32)
@@ -142,6 +143,12 @@ def test_load_state_dict_messages_match_torch():
                                              strict=False)
     assert missing == ["bias"] and unexpected == ["zz"]
     np.testing.assert_array_equal(ml.weight.detach().numpy(), np.ones((2, 3)))
+    weight = mt.full((2, 3), 2.0)
+    ml.load_state_dict({"weight": weight, "bias": mt.zeros(2)}, assign=True)
+    assert isinstance(ml.weight, mt.nn.Parameter) and ml.weight.requires_grad
+    with mt.no_grad():
+        weight.add_(1)  # assign=True takes the tensor itself, not a copy
+    np.testing.assert_array_equal(ml.weight.detach().numpy(), np.full((2, 3), 3.0))
 
 
 def test_to_dtype_keeps_parameters_and_integer_buffers():

@@ -9,7 +9,12 @@ from typing import Any, Callable, Iterator
 from ...core.tensor import Tensor
 from ..parameter import Buffer, Parameter
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"  # PyTorch's text
+        return super().__repr__()
 
 
 class _RemovableHandle:
