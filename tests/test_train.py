@@ -177,3 +177,9 @@ def test_runs_as_a_module_with_progress_bars_and_malloc_reexec(data_root, tmp_pa
                           "import sys, mbtorch.train as t; t._reexec_with_malloc_tuning(["
                           "'--help'])"], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0 and "mbtorch-train" in res.stdout
+
+
+def test_unknown_device_is_a_clear_error(data_root, tmp_path, capsys):
+    assert train.main(_args(data_root, tmp_path / "run", "--device", "nosuchdevice")) == 2
+    err = capsys.readouterr().err
+    assert "no backend provides device 'nosuchdevice'" in err and "Traceback" not in err
