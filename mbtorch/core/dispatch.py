@@ -90,7 +90,7 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
             raise RuntimeError(f"{op.name.lower()}(): the primitive has no derivative entry, so "
                                "it cannot be differentiated (a bug: add it to "
                                "mbtorch/autograd/derivatives.py)")
-        return decomposition(*inputs, *attrs)  # its parts get recorded
+        return _checked(op, decomposition(*inputs, *attrs), meta)  # its parts get recorded
     if kernel is not None:
         try:
             res = kernel(*[_handle(x) for x in inputs], *attrs)
@@ -104,11 +104,23 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
             out = _wrap_meta(res, meta, device, be)
     elif grad:
         with _GradOff():
-            out = OPS[op].decomposition(*inputs, *attrs)
+            out = _checked(op, OPS[op].decomposition(*inputs, *attrs), meta)
     else:
-        out = OPS[op].decomposition(*inputs, *attrs)
+        out = _checked(op, OPS[op].decomposition(*inputs, *attrs), meta)
     if grad:
         AUTOGRAD.record(op, inputs, attrs, out)
+    return out
+
+
+def _checked(op: Op, out: Any, meta: Any) -> Any:
+    """A decomposition must produce what the op's meta rule promised (a wrong dtype or shape
+    would otherwise pass silently on every backend that decomposes)."""
+    outs, metas = (out, meta) if type(meta) is list else ((out,), (meta,))
+    for o, (shape, dtype) in zip(outs, metas):
+        if o._dtype is not dtype or (shape is not None and o._shape != shape):
+            raise RuntimeError(f"{op.name.lower()}(): internal error: the decomposition "
+                               f"returned {o._dtype.name}{list(o._shape)} where the meta rule "
+                               f"promised {dtype.name}{list(shape or ())}")
     return out
 
 
