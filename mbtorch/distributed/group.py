@@ -123,12 +123,14 @@ def _timeout_seconds(timeout: Any) -> float:
     return seconds
 
 
-def _check_launch(what: str, given: int, launcher: int, source: str, size: int) -> None:
-    if given is not None and given != launcher:
-        raise ValueError(
-            f"init_process_group(): {what}={given} ({source}) but the MPI launcher made this "
-            f"process rank {launcher} of {size}; start the job with `mpiexec -n <world size> "
-            f"python ...` (the launcher sets rank and world size) or unset {what}")
+def _check_launch(what: str, given: int | None, source: str, rank: int, size: int) -> None:
+    actual = size if what.lower() == "world_size" else rank
+    if given is None or given == actual:
+        return
+    raise ValueError(
+        f"init_process_group(): {what}={given} ({source}) but the MPI launcher made this "
+        f"process rank {rank} of {size}; start the job with `mpiexec -n <world size> python "
+        f"...` (the launcher sets rank and world size) or unset {what}")
 
 
 def _int_env(name: str) -> int | None:
@@ -144,11 +146,11 @@ def _int_env(name: str) -> int | None:
 
 def _validate_launch(comm: Any, rank: int, world_size: int) -> None:
     r, n = comm.Get_rank(), comm.Get_size()
-    for what, arg, actual in (("rank", rank, r), ("world_size", world_size, n)):
+    for what, arg in (("rank", rank), ("world_size", world_size)):
         if arg is not None and arg != -1:
-            _check_launch(what, arg, actual, "argument", n)
-    _check_launch("RANK", _int_env("RANK"), r, "environment", n)
-    _check_launch("WORLD_SIZE", _int_env("WORLD_SIZE"), n, "environment", n)
+            _check_launch(what, arg, "argument", r, n)
+    _check_launch("RANK", _int_env("RANK"), "environment", r, n)
+    _check_launch("WORLD_SIZE", _int_env("WORLD_SIZE"), "environment", r, n)
 
 
 def init_process_group(backend: str | None = None, init_method: str | None = None,
@@ -180,16 +182,18 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         if reason is not None:
             raise RuntimeError(f"init_process_group(backend='nccl'): NCCL needs a CUDA device "
                                f"and CuPy's NCCL bindings: {reason}. Use backend='mpi'.")
-    comm = _mpi_world()
-    _validate_launch(comm, rank, world_size)
-    pg = ProcessGroup(backend, comm, seconds)
+    world = _mpi_world()
+    if world.Get_size() > 1:
+        # before anything can fail: a rank that raises from here on takes the job down
+        _install_abort_hook(world.Get_rank(), world.Get_size())
+    _validate_launch(world, rank, world_size)
+    # a duplicate: our own context, so the user's MPI calls on COMM_WORLD never match ours
+    pg = ProcessGroup(backend, world.Dup(), seconds)
     if backend == "nccl":
         from ._nccl import NcclComm
 
         pg.nccl = NcclComm(pg, device_id)
     STATE.group = pg
-    if pg.world_size > 1:
-        _install_abort_hook(pg)
 
 
 def _mpi_world() -> Any:
@@ -198,15 +202,17 @@ def _mpi_world() -> Any:
                            "library: pip install mpi4py mpich")
     from mpi4py import MPI
 
-    return MPI.COMM_WORLD.Dup()  # our own context: user MPI calls never match ours
+    return MPI.COMM_WORLD
 
 
-def _install_abort_hook(pg: ProcessGroup) -> None:
+def _install_abort_hook(rank: int, size: int) -> None:
+    if STATE.prev_excepthook is not None:
+        return  # still installed from an init that failed
     prev = sys.excepthook
 
     def abort_job(etype: type, value: BaseException, tb: Any) -> None:
         prev(etype, value, tb)
-        sys.stderr.write(f"mbtorch.distributed: rank {pg.rank} of {pg.world_size} raised "
+        sys.stderr.write(f"mbtorch.distributed: rank {rank} of {size} raised "
                          f"{etype.__name__}; aborting the job so the other ranks stop\n")
         sys.stdout.flush()
         sys.stderr.flush()
