@@ -49,8 +49,9 @@ def _numerical(func: Callable, inputs: tuple, i: int, eps: float) -> list[np.nda
                             requires_grad=x._requires_grad)
             vals.append(_evaluate(func, inputs[:i] + (moved,) + inputs[i + 1:]))
         cols.append([(p - m) / (2 * eps) for p, m in zip(*vals)])
-    n_out = len(_float_outputs(func(*inputs)))
-    return [np.array([c[k] for c in cols]).reshape(base.size, -1) for k in range(n_out)]
+    # explicit sizes: an empty input has no columns, an empty output no rows
+    sizes = [o.size for o in _evaluate(func, inputs)]
+    return [np.array([c[k] for c in cols]).reshape(base.size, n) for k, n in enumerate(sizes)]
 
 
 def _analytical(func: Callable, inputs: tuple, diff: list) -> list[list[np.ndarray]]:

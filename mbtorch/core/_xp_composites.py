@@ -13,7 +13,7 @@ from .op import Op
 
 def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
     from . import dtypes as dt
-    from ._xp_kernels import returns_scalars
+    from ._xp_kernels import binary_ufunc, returns_scalars
 
     low = (native_dtype(dt.float16), native_dtype(dt.bfloat16))
     scalar_results = returns_scalars(xp)
@@ -27,6 +27,9 @@ def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
 
         kernel.__name__ = getattr(f, "__name__", "ufunc")
         return kernel
+
+    def binary(f: Callable) -> Callable:
+        return binary_ufunc(xp, f, low, scalar_results)
 
     def wide(x):
         """float16/bfloat16 computed in float32 and rounded once, as PyTorch's cpu."""
@@ -85,9 +88,10 @@ def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
         return (z - xp.log(xp.sum(xp.exp(z), axis=dim, keepdims=True))).astype(x.dtype)
 
     return {
-        Op.SUB: ufunc(xp.subtract), Op.NEG: ufunc(xp.negative), Op.MINIMUM: ufunc(xp.minimum),
-        Op.NE: ufunc(xp.not_equal), Op.LE: ufunc(xp.less_equal), Op.GT: ufunc(xp.greater),
-        Op.GE: ufunc(xp.greater_equal), Op.BITWISE_NOT: ufunc(xp.invert),
+        Op.SUB: binary(xp.subtract), Op.NEG: ufunc(xp.negative),
+        Op.MINIMUM: binary(xp.minimum), Op.NE: binary(xp.not_equal),
+        Op.LE: binary(xp.less_equal), Op.GT: binary(xp.greater),
+        Op.GE: binary(xp.greater_equal), Op.BITWISE_NOT: ufunc(xp.invert),
         Op.LOGICAL_NOT: ufunc(xp.logical_not), Op.LOGICAL_AND: ufunc(xp.logical_and),
         Op.LOGICAL_OR: ufunc(xp.logical_or), Op.LOGICAL_XOR: ufunc(xp.logical_xor),
         Op.EXP2: ufunc(xp.exp2), Op.LOG2: ufunc(xp.log2), Op.LOG10: ufunc(xp.log10),

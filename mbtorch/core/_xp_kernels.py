@@ -25,7 +25,10 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         kernel.__name__ = getattr(f, "__name__", "ufunc")
         return kernel
 
-    fdiv, pow_ = ufunc(xp.floor_divide), ufunc(xp.power)
+    def binary(f: Callable) -> Callable:
+        return binary_ufunc(xp, f, low_precision, scalar_results)
+
+    fdiv, pow_ = binary(xp.floor_divide), binary(xp.power)
 
     def upcast(f: Callable) -> Callable:
         """Compute float16/bfloat16 in float32 and round once, as PyTorch's CPU does."""
@@ -49,6 +52,10 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         return pow_(a, b)
 
     def where(cond, a, b):
+        if type(b) is float:
+            b = weak_scalar(xp, b, a, low_precision)
+        elif type(a) is float:
+            a = weak_scalar(xp, a, b, low_precision)
         return xp.asarray(xp.where(cond, a, b))
 
     def cast(x, dtype):
@@ -128,9 +135,9 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         return philox_words(xp, seed, offset, n)
 
     return {
-        Op.ADD: ufunc(xp.add), Op.MUL: ufunc(xp.multiply), Op.DIV: ufunc(xp.true_divide),
-        Op.POW: power, Op.MAXIMUM: ufunc(xp.maximum), Op.FLOOR_DIVIDE: floor_divide,
-        Op.ATAN2: ufunc(xp.arctan2), Op.EQ: ufunc(xp.equal), Op.LT: ufunc(xp.less),
+        Op.ADD: binary(xp.add), Op.MUL: binary(xp.multiply), Op.DIV: binary(xp.true_divide),
+        Op.POW: power, Op.MAXIMUM: binary(xp.maximum), Op.FLOOR_DIVIDE: floor_divide,
+        Op.ATAN2: binary(xp.arctan2), Op.EQ: binary(xp.equal), Op.LT: binary(xp.less),
         Op.BITWISE_AND: ufunc(xp.bitwise_and), Op.BITWISE_OR: ufunc(xp.bitwise_or),
         Op.BITWISE_XOR: ufunc(xp.bitwise_xor),
         Op.ABS: ufunc(xp.abs), Op.EXP: ufunc(xp.exp), Op.LOG: ufunc(xp.log),
@@ -143,6 +150,38 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         Op.SORT: sort, Op.COPY_: copy_, Op.AS_STRIDED: as_strided, Op.IOTA: iota,
         Op.PHILOX: philox,
     }
+
+
+def binary_ufunc(xp: Any, f: Callable, low_precision: tuple, scalar_results: bool) -> Callable:
+    """The kernel of a binary ufunc ``f``. A Python float operand takes the array operand's
+    dtype when that is float16/bfloat16, as NEP 50 does for NumPy's own dtypes: ml_dtypes'
+    bfloat16 would otherwise promote ``bf16_array + 3.0`` to float32. Two arrays (the hot
+    path) go straight to ``f``."""
+    if scalar_results:
+        def kernel(a, b):
+            if type(b) is float:
+                b = weak_scalar(xp, b, a, low_precision)
+            elif type(a) is float:
+                a = weak_scalar(xp, a, b, low_precision)
+            return f(a, b, out=...)  # out=... keeps NumPy's 0-d results arrays
+    else:
+        def kernel(a, b):
+            if type(b) is float:
+                b = weak_scalar(xp, b, a, low_precision)
+            elif type(a) is float:
+                a = weak_scalar(xp, a, b, low_precision)
+            return f(a, b)
+
+    kernel.__name__ = getattr(f, "__name__", "ufunc")
+    return kernel
+
+
+def weak_scalar(xp: Any, value: float, array: Any, low_precision: tuple) -> Any:
+    """``value`` as a 0-d array of ``array``'s dtype where that is float16/bfloat16."""
+    dtype = getattr(array, "dtype", None)
+    if dtype is not None and dtype in low_precision:
+        return xp.asarray(value, dtype=dtype)
+    return value
 
 
 def returns_scalars(xp: Any) -> bool:

@@ -26,6 +26,7 @@ INTEGRAL_ID = 5  # rounding: integers come back unchanged
 _SCALARS = (bool, int, float)
 _float32 = _dt.float32
 _bool = _dt.bool
+_LOW = (_dt.float16, _dt.bfloat16)
 
 
 def _operand_error(name: str, arg: str, x: Any) -> TypeError:
@@ -77,7 +78,7 @@ def _binary_slow(op: Op, name: str, a: Any, b: Any, kind: int) -> Tensor:
         shape = broadcast_shapes(a._shape, b._shape, name)
     else:
         shape = ref._shape
-    return run(op, (a, b), (), (shape, out_dtype), ref._device, ref._be)
+    return run_wide(op, (a, b), (), shape, out_dtype, ref._device, ref._be)
 
 
 def _cpu_scalar_to_device(a: Tensor, b: Tensor, name: str) -> tuple[Tensor, Tensor]:
@@ -118,9 +119,13 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     elif kind == BITWISE and dtype.category == 2:
         raise NotImplementedError(f"{name}(): not implemented for '{dtype.name}'")
     elif kind == INTEGRAL_ID and dtype.category != 2:
+        if dtype is _bool:
+            raise NotImplementedError(f"{name}(): not implemented for 'Bool'")
         from .copying import clone
 
         return clone(x)
+    elif kind == LOGICAL and dtype is not _bool:
+        x = cast(x, _bool)  # operands as bool, as the binary logical ops
     out_dtype = _bool if kind in (COMPARE, LOGICAL) else dtype
     be = x._be
     kernel = be.kernels[op]
@@ -135,7 +140,25 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
             if grad:
                 dispatch.AUTOGRAD.record(op, (x,), (), out)
             return out
-    return run(op, (x,), (), (x._shape, out_dtype), x._device, be)
+    return run_wide(op, (x,), (), x._shape, out_dtype, x._device, be)
+
+
+def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype, device,
+             be) -> Tensor:
+    """``run`` for an elementwise op. A composite that runs decomposed in float16/bfloat16
+    computes in float32 and rounds once, as PyTorch's kernels do (their "opmath" type):
+    each step of the decomposition rounding to half precision would miss its tolerance
+    (sigmoid, lerp, log2, remainder). Native kernels and primitives run as they are."""
+    if dtype in _LOW and _float32 in be.dtypes and _decomposes(op, inputs, be):
+        wide = tuple(cast(x, _float32) if isinstance(x, Tensor) else x for x in inputs)
+        return cast(run(op, wide, attrs, (shape, _float32), device, be), dtype)
+    return run(op, inputs, attrs, (shape, dtype), device, be)
+
+
+def _decomposes(op: Op, inputs: tuple, be) -> bool:
+    if be.kernels[op] is None:
+        return True
+    return dispatch.needs_grad(inputs) and op not in dispatch.AUTOGRAD.derivatives
 
 
 def check_tensor(x: Any, name: str, arg: str = "input") -> Tensor:

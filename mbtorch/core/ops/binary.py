@@ -59,9 +59,20 @@ def _flip_cmp(op: Op, tensor: Tensor, scalar: Any) -> Tensor:
 
 @define(Op.REMAINDER)
 def _remainder(a, b):
-    if (a._dtype if isinstance(a, Tensor) else b._dtype).category == 2:
-        return sub(a, mul(_u.floor(div(a, b)), b))
-    return sub(a, mul(floor_divide(a, b), b))
+    dtype = a._dtype if isinstance(a, Tensor) else b._dtype
+    if dtype.category != 2:
+        return sub(a, mul(floor_divide(a, b), b))
+    from . import _fmod
+
+    return _fmod.remainder(*_as_tensors(a, b, dtype))
+
+
+def _as_tensors(a: Any, b: Any, dtype: _dt.dtype) -> tuple[Tensor, Tensor]:
+    from .creation import full
+
+    dev = (a if isinstance(a, Tensor) else b)._device
+    return tuple(x if isinstance(x, Tensor) else full((), x, dtype=dtype, device=dev)
+                 for x in (a, b))
 
 
 @define(Op.LOGICAL_AND)
@@ -158,7 +169,13 @@ def remainder(input: Any, other: Any) -> Tensor:
 
 @tensor_method
 def fmod(input: Any, other: Any) -> Tensor:
-    """C-style remainder (sign of the dividend)."""
+    """C-style remainder (sign of the dividend); exact for floating operands, as PyTorch."""
+    dtype = result_type((input, other), "fmod")
+    if dtype.category == 2:
+        from . import _fmod
+
+        a, b = _as_tensors(input, other, dtype)
+        return _fmod.fmod(cast(a, dtype), cast(b, dtype))
     q = div(input, other, rounding_mode="trunc")
     return sub(input, mul(q, other))
 

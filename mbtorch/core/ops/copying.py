@@ -26,7 +26,9 @@ from ._common import (
 
 
 def _has_internal_overlap(t: Tensor) -> bool:
-    return any(st == 0 and s > 1 for s, st in zip(t._shape, t.stride()))
+    # an empty tensor has no elements to overlap (NumPy gives empty arrays 0 strides)
+    shape = t._shape
+    return 0 not in shape and any(st == 0 and s > 1 for s, st in zip(shape, t.stride()))
 
 
 def check_writable(t: Tensor, op: str) -> None:

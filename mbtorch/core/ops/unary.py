@@ -14,7 +14,16 @@ from ..op import Op, define
 from ..tensor import Tensor, tensor_method
 from . import binary as _b
 from ._common import cast, run, scalar_for
-from ._elementwise import ARITH, BITWISE, FLOAT, INTEGRAL_ID, LOGICAL, check_tensor, unary
+from ._elementwise import (
+    ARITH,
+    BITWISE,
+    FLOAT,
+    INTEGRAL_ID,
+    LOGICAL,
+    check_tensor,
+    run_wide,
+    unary,
+)
 from .copying import write_result
 
 _LN2 = math.log(2.0)
@@ -183,7 +192,17 @@ def _neg_guard(input: Tensor) -> None:
                            "`logical_not()` operator instead.")
 
 
-abs = _public(Op.ABS, "abs", ARITH)  # noqa: A001
+def _abs_guard(input: Tensor) -> None:
+    if isinstance(input, Tensor) and input._dtype is _dt.bool:
+        raise NotImplementedError("abs(): not implemented for 'Bool'")
+
+
+def _relu_guard(input: Tensor) -> None:
+    if isinstance(input, Tensor) and input._dtype is _dt.bool:
+        raise RuntimeError("relu(): Boolean inputs not supported for relu")
+
+
+abs = _public(Op.ABS, "abs", ARITH, _abs_guard)  # noqa: A001
 absolute = abs
 tensor_method(abs, name="absolute")
 neg = _public(Op.NEG, "neg", ARITH, _neg_guard)
@@ -209,7 +228,7 @@ cosh = _public(Op.COSH, "cosh", FLOAT)
 tanh = _public(Op.TANH, "tanh", FLOAT)
 sigmoid = _public(Op.SIGMOID, "sigmoid", FLOAT)
 erf = _public(Op.ERF, "erf", FLOAT)
-relu = _public(Op.RELU, "relu", ARITH)
+relu = _public(Op.RELU, "relu", ARITH, _relu_guard)
 floor = _public(Op.FLOOR, "floor", INTEGRAL_ID)
 ceil = _public(Op.CEIL, "ceil", INTEGRAL_ID)
 trunc = _public(Op.TRUNC, "trunc", INTEGRAL_ID)
@@ -229,8 +248,22 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round half to even; ``decimals`` scales by ``10**decimals`` first, as PyTorch."""
     if decimals == 0:
         return unary(Op.ROUND, "round", input, INTEGRAL_ID)
+    check_tensor(input, "round")
+    if input._dtype.category != 2:
+        raise NotImplementedError(f"round(): decimals={decimals} is not implemented for "
+                                  f"'{input._dtype.scalar_name}'")
+    if decimals < 0:  # divide by the exact power of ten, as PyTorch
+        scale = 10.0 ** -decimals
+        return _b.mul(unary(Op.ROUND, "round", _b.div(input, scale), INTEGRAL_ID), scale)
     scale = 10.0 ** decimals
     return _b.div(unary(Op.ROUND, "round", _b.mul(input, scale), INTEGRAL_ID), scale)
+
+
+def _round_(self: Tensor, *, decimals: int = 0) -> Tensor:
+    return write_result(self, round(self, decimals=decimals), "round_")
+
+
+Tensor.round_ = _round_
 
 
 @tensor_method
@@ -374,14 +407,14 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
         raise RuntimeError(f"lerp(): expected dtype {input._dtype.name} for `end` but got "
                            f"dtype {end._dtype.name}")
     if input._dtype.category != 2:
-        raise RuntimeError(f"lerp(): not implemented for '{input._dtype.name}'")
+        raise NotImplementedError(f"lerp(): not implemented for '{input._dtype.scalar_name}'")
     if not isinstance(weight, Tensor):
         from .creation import full
 
         weight = full((), float(weight), dtype=input._dtype, device=input._device)
     shape = broadcast_all([input._shape, end._shape, weight._shape], "lerp")
-    return run(Op.LERP, (input, end, weight), (), (shape, input._dtype), input._device,
-               input._be)
+    return run_wide(Op.LERP, (input, end, weight), (), shape, input._dtype, input._device,
+                    input._be)
 
 
 @define(Op.NAN_TO_NUM)

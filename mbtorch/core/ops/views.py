@@ -149,10 +149,11 @@ def _diagonal(x: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:
 
 @define(Op.UNFOLD)
 def _unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
-    st = x.stride() if x._shape else (1,)
-    shp = x._shape if x._shape else (1,)
-    n = (shp[dim] - size) // step + 1
-    shape = shp[:dim] + (n,) + shp[dim + 1:] + (size,)
+    if not x._shape:  # a 0-d tensor is one window of its single element, as PyTorch
+        return make_view(x, (size,), (1,), x._offset)
+    st = x.stride()
+    n = (x._shape[dim] - size) // step + 1
+    shape = x._shape[:dim] + (n,) + x._shape[dim + 1:] + (size,)
     strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
     return make_view(x, shape, strides, x._offset)
 
@@ -398,8 +399,6 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 @tensor_method
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    if input.ndim < 2:
-        raise RuntimeError("diagonal(): input must have at least 2 dimensions")
     d1 = wrap_dim(dim1, input.ndim, "diagonal", "dim1")
     d2 = wrap_dim(dim2, input.ndim, "diagonal", "dim2")
     if d1 == d2:
@@ -423,8 +422,7 @@ def unfold_(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if step <= 0:
         raise RuntimeError(f"unfold(): step is {step} but must be > 0")
     n = (length - size) // step + 1
-    shp = input._shape if input._shape else (1,)
-    shape = shp[:d] + (n,) + shp[d + 1:] + (size,)
+    shape = input._shape[:d] + (n,) + input._shape[d + 1:] + (size,) if input._shape else (size,)
     return _run_view(Op.UNFOLD, input, (d, size, step), shape)
 
 

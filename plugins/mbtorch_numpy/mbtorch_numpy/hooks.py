@@ -6,6 +6,15 @@ from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
 
 DEVICE_TYPE = "cpu"
 
+# Known gaps for the conformance suite (mbtorch-conformance), each with its reason.
+EXPECTATIONS = {"xfail": {
+    "pow:bfloat16:grad": (
+        "the exponent's gradient sums g * a**b * log(a) over the broadcast dims; in sample #5 "
+        "terms near 150 cancel to 5.5, and each term rounded to bfloat16 (ulp 1 at 150) moves "
+        "the sum past the tolerance; PyTorch's bfloat16 backward gives the same 6.0625 "
+        "(float64: 5.46)"),
+}}
+
 
 @hookimpl
 def mbtorch_backend(api_version: int):
@@ -23,5 +32,5 @@ def mbtorch_backend(api_version: int):
         device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution="mbtorch-numpy",
         version=__version__, device_count=1, dtypes=frozenset(DTYPES), storage=NumpyStorage(),
         kernels=KERNELS, info={"numpy": np.__version__}, dlpack_device_type=1,
-        from_dlpack=np.from_dlpack,
+        from_dlpack=np.from_dlpack, expectations=EXPECTATIONS,
     )

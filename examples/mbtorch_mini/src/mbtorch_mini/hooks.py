@@ -15,6 +15,17 @@ UNAVAILABLE_ENV = "MBTORCH_MINI_UNAVAILABLE"
 """Set to a reason to make the device report itself unavailable, as a GPU plugin does on a
 machine without a driver (used by the tests and handy for trying the error path)."""
 
+EXPECTATIONS = {"xfail": {
+    "pow:bfloat16:grad": (
+        "the exponent's gradient sums g * a**b * log(a) over the broadcast dims; in sample #5 "
+        "terms near 150 cancel to 5.5, and each term rounded to bfloat16 (ulp 1 at 150) moves "
+        "the sum past the tolerance; PyTorch's bfloat16 backward gives the same 6.0625 "
+        "(float64: 5.46)"),
+}}
+"""Known gaps for the conformance suite (``mbtorch-conformance --device mini``): entry, dtype
+and check (fnmatch patterns) mapped to the reason; an expected failure that passes is reported
+so that its declaration gets removed."""
+
 
 @hookimpl
 def mbtorch_backend(api_version: int):
@@ -37,4 +48,5 @@ def mbtorch_backend(api_version: int):
 
     np.seterr(all="ignore")  # PyTorch never warns on 1/0 or overflow
     return BackendSpec(**base, device_count=2, dtypes=frozenset(DTYPES), storage=MiniStorage(),
-                       kernels=KERNELS, info={"numpy": np.__version__, "memory": "host"})
+                       kernels=KERNELS, info={"numpy": np.__version__, "memory": "host"},
+                       expectations=EXPECTATIONS)
