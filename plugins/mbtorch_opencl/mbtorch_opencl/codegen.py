@@ -56,13 +56,17 @@ def to_storage(d: dt.dtype, val: str, src: dt.dtype | None = None) -> str:
 
 
 def store(d: dt.dtype, ptr: str, idx: str, val: str, src: dt.dtype | None = None) -> str:
-    if d is dt.float16:
-        return f"vstore_half_rte({val}, {idx}, {ptr});"
+    if d is dt.float16:  # vstore_half takes float or double: convert integers explicitly
+        return f"vstore_half_rte(({'double' if src is dt.float64 else 'float'})({val}), " \
+            f"{idx}, {ptr});"
     return f"{ptr}[{idx}] = {to_storage(d, val, src)};"
 
 
 def header(dev: CLDevice) -> str:
-    return "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if dev.fp64 else ""
+    # no FMA contraction: ``a - b * c`` rounds twice, as on the cpu backend (GEMM asks for
+    # fma() explicitly)
+    ext = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if dev.fp64 else ""
+    return ext + "#pragma OPENCL FP_CONTRACT OFF\n"
 
 
 def get_kernel(dev: CLDevice, key: Any, name: str, make_source: Callable[[], str],

@@ -128,7 +128,8 @@ def _source(expr, kinds, dtypes, out_dtype, rank, layouts, idx_t, preamble, erro
     for i, (k, d) in enumerate(zip(kinds, dtypes)):
         if k == "a":
             body.append(f"{cg.ctype(d)} x{i} = {cg.load(d, f'p{i}', idx[f'p{i}'])};")
-    src_dt = dtypes[0] if len(set(dtypes)) == 1 and dtypes else None
+    # the widest operand type decides conversions on store (float -> int, double -> half)
+    src_dt = max(dtypes, key=lambda d: (d.category, d.itemsize)) if dtypes else None
     body.append(cg.store(out_dtype, "out", idx["out"], expr, src_dt))
     return (f"{preamble}\n__kernel void ew({', '.join(params)})\n{{\n    "
             + "\n    ".join(body) + "\n}\n")

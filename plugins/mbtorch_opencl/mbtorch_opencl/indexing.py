@@ -178,7 +178,9 @@ def nonzero(x: CLArray) -> CLArray:
     strides = x.strides if rank else (1,)
     r = len(shape)
     n = x.size
-    blocks = max(-(-n // NZ_BLOCK), 1)
+    if n == 0:
+        return alloc(dev, (0, rank), dt.int64)
+    blocks = -(-n // NZ_BLOCK)
     idx_t = cg.index_type(x)
     it = np.int32 if idx_t == "int" else np.int64
 

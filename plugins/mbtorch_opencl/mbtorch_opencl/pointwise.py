@@ -25,7 +25,7 @@ CT fdiv_floor(CT a, CT b) {
     return fl;
 }"""
 _FLOAT_MOD = """
-CT fmod_py(CT a, CT b) {
+CT fmod_py(CT a, CT b) {  /* exact, as PyTorch: fmod, then the divisor's sign */
     CT m = fmod(a, b);
     if (m != 0 && ((b < 0) != (m < 0))) m += b;
     return m;
