@@ -242,3 +242,16 @@ def test_empty_and_zero_dim():
     check(lambda x: (x + 1, x.sum(0)), rand(0, 3))
     check(lambda x: (x * 2, x.exp()), np.array(1.5, np.float32))
     check(lambda x: x @ x.t(), rand(3, 0))
+
+
+def test_unavailable_reasons(monkeypatch):
+    import sys
+
+    from mbtorch_opencl import hooks, storage
+
+    monkeypatch.setattr(storage, "enumerate_devices", lambda: [])
+    spec = hooks.mbtorch_backend(api_version=1)
+    assert not spec.available and "no device" in spec.reason
+    monkeypatch.setitem(sys.modules, "pyopencl", None)  # makes `import pyopencl` fail
+    spec = hooks.mbtorch_backend(api_version=1)
+    assert not spec.available and "PyOpenCL cannot be imported" in spec.reason
