@@ -8,6 +8,7 @@ total, so resuming a 2-epoch checkpoint with ``--epochs 3`` trains one more epoc
 
     python -m mbtorch.train                      # cpu, 3 epochs, reaches ~90% test accuracy
     python -m mbtorch.train --device opencl --epochs 1 --out runs/ocl
+    mpiexec -n 2 python -m mbtorch.train         # data-parallel (see mbtorch.train_parallel)
 
 The images come from :class:`mbtorch.data.datasets.FashionMNIST` (``--data-root``, then
 Debian's ``/usr/share/datasets/fashion-mnist/``); a missing dataset says where it looked and
@@ -43,7 +44,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="mbtorch-train", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--epochs", type=int, default=3, help="total epochs (including resumed)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128,
+                   help="global batch (split between the processes under mpiexec)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (Adam)")
     p.add_argument("--device", default="cpu", help="any mbtorch device: cpu, opencl, ...")
     p.add_argument("--data-root", default="data", help="where to look for the IDX files")
@@ -170,8 +172,10 @@ class Run:
                          if isinstance(v, (int, float, str, bool)) or v is None}}
 
 
-def train_epoch(run: Run, loader: Any, bar: Any, deadline: float | None) -> tuple[float, int]:
-    """One pass over ``loader``; returns the mean loss and the number of samples seen."""
+def train_epoch(run: Run, loader: Any, bar: Any, deadline: float | None,
+                dp: Any = None) -> tuple[float, int]:
+    """One pass over ``loader``; returns the mean loss and the number of samples seen (this
+    process's, under ``mpiexec``: ``dp`` is the ``train_parallel.DataParallel``)."""
     F, device = run.torch.nn.functional, run.args.device
     run.model.train()
     total, seen, start = 0.0, 0, time.perf_counter()
@@ -192,23 +196,27 @@ def train_epoch(run: Run, loader: Any, bar: Any, deadline: float | None) -> tupl
         last = bar.n + 1 >= (bar.total or 0)
         bar.set_postfix(loss=f"{value:.4f}", samples_s=f"{rate:.0f}", refresh=last)
         bar.update(1)
-        if deadline is not None and time.perf_counter() >= deadline:
+        if deadline is not None and _past(deadline, dp):
             break
     return total / max(seen, 1), seen
 
 
-def evaluate(run: Run, loader: Any) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over ``loader`` in eval mode."""
+def evaluate(run: Run, loader: Any, dp: Any = None) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over ``loader`` in eval mode (over every process's
+    ``loader`` under ``mpiexec``)."""
     F, device = run.torch.nn.functional, run.args.device
-    run.model.eval()
+    model = run.model if dp is None else dp.eval_model(run.model)
+    model.eval()
     loss_sum, correct, count = 0.0, 0, 0
     with run.torch.no_grad():
         for images, labels in loader:
             images, labels = images.to(device), labels.to(device)
-            logits = run.model(images)
+            logits = model(images)
             loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
             correct += int((logits.argmax(1) == labels).sum().item())
             count += labels.shape[0]
+    if dp is not None:
+        loss_sum, correct, count = dp.sum(loss_sum, correct, count)
     return loss_sum / max(count, 1), correct / max(count, 1)
 
 
@@ -256,50 +264,78 @@ def fit(args: argparse.Namespace) -> dict:
     """Train to ``args.epochs`` (or the time budget), evaluating and saving every epoch."""
     from tqdm.auto import tqdm
 
+    from .train_parallel import DataParallel
+
+    dp = DataParallel()  # inert unless started by mpiexec with several processes
+    if args.batch_size % dp.world:
+        raise UsageError(f"--batch-size {args.batch_size} (the global batch) must be a "
+                         f"multiple of the number of processes, {dp.world}")
+    quiet, say = args.no_progress or not dp.is_main, tqdm.write if dp.is_main else _silent
     train_x, train_y = load_split(args.data_root, True, args.limit_train, args.download)
     test_x, test_y = load_split(args.data_root, False, args.limit_test, args.download)
-    steps = math.ceil(train_x.shape[0] / args.batch_size)
+    steps = dp.steps(train_x.shape[0], args.batch_size)
     run = Run(args, steps)
+    run.model = dp.wrap(run.model)
+    test_x, test_y = dp.test_share(test_x, test_y)
     test_loader = make_loader(test_x, test_y, 1000, False, 0, args.num_workers)
     ckpt, plot = os.path.join(args.out, CHECKPOINT), os.path.join(args.out, PLOT)
     if run.epoch >= args.epochs:
-        tqdm.write(f"checkpoint is at epoch {run.epoch}, --epochs is {args.epochs}: "
-                   "nothing to train (raise --epochs to continue)")
+        say(f"checkpoint is at epoch {run.epoch}, --epochs is {args.epochs}: "
+            "nothing to train (raise --epochs to continue)")
         return run.history
     start = time.perf_counter()
     deadline = start + args.time_budget if args.time_budget else None
     epochs = tqdm(total=args.epochs, initial=run.epoch, desc="epochs", unit="epoch",
-                  disable=args.no_progress, dynamic_ncols=True)
+                  disable=quiet, dynamic_ncols=True)
     while run.epoch < args.epochs:
-        loader = make_loader(train_x, train_y, args.batch_size, True, args.seed + run.epoch,
-                             args.num_workers)
+        if dp.active:
+            loader = dp.train_loader(train_x, train_y, args.batch_size, args.seed, run.epoch,
+                                     args.num_workers)
+        else:
+            loader = make_loader(train_x, train_y, args.batch_size, True, args.seed + run.epoch,
+                                 args.num_workers)
         t0 = time.perf_counter()
         with tqdm(total=steps, desc=f"epoch {run.epoch + 1}", unit="batch", leave=False,
-                  disable=args.no_progress, dynamic_ncols=True) as bar:
-            train_loss, seen = train_epoch(run, loader, bar, deadline)
+                  disable=quiet, dynamic_ncols=True) as bar:
+            train_loss, seen = train_epoch(run, loader, bar, deadline, dp)
+        if dp.active:  # the epoch's mean over every process's samples
+            loss_total, seen = dp.sum(train_loss * seen, seen)
+            train_loss, seen = loss_total / max(seen, 1), int(seen)
         seconds = time.perf_counter() - t0
-        test_loss, test_acc = evaluate(run, test_loader)
+        test_loss, test_acc = evaluate(run, test_loader, dp)
         run.epoch += 1
         h = run.history
         for key, value in (("epoch", run.epoch), ("train_loss", train_loss),
                            ("test_loss", test_loss), ("test_acc", test_acc),
                            ("seconds", seconds), ("samples_per_s", seen / seconds)):
             h[key].append(value)
-        run.torch.save(run.state(), ckpt)
-        save_plot(h, plot)
+        if dp.is_main:
+            run.torch.save(run.state(), ckpt)
+            save_plot(h, plot)
         epochs.set_postfix(loss=f"{train_loss:.4f}", test_acc=f"{100 * test_acc:.2f}%")
         epochs.update(1)
-        tqdm.write(f"epoch {run.epoch}/{args.epochs}: train loss {train_loss:.4f}, test loss "
-                   f"{test_loss:.4f}, test accuracy {100 * test_acc:.2f}%, {seconds:.1f} s "
-                   f"({seen / seconds:.0f} samples/s)")
-        if deadline is not None and time.perf_counter() >= deadline:
-            tqdm.write(f"time budget of {args.time_budget:g} s reached after epoch "
-                       f"{run.epoch}")
+        say(f"epoch {run.epoch}/{args.epochs}: train loss {train_loss:.4f}, test loss "
+            f"{test_loss:.4f}, test accuracy {100 * test_acc:.2f}%, {seconds:.1f} s "
+            f"({seen / seconds:.0f} samples/s)")
+        if deadline is not None and _past(deadline, dp):
+            say(f"time budget of {args.time_budget:g} s reached after epoch {run.epoch}")
             break
     epochs.close()
-    tqdm.write(f"trained {time.perf_counter() - start:.1f} s on {args.device}; checkpoint "
-               f"{ckpt}, plot {plot}")
+    dp.close()
+    say(f"trained {time.perf_counter() - start:.1f} s on {args.device}; checkpoint "
+        f"{ckpt}, plot {plot}")
     return run.history
+
+
+def _past(deadline: float, dp: Any) -> bool:
+    """Whether the time budget is spent; under ``mpiexec`` whether it is on any rank, so
+    that every rank stops at the same step."""
+    past = time.perf_counter() >= deadline
+    return past if dp is None else dp.any(past)
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """``tqdm.write`` on the ranks other than 0 under ``mpiexec``."""
 
 
 def _reexec_with_malloc_tuning(argv: Sequence[str] | None) -> None:

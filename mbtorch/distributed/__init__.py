@@ -46,6 +46,7 @@ from .group import (
     is_initialized,
     is_mpi_available,
     is_nccl_available,
+    launcher_world_size,
 )
 from .objects import all_gather_object, broadcast_object_list
 from .reduce_op import ReduceOp
@@ -56,6 +57,7 @@ __all__ = [
     "all_gather_object", "all_reduce", "barrier", "broadcast", "broadcast_object_list",
     "destroy_process_group", "get_backend", "get_default_group", "get_node_local_rank",
     "get_rank", "get_world_size", "group", "init_process_group", "is_available",
-    "is_initialized", "is_mpi_available", "is_nccl_available", "reduce_scatter",
+    "is_initialized", "is_mpi_available", "is_nccl_available", "launcher_world_size",
+    "reduce_scatter",
     "reduce_scatter_tensor",
 ]

@@ -266,6 +266,20 @@ def get_default_group() -> ProcessGroup:
     return _default(None, "get_default_group")
 
 
+_LAUNCHER_SIZE_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def launcher_world_size() -> int:
+    """How many processes the MPI launcher started this job with, read from its environment
+    (MPICH/Hydra, Open MPI, MVAPICH) without initializing MPI; 1 outside a launcher. A
+    program uses it to decide whether to run data-parallel."""
+    for name in _LAUNCHER_SIZE_ENV:
+        value = _int_env(name)
+        if value is not None:
+            return value
+    return 1
+
+
 def get_node_local_rank(fallback_rank: int | None = None) -> int:
     """This process's rank among those on its machine: ``LOCAL_RANK`` if set, else the MPI
     launcher's (``MPI_LOCALRANKID``, ``OMPI_COMM_WORLD_LOCAL_RANK``), else ``fallback_rank``."""
