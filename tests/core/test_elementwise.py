@@ -244,3 +244,91 @@ def test_composite_decompositions_agree_with_native_kernels():
         decomposed = OPS[op].decomposition(x, y).numpy()
         np.testing.assert_allclose(decomposed.astype(float), native.astype(float),
                                    err_msg=op.name)
+
+
+def _bf16(values):
+    arr = np.array(values, dtype=np.float32)
+    return mt.tensor(arr, dtype=mt.bfloat16), torch.tensor(arr, dtype=torch.bfloat16)
+
+
+@pytest.mark.parametrize("device", ["cpu", "mini"])
+def test_bfloat16_with_python_floats_stays_bfloat16(device, request):
+    # ml_dtypes promotes bfloat16 with a Python float to float32; the kernels must not
+    if device == "mini":
+        device = request.getfixturevalue("mini_device")
+    x, tx = _bf16([-1.5, 0.1, 2.0, 3.7, -0.0])
+    x = x.to(device)
+    cases = [
+        (lambda t: t + 3.3, lambda t: t + 3.3), (lambda t: 0.1 - t, lambda t: 0.1 - t),
+        (lambda t: t * 0.1, lambda t: t * 0.1), (lambda t: t / 3.0, lambda t: t / 3.0),
+        (lambda t: t ** 2.5, lambda t: t ** 2.5), (lambda t: t // 0.7, lambda t: t // 0.7),
+        (lambda t: t.clamp(-1.0, 1.5), lambda t: t.clamp(-1.0, 1.5)),
+        (lambda t: t.sigmoid(), lambda t: t.sigmoid()), (lambda t: t.rsqrt(), lambda t: t.rsqrt()),
+        (lambda t: t.reciprocal(), lambda t: t.reciprocal()),
+        (lambda t: t.round(), lambda t: t.round()), (lambda t: t.relu(), lambda t: t.relu()),
+        (lambda t: t.masked_fill(t > 1, 2.2), lambda t: t.masked_fill(t > 1, 2.2)),
+        (lambda t: mt.where(t > 1, t, 0.3), lambda t: torch.where(t > 1, t, 0.3)),
+    ]
+    for ours, theirs in cases:
+        got, want = ours(x), theirs(tx)
+        assert got.dtype is mt.bfloat16 and got._data.dtype.name == "bfloat16"
+        assert_close(got.float(), want.float(), rtol=1.6e-2, atol=1e-5)
+    assert (x == 0.1).tolist() == (tx == 0.1).tolist()  # the scalar rounds to bfloat16 first
+    tri = mt.tril(mt.ones(3, 3, dtype=mt.bfloat16, device=device))
+    assert tri._data.dtype.name == "bfloat16"
+    assert mt.rand(4, dtype=mt.bfloat16, device=device)._data.dtype.name == "bfloat16"
+    nan = mt.tensor([math.nan, math.inf], dtype=mt.bfloat16, device=device).nan_to_num()
+    assert nan._data.dtype.name == "bfloat16"
+
+
+def test_half_precision_composites_round_once(mini_device):
+    # decomposed in float16 each step would round; PyTorch computes in float32 and rounds once
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.05, 4.0, 600).astype(np.float16)
+    b = rng.uniform(-4.0, 4.0, 600).astype(np.float16)
+    w = rng.uniform(0.0, 1.0, 600).astype(np.float16)
+    x, y, z = (mt.tensor(v, device=mini_device) for v in (a, b, w))
+    tx, ty, tz = (torch.tensor(v) for v in (a, b, w))
+    pairs = [(mt.sigmoid(y), torch.sigmoid(ty)), (mt.log2(x), torch.log2(tx)),
+             (mt.lerp(x, y, z), torch.lerp(tx, ty, tz)), (y % x, ty % tx),
+             (mt.sinh(y), torch.sinh(ty)), (mt.rsqrt(x), torch.rsqrt(tx))]
+    for got, want in pairs:
+        assert got.dtype is mt.float16
+        assert_close(got, want, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["abs", "floor", "ceil", "round", "trunc", "fix"])
+def test_bool_input_is_not_implemented_as_torch(name):
+    b = mt.tensor([True, False])
+    with pytest.raises(NotImplementedError):
+        getattr(torch, name)(torch.tensor([True, False]))
+    with pytest.raises(NotImplementedError, match=f"{name if name != 'fix' else 'trunc'}"):
+        getattr(mt, name)(b)
+    with pytest.raises(NotImplementedError):
+        getattr(b.clone(), (name if name != "fix" else "trunc") + "_")()
+
+
+def test_more_error_parity():
+    with pytest.raises(RuntimeError, match="Boolean inputs not supported for relu"):
+        mt.relu(mt.tensor([True]))
+    with pytest.raises(NotImplementedError, match="lerp"):
+        mt.lerp(mt.tensor([1, 2]), mt.tensor([3, 4]), 0.5)
+    with pytest.raises(NotImplementedError, match="round"):
+        mt.round(mt.tensor([1, 2]), decimals=1)
+    assert mt.round(mt.tensor([1, 2])).tolist() == [1, 2]
+
+
+def test_round_inplace_and_decimals():
+    vals = [1234.5678, -0.0049, 25.0, 35.0, 2.5]
+    for decimals in (0, 2, -1):
+        x = mt.tensor(vals)
+        assert x.round_(decimals=decimals) is x
+        assert_close(x, torch.tensor(vals).round(decimals=decimals), rtol=0, atol=0)
+
+
+def test_logical_not_of_any_dtype_is_bool(mini_device):
+    for dev in ("cpu", mini_device):
+        for values in ([0, 3, -1], [0.0, math.nan, -0.0, 2.5], [True, False]):
+            got = mt.logical_not(mt.tensor(values, device=dev))
+            assert got.dtype is mt.bool
+            assert got.tolist() == torch.logical_not(torch.tensor(values)).tolist()

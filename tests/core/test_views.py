@@ -128,3 +128,26 @@ def test_view_errors(fn, exc, match):
         fn(mt.tensor(ARR))
     with pytest.raises(exc):  # torch rejects the same call with the same type
         fn(torch.tensor(ARR))
+
+
+def test_unfold_of_a_zero_dim_tensor_is_a_view():
+    x = mt.tensor(5.0)
+    u = x.unfold(0, 1, 1)
+    t = torch.tensor(5.0).unfold(0, 1, 1)
+    assert tuple(u.shape) == tuple(t.shape) == (1,) and u.stride() == t.stride()
+    x.fill_(3.0)
+    assert u.tolist() == [3.0]
+    assert tuple(x.unfold(0, 0, 1).shape) == tuple(torch.tensor(5.0).unfold(0, 0, 1).shape)
+
+
+def test_diagonal_of_fewer_than_two_dims_is_an_index_error():
+    for x in (mt.ones(3), mt.tensor(1.0)):
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            x.diagonal()
+
+
+def test_copy_into_an_empty_transposed_view():
+    base = mt.zeros(2, 0)
+    view = base.transpose(0, 1)
+    assert view.copy_(mt.ones(2)) is view
+    assert tuple(view.shape) == (0, 2)

@@ -148,11 +148,22 @@ def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype
     """``run`` for an elementwise op. A composite that runs decomposed in float16/bfloat16
     computes in float32 and rounds once, as PyTorch's kernels do (their "opmath" type):
     each step of the decomposition rounding to half precision would miss its tolerance
-    (sigmoid, lerp, log2, remainder). Native kernels and primitives run as they are."""
+    (sigmoid, lerp, log2, remainder). A Python float operand is first rounded to ``dtype``, as
+    the native kernels take it (``x - 0.1`` is 0 where ``x`` holds bfloat16's 0.1). Native
+    kernels and primitives run as they are."""
     if dtype in _LOW and _float32 in be.dtypes and _decomposes(op, inputs, be):
-        wide = tuple(cast(x, _float32) if isinstance(x, Tensor) else x for x in inputs)
+        wide = tuple(cast(x, _float32) if isinstance(x, Tensor) else _rounded(x, dtype)
+                     for x in inputs)
         return cast(run(op, wide, attrs, (shape, _float32), device, be), dtype)
     return run(op, inputs, attrs, (shape, dtype), device, be)
+
+
+def _rounded(x: Any, dtype: _dt.dtype) -> Any:
+    if type(x) is not float:
+        return x
+    from ..host import NUMPY_DTYPES
+
+    return float(NUMPY_DTYPES[dtype].type(x))
 
 
 def _decomposes(op: Op, inputs: tuple, be) -> bool:
