@@ -73,10 +73,9 @@ class MpiComm:
     def stage(self, t: Tensor) -> tuple[np.ndarray, bool]:
         """``(array, shared)``: the tensor's own memory when it is a contiguous cpu tensor,
         else a contiguous host copy (``shared`` false: write it back when done)."""
-        d = t.detach()
         if t._device.type == "cpu" and t.is_contiguous():
-            return d.numpy(), True
-        return np.ascontiguousarray(d.cpu().numpy()), False
+            return t.numpy(force=True), True  # the tensor's own memory (no detach: hot path)
+        return np.ascontiguousarray(t.detach().cpu().numpy()), False
 
     def empty(self, shape: tuple, dtype: np.dtype) -> np.ndarray:
         return np.empty(shape, dtype)

@@ -10,6 +10,7 @@ autograd (they change values, like ``copy_`` under ``no_grad``).
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from typing import Any, Callable
@@ -19,16 +20,23 @@ from ..core.tensor import Tensor
 from .group import TIMEOUT_ENV, DistBackendError, ProcessGroup, _default
 from .reduce_op import RedOpType
 
-_SPIN_S = 1.0  # busy-poll this long (MPI progresses only while polled), then poll every 1 ms
+# How a wait polls: MPI only progresses while polled, so spin; after a few polls yield the
+# CPU on every poll (ranks may share cores with each other or other work, as MPICH's own
+# blocking waits do); after a second, poll every millisecond (a rank that long behind is
+# slow or gone, and the deadline decides).
+_POLLS_BEFORE_YIELD = 1000
+_SPIN_S = 1.0
 _BITWISE = (RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR)
 
 
 def _wait_for(pg: ProcessGroup, pending: Any, what: str, timeout: float | None) -> None:
-    if pending.test():
-        return
+    test = pending.test
+    for _ in range(_POLLS_BEFORE_YIELD):
+        if test():
+            return
     limit = pg.timeout if timeout is None else timeout
     start = time.monotonic()
-    while not pending.test():
+    while not test():
         waited = time.monotonic() - start
         if waited > limit:
             pg.broken = (f"{what}: rank {pg.rank} of {pg.world_size} timed out after {limit:g} s "
@@ -38,6 +46,8 @@ def _wait_for(pg: ProcessGroup, pending: Any, what: str, timeout: float | None) 
             raise DistBackendError(pg.broken)
         if waited > _SPIN_S:
             time.sleep(0.001)
+        else:
+            os.sched_yield()
 
 
 class Work:
