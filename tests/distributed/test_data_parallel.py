@@ -45,9 +45,12 @@ def test_matches_single_process(mpirun, tmp_path, reference, mode):
                                        err_msg=k)
         facts = json.loads((tmp_path / f"{mode}_rank{r}.json").read_text())
         assert len(facts["buckets"]) > 1 and sum(facts["buckets"]) == 6
+        # one synchronized backward per step; by its end every bucket but the last (which
+        # holds the unused layer, never ready) was already reducing: the overlap
+        assert facts["started_during_backward"] == [len(facts["buckets"]) - 1] * 4
         assert facts["module_is_model"] and facts["forwards_attribute"]
         assert facts["keys"] == list(ref_state)  # no "module." prefix
-        assert facts["named_parameter"] == "module.fc1.weight"
+        assert facts["named_parameter"] == "module.unused.weight"
         assert facts["load_prefixed"] == [[], []]  # no missing, no unexpected keys
         assert facts["loaded_equal"]
         assert facts["unused_grad"] == 0.0  # unused on every rank: a zero average

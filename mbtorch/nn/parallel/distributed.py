@@ -70,6 +70,13 @@ class DistributedDataParallel(Module):
     the average over ranks of the gradients in ``.grad``. Inside ``no_sync()`` gradients
     accumulate locally; the next synchronized backward averages the accumulated sum.
 
+    Parameters that get no gradient in a pass (unused on this rank, or on all) count as
+    zeros in the average, whatever ``find_unused_parameters`` says (PyTorch raises without
+    it); a layer never used anywhere ends with a zero ``.grad`` rather than ``None``.
+    ``device_ids``, ``output_device`` and ``dim`` are kept for PyTorch compatibility and not
+    used: the model runs where its parameters are, and inputs are not moved.
+    ``check_reduction`` and ``static_graph`` are accepted and have no effect.
+
     >>> model = DistributedDataParallel(Net())
     >>> loss_fn(model(x), y).backward()       # .grad: the mean over ranks
     """

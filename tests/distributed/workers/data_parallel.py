@@ -22,6 +22,16 @@ r, n = dist.get_rank(), dist.get_world_size()
 model = make_model(seed=r)
 model.scale.fill_(1.0 + r)
 ddp = DDP(model, bucket_cap_mb=100 / 2**20)  # 100-byte buckets: several, started in order
+started_during_backward = []  # buckets already reducing when backward's end callback runs
+finalize = ddp.reducer._finalize
+
+
+def spy():
+    started_during_backward.append(ddp.reducer.next)
+    finalize()
+
+
+ddp.reducer._finalize = spy
 if mode == "plain":
     train(ddp, ddp, r, n)
 else:
@@ -34,6 +44,7 @@ plain.load_state_dict(ddp.state_dict())
 prefixed = {"module." + k: v for k, v in model.state_dict().items()}
 facts = {
     "buckets": [len(b.params) for b in ddp.reducer.buckets],
+    "started_during_backward": started_during_backward,
     "module_is_model": ddp.module is model,
     "forwards_attribute": ddp.fc1 is model.fc1,
     "keys": list(ddp.state_dict()),

@@ -14,9 +14,10 @@ GLOBAL_BATCH, STEPS = 8, 4
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
+        # never in the graph: DDP must cope; registered first, so it is in the last bucket
+        self.unused = nn.Linear(2, 2)
         self.fc1 = nn.Linear(6, 16)
         self.fc2 = nn.Linear(16, 3)
-        self.unused = nn.Linear(2, 2)  # never in the graph: DDP must cope
         self.register_buffer("scale", mt.ones(1))
 
     def forward(self, x):
