@@ -41,10 +41,35 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         return kernel
 
     def floor_divide(a, b):
-        if getattr(_dtype_of(a, b), "kind", "f") in "iub":
+        dtype = _dtype_of(a, b)
+        if getattr(dtype, "kind", "f") in "iub":
             if (xp.asarray(b) == 0).any():
                 raise zero_division_error("floor_divide")
+        elif dtype in low_precision:
+            if type(b) is float or b.ndim == 0:
+                # a scalar divisor: PyTorch divides in float32 by its value, rounding once
+                wide = b if type(b) is float else b.astype(f32)
+                return xp.asarray(fdiv(xp.asarray(a, dtype=dtype).astype(f32), wide)).astype(
+                    dtype)
+            return half_floor_divide(xp.asarray(a, dtype=dtype), b)
         return fdiv(a, b)
+
+    def half_floor_divide(a, b):
+        """PyTorch's floor division (``div_floor_floating``, also NumPy's for float32/64)
+        run as PyTorch runs it for float16/bfloat16: every step rounded to the dtype."""
+        dtype = a.dtype
+
+        def rnd(v):
+            return v.astype(dtype).astype(f32)
+
+        a, b = a.astype(f32), b.astype(f32)
+        mod = xp.fmod(a, b)  # exact, so representable in the dtype
+        div = rnd(rnd(a - mod) / b)
+        div = xp.where((mod != 0) & ((b < 0) != (mod < 0)), rnd(div - 1), div)
+        floor = xp.floor(div)
+        floor = xp.where(rnd(div - floor) > 0.5, rnd(floor + 1), floor)
+        floor = xp.where(div != 0, floor, xp.copysign(xp.zeros_like(div), a / b))
+        return xp.asarray(xp.where(b != 0, floor, a / b)).astype(dtype)
 
     def power(a, b):
         if _dtype_of(a, b).kind in "iu" and (xp.asarray(b) < 0).any():
