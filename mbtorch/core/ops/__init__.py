@@ -4,6 +4,6 @@ Importing this package registers all composites in ``mbtorch.core.op.OPS`` and a
 ``Tensor`` methods.
 """
 
-from . import binary, copying, creation, dlpack, random, unary, views  # noqa: F401
+from . import binary, copying, creation, dlpack, random, ternary, unary, views  # noqa: F401
 from . import gathering, indexing, joining, rearranging, sorting  # noqa: F401
 from . import einsum, linalg, norms, reductions, scans, softmax, statistics  # noqa: F401

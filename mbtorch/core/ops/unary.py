@@ -1,7 +1,7 @@
-"""Unary elementwise ops and the ternary ones (``where``, ``clamp``, ``lerp``), with their
-decompositions. Numerically delicate functions (``log1p``, ``expm1``, ``tanh``) are
-primitives; the others decompose stably (``asin`` through ``atan2``, ``sinh`` through
-``expm1``) so a backend with only the primitives is still precise."""
+"""Unary elementwise ops with their decompositions. Numerically delicate functions
+(``log1p``, ``expm1``, ``tanh``) are primitives; the others decompose stably (``asin``
+through ``atan2``, ``sinh`` through ``expm1``) so a backend with only the primitives is still
+precise."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import math
 from typing import Any
 
 from .. import dtypes as _dt
-from ..meta import broadcast_all, result_type
 from ..op import Op, define
 from ..tensor import Tensor, tensor_method
 from . import binary as _b
-from ._common import cast, run, scalar_for
+from ._common import cast, run
 from ._elementwise import (
     ARITH,
     BITWISE,
@@ -21,7 +20,6 @@ from ._elementwise import (
     INTEGRAL_ID,
     LOGICAL,
     check_tensor,
-    run_wide,
     unary,
 )
 from .copying import write_result
@@ -309,168 +307,8 @@ def signbit(input: Tensor) -> Tensor:
                          _b.logical_and(_b.eq(input, 0), _b.lt(_b.div(1.0, input), 0)))
 
 
-# -- where, clamp, lerp, nan_to_num -------------------------------------------------------
-@tensor_method
-def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
-    """``input`` where ``condition`` else ``other`` (or ``nonzero(as_tuple=True)``)."""
-    check_tensor(condition, "where", "condition")
-    if input is None and other is None:
-        from .indexing import nonzero
-
-        return nonzero(condition, as_tuple=True)
-    if condition._dtype is not _dt.bool:
-        raise RuntimeError(f"where(): expected condition to be a boolean tensor, but got a "
-                           f"tensor with dtype {condition._dtype.scalar_name}")
-    dtype = result_type((input, other), "where")
-    tensors = [t for t in (condition, input, other) if isinstance(t, Tensor)]
-    from ..meta import check_same_device
-
-    check_same_device(tensors, "where", ("condition", "input", "other"))
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        from .creation import full_like
-
-        input = full_like(condition, input, dtype=dtype)
-    a = cast(input, dtype) if isinstance(input, Tensor) else scalar_for(input, dtype)
-    b = cast(other, dtype) if isinstance(other, Tensor) else scalar_for(other, dtype)
-    shape = broadcast_all([t._shape for t in (condition, a, b) if isinstance(t, Tensor)],
-                          "where")
-    return run(Op.WHERE, (condition, a, b), (), (shape, dtype), condition._device,
-               condition._be)
-
-
-@define(Op.CLAMP)
-def _clamp(x, lo, hi):
-    if lo is not None:
-        x = _b.maximum(x, lo)
-    if hi is not None:
-        x = _b.minimum(x, hi)
-    return x
-
-
-@tensor_method
-def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Clamp into ``[min, max]``; bounds may be numbers or tensors. NaN stays NaN."""
-    check_tensor(input, "clamp")
-    if min is None and max is None:
-        raise RuntimeError("clamp(): At least one of 'min' or 'max' must not be None")
-    dtype = result_type([x for x in (input, min, max) if x is not None], "clamp")
-    bounds = []
-    for bound in (min, max):
-        if bound is None:
-            bounds.append(None)
-        elif isinstance(bound, Tensor):
-            bounds.append(cast(bound, dtype))
-        else:
-            from .creation import full
-
-            bounds.append(full((), bound, dtype=dtype, device=input._device))
-    x = cast(input, dtype)
-    shape = broadcast_all([t._shape for t in (x, *bounds) if t is not None], "clamp")
-    return run(Op.CLAMP, (x, bounds[0], bounds[1]), (), (shape, dtype), x._device, x._be)
-
-
-clip = clamp
-tensor_method(clamp, name="clip")
-
-
-def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    return write_result(self, clamp(self, min, max), "clamp_")
-
-
-Tensor.clamp_ = Tensor.clip_ = _clamp_
-
-
-@tensor_method
-def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
-    return clamp(input, min, None)
-
-
-@tensor_method
-def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
-    return clamp(input, None, max)
-
-
-@define(Op.LERP)
-def _lerp(start, end, weight):
-    # PyTorch's two-sided formula keeps lerp(a, b, 1) == b exactly
-    diff = _b.sub(end, start)
-    low = _b.add(start, _b.mul(weight, diff))
-    high = _b.sub(end, _b.mul(diff, _b.sub(1.0, weight)))
-    return where(_b.lt(weight, 0.5), low, high)
-
-
-@tensor_method
-def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
-    check_tensor(input, "lerp")
-    check_tensor(end, "lerp", "end")
-    if input._dtype is not end._dtype:
-        raise RuntimeError(f"lerp(): expected dtype {input._dtype.name} for `end` but got "
-                           f"dtype {end._dtype.name}")
-    if input._dtype.category != 2:
-        raise NotImplementedError(f"lerp(): not implemented for '{input._dtype.scalar_name}'")
-    if not isinstance(weight, Tensor):
-        from .creation import full
-
-        weight = full((), float(weight), dtype=input._dtype, device=input._device)
-    shape = broadcast_all([input._shape, end._shape, weight._shape], "lerp")
-    return run_wide(Op.LERP, (input, end, weight), (), shape, input._dtype, input._device,
-                    input._be)
-
-
-@define(Op.NAN_TO_NUM)
-def _nan_to_num(x, nan, posinf, neginf):
-    x = where(isnan(x), nan, x)
-    x = where(_b.eq(x, math.inf), posinf, x)
-    return where(_b.eq(x, -math.inf), neginf, x)
-
-
-@tensor_method
-def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
-    check_tensor(input, "nan_to_num")
-    if input._dtype.category != 2:
-        return input.clone()
-    from ..host import finfo
-
-    info = finfo(input._dtype)
-    posinf = info.max if posinf is None else posinf
-    neginf = info.min if neginf is None else neginf
-    return run(Op.NAN_TO_NUM, (input,), (float(nan), float(posinf), float(neginf)),
-               (input._shape, input._dtype), input._device, input._be)
-
-
-def _lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
-    return write_result(self, lerp(self, end, weight), "lerp_")
-
-
-Tensor.lerp_ = _lerp_
-
-
-@tensor_method
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    """``input + value * tensor1 * tensor2``."""
-    prod = _b.mul(tensor1, tensor2)
-    return _b.add(input, prod if value == 1 else _b.mul(prod, value))
-
-
-@tensor_method
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    """``input + value * tensor1 / tensor2``."""
-    if (tensor1._dtype.category != 2 and tensor2._dtype.category != 2):
-        raise RuntimeError("addcdiv(): Integer division with addcdiv is no longer supported, "
-                           "and in a future release addcdiv will perform a true division of "
-                           "tensor1 and tensor2.")
-    quot = _b.div(tensor1, tensor2)
-    return _b.add(input, quot if value == 1 else _b.mul(quot, value))
-
-
-def _addc_inplace(fn, name):
-    def f(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-        return write_result(self, fn(self, tensor1, tensor2, value=value), name)
-
-    f.__name__ = name
-    return f
-
-
-Tensor.addcmul_ = _addc_inplace(addcmul, "addcmul_")
-Tensor.addcdiv_ = _addc_inplace(addcdiv, "addcdiv_")
+# ``where``, ``clamp``, ``lerp``... live in ternary.py; re-exported here because the
+# decompositions above (and other op modules, through ``unary.where``) use them.
+from .ternary import (  # noqa: E402,F401,I001
+    addcdiv, addcmul, clamp, clamp_max, clamp_min, clip, lerp, nan_to_num, where,
+)
