@@ -9,7 +9,8 @@ bytes / time per call). mbtorch reduces a ``cpu`` tensor that shares the NumPy a
 memory, so the difference is mbtorch's own cost: argument checks, the request, the deadline
 polling loop. Epoch time: ``mpiexec -n N python -m mbtorch.train`` for one epoch on
 Fashion-MNIST (``--limit-train`` images; a generated stand-in when the dataset is not
-installed), read from the checkpoint's history (the training loop only, evaluation excluded).
+installed), read from the checkpoint's history (the training loop only, evaluation excluded);
+each rank gets an equal share of the cores for its BLAS threads.
 
     python bench/bench_distributed.py [--quick] [--out result.json]   # launches mpiexec itself
 """
@@ -31,6 +32,7 @@ SIZES = (1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 22, 1 << 24)  # float32 elemen
 QUICK_SIZES = (1 << 10, 1 << 18, 1 << 20)
 RANKS = 2
 INNER = "--inner-allreduce"
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _mpiexec() -> str:
@@ -134,11 +136,14 @@ def epochs(quick: bool = False) -> dict:
             args = ["--data-root", root, "--out", out, "--epochs", "1", "--limit-train",
                     str(limit), "--limit-test", "1000", "--no-progress"]
             cmd = [_mpiexec(), "-n", str(ranks), sys.executable, "-m", "mbtorch.train", *args]
+            threads = str(max(1, (os.cpu_count() or 1) // ranks))  # the cores, split evenly
+            env = dict(os.environ, **{v: threads for v in _THREAD_VARS})
             t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, timeout=1200, capture_output=True)
+            subprocess.run(cmd, check=True, timeout=1200, capture_output=True, env=env)
             wall = time.perf_counter() - t0
             h = mbtorch.load(os.path.join(out, "checkpoint.pt"))["history"]
-            rows.append({"ranks": ranks, "epoch_s": h["seconds"][0],
+            rows.append({"ranks": ranks, "threads_per_rank": int(threads),
+                         "epoch_s": h["seconds"][0],
                          "samples_per_s": h["samples_per_s"][0], "wall_s": wall,
                          "test_acc": h["test_acc"][0]})
     base = rows[0]["epoch_s"]
@@ -169,7 +174,8 @@ def _print(res: dict) -> None:
     print(f"\nmbtorch-train, one epoch of {te['train_images']} images ({te['dataset']}), "
           f"global batch {te['batch_size']}  ({te['command']})")
     for r in te["rows"]:
-        print(f"  {r['ranks']} rank(s): {r['epoch_s']:.2f} s ({r['samples_per_s']:.0f} "
+        print(f"  {r['ranks']} rank(s) x {r['threads_per_rank']} BLAS thread(s): "
+              f"{r['epoch_s']:.2f} s ({r['samples_per_s']:.0f} "
               f"samples/s, speed-up {r['speedup']:.2f}x, test acc {100 * r['test_acc']:.1f}%)")
 
 
