@@ -17,7 +17,9 @@ from mbtorch.nn.parallel import DistributedDataParallel as DDP
 mode = sys.argv[1]
 dist.init_process_group("mpi")
 r = dist.get_rank()
-dist.barrier()
+# both ranks are up (a generous wait of its own: start-up skew must not trip the short
+# MBTORCH_DIST_TIMEOUT the test gives the collective under test)
+dist.barrier(async_op=True).wait(timeout=60)
 if mode == "ddp_shapes":
     DDP(nn.Linear(4, 3 if r == 0 else 5))
     print(f"rank {r}: wrapped a mismatched model", flush=True)
