@@ -228,7 +228,11 @@ def _grad_matmul_a(g, b):
     return matmul(g, transpose(b, -1, -2))
 
 
-def _grad_matmul_b(g, a):
+def _grad_matmul_b(g, a, b_shape, b_strides):
+    if len(b_shape) == 2 and b_shape[0] > 1 and b_strides == (1, b_shape[0]):
+        # b is a transposed matrix (``x @ w.t()`` in every linear layer): compute the
+        # gradient in w's layout, so it reaches w.grad without a transposing copy
+        return transpose(matmul(transpose(g, 0, 1), a), 0, 1)
     return matmul(transpose(a, -1, -2), g)
 
 

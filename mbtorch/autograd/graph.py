@@ -182,7 +182,7 @@ class SavedOutput:
 
 # -- nodes of the derivative table -------------------------------------------------------
 # what a rule's parameter asks for, resolved once when the table is built
-G, INPUT, RESULT, ATTR, SHAPE, DTYPE, INDEX, SHAPES = range(8)
+G, INPUT, RESULT, ATTR, SHAPE, DTYPE, INDEX, SHAPES, STRIDES = range(9)
 
 
 class Rule:
@@ -192,7 +192,7 @@ class Rule:
     Each function's *parameter names* say what it reads: ``g`` (the output's gradient; a
     tuple for multi-output ops), an input's name (saved at record time, only for inputs that
     need a gradient), ``result`` (the op's output), an attr's name, ``<input>_shape`` or
-    ``<input>_dtype``. A variadic op (``"*tensors | dim"``) has one function for every input,
+    ``<input>_dtype``, ``<input>_strides`` (its layout, without saving its values). A variadic op (``"*tensors | dim"``) has one function for every input,
     which may read ``i`` (the input's position) and ``shapes`` (all inputs' shapes).
     """
 
@@ -208,7 +208,10 @@ class Rule:
         self.name, self.fns, self.view = name, fns, view
         self.specs = tuple(None if fn is None else _spec(name, fn, inputs, attrs) for fn in fns)
         self.plans: dict[int, tuple] = {}
-        self.wants_dtypes = any(kind == DTYPE for spec in self.specs if spec for kind, _ in spec)
+        kinds = {kind for spec in self.specs if spec for kind, _ in spec}
+        self.wants_dtypes = DTYPE in kinds
+        self.wants_strides = STRIDES in kinds
+        self.wants_meta = self.wants_dtypes or self.wants_strides
 
     def plan(self, mask: int) -> tuple:
         """``(saved input indices, save result?)`` when the inputs in bit ``mask`` need grads."""
@@ -243,6 +246,8 @@ def _spec(name: str, fn: Callable, inputs: list, attrs: list) -> tuple:
             spec.append((SHAPE, inputs.index(p[:-6])))
         elif p.endswith("_dtype") and p[:-6] in inputs:
             spec.append((DTYPE, inputs.index(p[:-6])))
+        elif p.endswith("_strides") and p[:-8] in inputs:
+            spec.append((STRIDES, inputs.index(p[:-8])))
         else:
             raise ValueError(f"{name}: gradient parameter {p!r} names nothing in the signature")
     return tuple(spec)
@@ -251,7 +256,7 @@ def _spec(name: str, fn: Callable, inputs: list, attrs: list) -> tuple:
 class OpNode(Node):
     """The backward of one recorded op; its rule comes from the derivative table."""
 
-    __slots__ = ("rule", "attrs", "shapes", "result", "dtypes")
+    __slots__ = ("rule", "attrs", "shapes", "result", "dtypes", "strides")
 
     def name(self) -> str:
         return self.rule.name
@@ -282,6 +287,8 @@ class OpNode(Node):
                     args.append(self.shapes[k])
                 elif kind == DTYPE:
                     args.append(self.dtypes[k])
+                elif kind == STRIDES:
+                    args.append(self.strides[k])
                 elif kind == INDEX:
                     args.append(i)
                 elif kind == SHAPES:

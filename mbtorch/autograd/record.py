@@ -107,7 +107,7 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
     if _ANOMALY.enabled:
         node.trace = anomaly.forward_trace()
     plan = rule.plans.get(mask) or rule.plan(mask)
-    if plan[0] or rule.wants_dtypes:
+    if plan[0] or rule.wants_meta:
         _save(node, rule, plan, inputs)
     else:
         node.saved = _EMPTY
@@ -127,6 +127,8 @@ def _save(node: OpNode, rule: Rule, plan: tuple, inputs: tuple) -> None:
     node.saved = saved
     if rule.wants_dtypes:
         node.dtypes = [x._dtype if isinstance(x, Tensor) else None for x in inputs]
+    if rule.wants_strides:
+        node.strides = [x.stride() if isinstance(x, Tensor) else None for x in inputs]
 
 
 def _remember_view(op: Op, x: Tensor, attrs: tuple, out: Tensor) -> None:

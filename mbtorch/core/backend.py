@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from . import dtypes as _dt
 from .hookspecs import PLUGIN_API_VERSION
-from .op import OPS, PRIMITIVES, Op
+from .op import INPLACE, OPS, PRIMITIVES, Op
 
 
 class Storage(Protocol):
@@ -53,6 +53,8 @@ class BackendSpec:
     dtypes: frozenset = frozenset()
     storage: Any = None
     kernels: Mapping[Op, Callable] = field(default_factory=dict)
+    inplace_kernels: Mapping[Op, Callable] = field(default_factory=dict)
+    """Optional in-place variants of ops listed in ``op.INPLACE`` (``kernel(out, a, b)``)."""
     expectations: Mapping[str, Any] = field(default_factory=dict)
     info: Mapping[str, str] = field(default_factory=dict)
     dlpack_device_type: int | None = None
@@ -113,6 +115,10 @@ def validate(spec: Any, plugin: str) -> None:
         if sig is not None and not _arity_ok(kernel, len(sig.params.split(","))):
             raise PluginError(f"plugin {plugin!r}: kernel for {key.name} must accept "
                               f"({sig.params})")
+    for key, kernel in spec.inplace_kernels.items():
+        if key not in INPLACE or not callable(kernel):
+            raise PluginError(f"plugin {plugin!r}: in-place kernel for {key!r}: only callables "
+                              f"for {sorted(op.name for op in INPLACE)} may be registered")
     missing = [op.name for op in PRIMITIVES if op not in spec.kernels]
     if missing:
         raise PluginError(f"plugin {plugin!r} lacks kernels for primitives {missing}; every "
@@ -122,7 +128,8 @@ def validate(spec: Any, plugin: str) -> None:
 class Backend:
     """A validated, registered backend: kernels in a flat list indexed by ``Op``."""
 
-    __slots__ = ("spec", "device_type", "storage", "kernels", "native", "dtypes", "plugin")
+    __slots__ = ("spec", "device_type", "storage", "kernels", "inplace", "native", "dtypes",
+                 "plugin")
 
     def __init__(self, spec: BackendSpec, plugin: str):
         self.spec = spec
@@ -133,6 +140,9 @@ class Backend:
         self.kernels: list[Callable | None] = [None] * len(Op)
         for op, kernel in spec.kernels.items():
             self.kernels[op] = kernel
+        self.inplace: list[Callable | None] = [None] * len(Op)
+        for op, kernel in spec.inplace_kernels.items():
+            self.inplace[op] = kernel
         self.native = frozenset(op for op in spec.kernels if op in OPS or op in PRIMITIVES)
 
     def runs_natively(self, op: Op) -> bool:

@@ -196,6 +196,21 @@ PRIMITIVES: dict[Op, KernelSig] = {
 }
 
 
+# Optional in-place variants a backend may register (``BackendSpec.inplace_kernels``) to
+# write an elementwise result straight into its destination: ``x.add_(y)``, the optimizers'
+# updates, gradient accumulation. Without one, an in-place op computes out of place and
+# copies the result in (``copy_``), which is always correct, just two passes instead of one.
+# The core only calls these with grad mode off or nothing requiring grad (autograd records the
+# generic path), a floating destination of the result's dtype and shape, and ``b`` already
+# checked to broadcast to it.
+INPLACE: dict[Op, KernelSig] = {
+    op: KernelSig("out, a, b", "None", "writes op(a, b) into the handle out (possibly a view; "
+                  "a is out itself, b may overlap it or be a scalar); must equal the "
+                  "out-of-place kernel's result")
+    for op in (Op.ADD, Op.MUL, Op.DIV, Op.SUB)
+}
+
+
 @dataclass(frozen=True)
 class OpDef:
     """One op: its kind and, for a composite, its decomposition into other ops."""

@@ -8,6 +8,7 @@
 - ``xp_kernels``: the whole primitive kernel table for a NumPy-compatible array module, so the
   NumPy and CuPy backends share one implementation.
 - ``xp_composites``: native kernels for composites through such a module's own routines.
+- ``xp_inplace_kernels``: in-place variants (``op.INPLACE``) through ufuncs' ``out=``.
 """
 
 from __future__ import annotations
@@ -79,3 +80,23 @@ def xp_composites(xp: Any, native_dtype: Callable[[_dt.dtype], Any]) -> dict[Op,
     from . import _xp_composites
 
     return _xp_composites.build(xp, native_dtype)
+
+
+def xp_inplace_kernels(xp: Any, native_dtype: Callable[[_dt.dtype], Any]) -> dict[Op, Callable]:
+    """In-place kernels (``op.INPLACE``) for a NumPy-compatible module whose ufuncs take
+    ``out=`` and handle operands that overlap it (NumPy's do)."""
+    from ._xp_kernels import weak_scalar
+
+    low = (native_dtype(_dt.float16), native_dtype(_dt.bfloat16))
+
+    def inplace(f: Callable) -> Callable:
+        def kernel(out, a, b):
+            if type(b) is float:
+                b = weak_scalar(xp, b, out, low)  # as the out-of-place kernel takes it
+            f(a, b, out=out)
+
+        kernel.__name__ = getattr(f, "__name__", "ufunc") + "_"
+        return kernel
+
+    return {Op.ADD: inplace(xp.add), Op.SUB: inplace(xp.subtract),
+            Op.MUL: inplace(xp.multiply), Op.DIV: inplace(xp.true_divide)}

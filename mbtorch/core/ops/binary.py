@@ -8,11 +8,12 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import result_type
 from ..op import Op, define
+from ..state import STATE
 from ..tensor import Tensor, tensor_method
 from . import unary as _u
 from ._common import cast
 from ._elementwise import BITWISE, COMPARE, FLOAT, LOGICAL, binary
-from .copying import write_result
+from .copying import _has_internal_overlap, write_result
 
 _SCALARS = (bool, int, float)
 
@@ -289,12 +290,55 @@ def _forward(fn):
     return f
 
 
-def _inplace(fn, name: str):
+def _inplace(fn, name: str, op: Op | None = None):
     def f(self, other, **kwargs):
+        if op is not None and _write_in_place(self, other, op, kwargs):
+            return self
         return write_result(self, fn(self, other, **kwargs), name)
 
     f.__name__ = name
     return f
+
+
+def _write_in_place(self: Any, other: Any, op: Op, kwargs: dict) -> bool:
+    """The backend's in-place kernel (``op.INPLACE``) when nothing is recorded and the result
+    has ``self``'s dtype and shape: one pass, where compute-then-``copy_`` makes two (SGD's
+    updates, gradient accumulation). False leaves everything (checks, errors) to the generic
+    path."""
+    if not isinstance(self, Tensor) or self._dtype.category != 2:
+        return False
+    kernel = self._be.inplace[op]
+    grad = STATE.grad_enabled
+    if kernel is None or (grad and self._requires_grad):
+        return False
+    alpha = kwargs.get("alpha", 1)
+    if len(kwargs) > ("alpha" in kwargs and op in (Op.ADD, Op.SUB)) or \
+            type(alpha) not in (int, float):
+        return False
+    if self._root is not None and _has_internal_overlap(self):
+        return False
+    if isinstance(other, Tensor):
+        if (other._dtype is not self._dtype or other._device is not self._device
+                or (grad and other._requires_grad)
+                or not _broadcasts_to(other._shape, self._shape)):
+            return False
+        b = (other if alpha == 1 else mul(other, alpha))._data
+    elif type(other) in (int, float):
+        b = float(other * alpha)
+    else:
+        return False
+    kernel(self._data, self._data, b)
+    self._bump_version()
+    return True
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    if len(shape) > len(target):
+        return False
+    for s, t in zip(reversed(shape), reversed(target)):
+        if s != t and s != 1:
+            return False
+    return True
 
 
 Tensor.__add__ = lambda self, other: add(self, other)
@@ -329,8 +373,7 @@ Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: _u.abs(self)
 Tensor.__invert__ = lambda self: _u.bitwise_not(self)
 
-for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div),
-                   ("floor_divide", floor_divide), ("remainder", remainder), ("pow", pow),
+for _name, _fn in (("floor_divide", floor_divide), ("remainder", remainder), ("pow", pow),
                    ("fmod", fmod), ("atan2", atan2), ("bitwise_and", bitwise_and),
                    ("bitwise_or", bitwise_or), ("bitwise_xor", bitwise_xor),
                    ("logical_and", logical_and), ("logical_or", logical_or),
@@ -338,14 +381,17 @@ for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div),
                    ("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge),
                    ("float_power", float_power)):
     setattr(Tensor, _name + "_", _inplace(_fn, _name + "_"))
+for _name, _fn, _op in (("add", add, Op.ADD), ("sub", sub, Op.SUB), ("mul", mul, Op.MUL),
+                        ("div", div, Op.DIV)):
+    setattr(Tensor, _name + "_", _inplace(_fn, _name + "_", _op))
 Tensor.subtract_ = Tensor.sub_
 Tensor.multiply_ = Tensor.mul_
 Tensor.divide_ = Tensor.div_
 Tensor.true_divide_ = Tensor.div_
-Tensor.__iadd__ = _inplace(add, "add_")
-Tensor.__isub__ = _inplace(sub, "sub_")
-Tensor.__imul__ = _inplace(mul, "mul_")
-Tensor.__itruediv__ = _inplace(div, "div_")
+Tensor.__iadd__ = _inplace(add, "add_", Op.ADD)
+Tensor.__isub__ = _inplace(sub, "sub_", Op.SUB)
+Tensor.__imul__ = _inplace(mul, "mul_", Op.MUL)
+Tensor.__itruediv__ = _inplace(div, "div_", Op.DIV)
 Tensor.__ifloordiv__ = _inplace(floor_divide, "floor_divide_")
 Tensor.__imod__ = _inplace(remainder, "remainder_")
 Tensor.__ipow__ = _inplace(pow, "pow_")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..meta import check_shape_arg
-from ..op import Op, define
+from ..op import OPS, Op, define
+from ..state import STATE
 from ..tensor import Tensor, tensor_method, wrap_dim
 from ._common import run, wrap
 
@@ -160,6 +161,10 @@ def _unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
 
 # -- public functions (meta rules) ----------------------------------------------------------
 def _run_view(op: Op, x: Tensor, attrs: tuple, shape: tuple) -> Tensor:
+    if x._be.kernels[op] is None and not (x._requires_grad and STATE.grad_enabled):
+        # hot (a transpose per linear layer, windows per conv): nothing to record and no
+        # native kernel, so the core's own geometry needs no dispatch and no result check
+        return OPS[op].decomposition(x, *attrs)
     return run(op, (x,), attrs, (shape, x._dtype), x._device, x._be)
 
 
@@ -231,7 +236,11 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
     dims = tuple(wrap_dim(d, input.ndim, "permute", "dims") for d in dims)
     if len(set(dims)) != len(dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    shape = tuple(input._shape[d] for d in dims)
+    return _permute_valid(input, dims)
+
+
+def _permute_valid(input: Tensor, dims: tuple) -> Tensor:
+    shape = tuple([input._shape[d] for d in dims])
     return _run_view(Op.PERMUTE, input, (dims,), shape)
 
 
@@ -246,7 +255,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d1 = wrap_dim(dim1, n, "transpose", "dim1")
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute(input, dims)
+    return _permute_valid(input, tuple(dims))
 
 
 swapaxes = swapdims = transpose

@@ -23,7 +23,7 @@ def mbtorch_backend(api_version: int):
     from mbtorch.core.backend import BackendSpec
 
     from . import __version__
-    from .kernels import KERNELS
+    from .kernels import INPLACE_KERNELS, KERNELS
     from .storage import DTYPES, NumpyStorage
 
     # PyTorch never warns on floating-point exceptions (1/0, overflow); NumPy would.
@@ -31,6 +31,7 @@ def mbtorch_backend(api_version: int):
     return BackendSpec(
         device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution="mbtorch-numpy",
         version=__version__, device_count=1, dtypes=frozenset(DTYPES), storage=NumpyStorage(),
-        kernels=KERNELS, info={"numpy": np.__version__}, dlpack_device_type=1,
+        kernels=KERNELS, inplace_kernels=INPLACE_KERNELS, info={"numpy": np.__version__},
+        dlpack_device_type=1,
         from_dlpack=np.from_dlpack, expectations=EXPECTATIONS,
     )
