@@ -101,6 +101,15 @@ def test_float16_storage_computes_in_float32():
     check(lambda x: x.sum(1), a, rtol=1e-3, atol=1e-3)
 
 
+def test_bfloat16_storage_rounds_to_nearest_even():
+    import ml_dtypes
+
+    a = rand(6, 5).astype(ml_dtypes.bfloat16)
+    check(lambda x: (x * 3 + 1).exp(), a, rtol=1e-2)
+    check(lambda x: (x.to(mt.float32) / 3).to(mt.bfloat16), a, rtol=0, atol=0)
+    check(lambda x: (x.sum(0), mt.sort(x, 1)[0], x @ x.t()), a, rtol=1e-2, atol=1e-2)
+
+
 def test_float64_when_the_device_has_it():
     check(lambda x: (x / 3).exp().sum(0), rand(5, 4, dtype=np.float64), rtol=1e-12)
 

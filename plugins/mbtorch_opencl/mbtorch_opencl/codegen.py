@@ -1,5 +1,6 @@
 """Kernel generation shared by every kernel family: C types per dtype, loads and stores (float16
-is storage only: ``vload_half``/``vstore_half_rte`` with float32 compute), strided index
+is storage only: ``vload_half``/``vstore_half_rte`` with float32 compute; bfloat16 is stored as
+the upper half of a float32, rounded to nearest even on store), strided index
 arithmetic, dimension collapsing, and the per-device program cache.
 
 Programs are cached in process per key (op, dtypes, rank, layout, index width); shapes,
@@ -22,9 +23,20 @@ from .storage import CLArray, CLDevice
 
 STORAGE_CTYPE = {
     dt.bool: "uchar", dt.uint8: "uchar", dt.int8: "char", dt.int16: "short", dt.int32: "int",
-    dt.int64: "long", dt.float16: "half", dt.float32: "float", dt.float64: "double",
+    dt.int64: "long", dt.float16: "half", dt.bfloat16: "ushort", dt.float32: "float",
+    dt.float64: "double",
 }
-COMPUTE_CTYPE = {**STORAGE_CTYPE, dt.float16: "float"}
+COMPUTE_CTYPE = {**STORAGE_CTYPE, dt.float16: "float", dt.bfloat16: "float"}
+HALF_TYPES = (dt.float16, dt.bfloat16)
+_BF16 = """
+inline float bf16_load(ushort h) { return as_float(((uint)h) << 16); }
+inline ushort bf16_round(float f) {
+    uint u = as_uint(f);
+    if (isnan(f)) return (ushort)((u >> 16) | 0x40);
+    u += 0x7FFF + ((u >> 16) & 1);
+    return (ushort)(u >> 16);
+}
+"""
 NP_SCALAR = {
     "uchar": np.uint8, "char": np.int8, "short": np.int16, "int": np.int32, "long": np.int64,
     "float": np.float32, "double": np.float64,
@@ -42,13 +54,19 @@ def sctype(d: dt.dtype) -> str:
 
 
 def load(d: dt.dtype, ptr: str, idx: str) -> str:
-    return f"vload_half({idx}, {ptr})" if d is dt.float16 else f"{ptr}[{idx}]"
+    if d is dt.float16:
+        return f"vload_half({idx}, {ptr})"
+    if d is dt.bfloat16:
+        return f"bf16_load({ptr}[{idx}])"
+    return f"{ptr}[{idx}]"
 
 
 def to_storage(d: dt.dtype, val: str, src: dt.dtype | None = None) -> str:
     """``val`` converted to ``d``'s storage value (not for float16, see ``store``)."""
     if d is dt.bool:
         return f"(uchar)(({val}) != 0)"
+    if d is dt.bfloat16:
+        return f"bf16_round((float)({val}))"
     if d.category == 1 and d is not dt.int64 and src is not None and src.category == 2:
         # float -> narrow int goes through int64 and wraps, as PyTorch's CPU does
         return f"({sctype(d)})(long)({val})"
@@ -66,7 +84,7 @@ def header(dev: CLDevice) -> str:
     # no FMA contraction: ``a - b * c`` rounds twice, as on the cpu backend (GEMM asks for
     # fma() explicitly)
     ext = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if dev.fp64 else ""
-    return ext + "#pragma OPENCL FP_CONTRACT OFF\n"
+    return ext + "#pragma OPENCL FP_CONTRACT OFF\n" + _BF16
 
 
 def get_kernel(dev: CLDevice, key: Any, name: str, make_source: Callable[[], str],

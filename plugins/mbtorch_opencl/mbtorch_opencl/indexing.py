@@ -82,7 +82,7 @@ def gather(x: CLArray, dim: int, index: CLArray) -> CLArray:
 
 
 def _copy_elem(d: dt.dtype, dst: str, di: str, src: str, si: str) -> str:
-    if d is dt.float16:  # move the bits: no float round trip
+    if d in cg.HALF_TYPES:  # move the bits: no float round trip
         return f"((__global ushort*){dst})[{di}] = ((__global const ushort*){src})[{si}];"
     return f"{dst}[{di}] = {src}[{si}];"
 

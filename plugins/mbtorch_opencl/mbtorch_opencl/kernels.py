@@ -30,5 +30,4 @@ KERNELS.update({
 })
 
 # Known conformance gaps, keyed ``entry[:dtype[:check]]`` (see mbtorch_conformance.runner).
-# bfloat16 is simply not declared (the suite reports it as refused), so it needs no entry.
 EXPECTATIONS: dict[str, dict[str, str]] = {"xfail": {}, "skip": {}}

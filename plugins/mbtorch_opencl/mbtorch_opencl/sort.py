@@ -83,7 +83,7 @@ def sort(x: CLArray, dim: int, descending: bool):
     dev = x.dev
     if not x.shape:
         return cast_copy(x), _zeros_i64(dev, ())
-    key_dt = dt.float32 if x.dtype is dt.float16 else x.dtype
+    key_dt = dt.float32 if x.dtype in cg.HALF_TYPES else x.dtype
     xs = cast(_moved(x, dim), key_dt)  # contiguous (lines, n) in the key type
     n = x.shape[dim]
     lines = x.size // n if n else 0
