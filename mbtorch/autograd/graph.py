@@ -191,9 +191,10 @@ class Rule:
     ``signature`` names the op's inputs and, after ``|``, its attrs (``"x | dims, keepdim"``).
     Each function's *parameter names* say what it reads: ``g`` (the output's gradient; a
     tuple for multi-output ops), an input's name (saved at record time, only for inputs that
-    need a gradient), ``result`` (the op's output), an attr's name, ``<input>_shape`` or
-    ``<input>_dtype``, ``<input>_strides`` (its layout, without saving its values). A variadic op (``"*tensors | dim"``) has one function for every input,
-    which may read ``i`` (the input's position) and ``shapes`` (all inputs' shapes).
+    need a gradient), ``result`` (the op's output), an attr's name, ``<input>_shape``,
+    ``<input>_dtype`` or ``<input>_strides`` (its layout, without saving its values). A
+    variadic op (``"*tensors | dim"``) has one function for every input, which may read ``i``
+    (the input's position) and ``shapes`` (all inputs' shapes).
     """
 
     def __init__(self, name: str, signature: str, fns: tuple, view: bool = False) -> None:

@@ -119,6 +119,38 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         _remember_view(op, inputs[0], attrs, out)
 
 
+def record_binary(op: Op, a: Tensor, b: Tensor, out: Tensor) -> None:
+    """``record(op, (a, b), (), out)`` for two tensors of one dtype (the elementwise fast path:
+    ``a + b`` with ``requires_grad``), without the general loop over inputs."""
+    rule = RULES[op]
+    if rule is None:  # a comparison; otherwise out has the dtype of a, floating as it needs grad
+        return
+    ea = eb = None
+    mask = 0
+    if a._requires_grad:
+        fn = a._grad_fn
+        ea = (a, 0) if fn is None else edge_of(a) if fn.is_view else (fn, a._output_nr)
+        mask = 1
+    if b._requires_grad:
+        fn = b._grad_fn
+        eb = (b, 0) if fn is None else edge_of(b) if fn.is_view else (fn, b._output_nr)
+        mask |= 2
+    node = _new(OpNode)
+    node.rule, node.next, node.shapes, node.attrs = rule, [ea, eb], [a._shape, b._shape], _EMPTY
+    node.result = node.pre_hooks = node.post_hooks = node.trace = None
+    if _ANOMALY.enabled:
+        node.trace = anomaly.forward_trace()
+    plan = rule.plans.get(mask) or rule.plan(mask)
+    if plan[0] or rule.wants_meta:
+        _save(node, rule, plan, (a, b))
+    else:
+        node.saved = _EMPTY
+    if plan[1]:
+        node.result = SavedOutput(out)
+    out._grad_fn = node
+    out._requires_grad = True
+
+
 def _save(node: OpNode, rule: Rule, plan: tuple, inputs: tuple) -> None:
     saved = [None] * len(inputs)
     for i in plan[0]:

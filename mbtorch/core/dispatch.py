@@ -26,12 +26,15 @@ class _NoAutograd:
     def record(op, inputs, attrs, outputs):  # pragma: no cover - replaced at import
         raise RuntimeError("mbtorch.autograd is not installed")
 
+    record_binary = record
+
 
 AUTOGRAD: Any = _NoAutograd()
 
 
 def install_autograd(engine: Any) -> None:
-    """Called once by ``mbtorch.autograd``: ``engine.record`` and ``engine.derivatives``."""
+    """Called once by ``mbtorch.autograd``: ``engine.record``, ``engine.record_binary`` (the
+    same for two tensors of one dtype) and ``engine.derivatives``."""
     global AUTOGRAD
     AUTOGRAD = engine
 

@@ -53,7 +53,7 @@ def binary(op: Op, name: str, a: Any, b: Any, kind: int = ARITH) -> Tensor:
                 return _binary_slow(op, name, a, b, kind)
             out = wrap(res, shape, _bool if kind == COMPARE else a._dtype, a._device, be)
             if grad:
-                dispatch.AUTOGRAD.record(op, (a, b), (), out)
+                dispatch.AUTOGRAD.record_binary(op, a, b, out)
             return out
     return _binary_slow(op, name, a, b, kind)
 

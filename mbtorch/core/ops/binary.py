@@ -341,11 +341,12 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
     return True
 
 
-Tensor.__add__ = lambda self, other: add(self, other)
+# ``a + b`` and ``a * b`` are the hottest calls there are: straight to the machinery
+Tensor.__add__ = lambda self, other: binary(Op.ADD, "add", self, other)
 Tensor.__radd__ = _reflect(add)
 Tensor.__sub__ = _forward(sub)
 Tensor.__rsub__ = _reflect(sub)
-Tensor.__mul__ = lambda self, other: mul(self, other)
+Tensor.__mul__ = lambda self, other: binary(Op.MUL, "mul", self, other)
 Tensor.__rmul__ = _reflect(mul)
 Tensor.__truediv__ = _forward(div)
 Tensor.__rtruediv__ = _reflect(div)
