@@ -45,12 +45,20 @@ def elementwise(name: str, expr: str, operands: Sequence[Any], dtypes: Sequence[
     n = out.size
     if n == 0:
         return out
-    cshape, cst = cg.collapse(shape, [out.strides]
-                              + [cg.broadcast_strides(a, shape) for a in arrays])
-    rank = len(cshape)
-    layouts = tuple(_layout(cshape, st) for st in cst)
+    st = out.strides
+    if all(a.shape == shape and a.strides == st for a in arrays) and out.is_contiguous():
+        # the hot case: everything contiguous and of one shape, a flat rank-1 kernel
+        cshape, rank = (n,), 1
+        layouts = ("c",) * (len(arrays) + 1)
+        cst = [(1,)] * len(layouts)
+        big = max(a.offset for a in (out, *arrays)) + n > cg.INT_MAX
+        idx_t = "long" if big else "int"
+    else:
+        cshape, cst = cg.collapse(shape, [st] + [cg.broadcast_strides(a, shape) for a in arrays])
+        rank = len(cshape)
+        layouts = tuple(_layout(cshape, s) for s in cst)
+        idx_t = cg.index_type(out, *arrays)
     kinds = tuple("a" if isinstance(o, CLArray) else "s" for o in operands)
-    idx_t = cg.index_type(out, *arrays)
     key = ("ew", name, expr, tuple(dtypes), out_dtype, rank, layouts, kinds, idx_t)
 
     def source() -> str:
