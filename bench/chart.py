@@ -1,5 +1,6 @@
 """The PNG chart: per family, each implementation's time relative to PyTorch CPU (or NumPy
-when PyTorch is absent), median with min–max whiskers, on a log axis with 1× marked."""
+when PyTorch is absent): the bar is the interleaved median ratio of the table, the whiskers
+the row's min and max time over the reference's median; log axis, 1× marked."""
 
 from __future__ import annotations
 
@@ -24,12 +25,20 @@ def _series(res: dict) -> dict[str, list[tuple[str, float, float, float, str]]]:
         if ref is None:
             continue
         base = ref["median_s"]
+        field = "vs_torch" if ref["impl"] == "torch:cpu" else "vs_numpy"
         for r in rows:
-            if r["status"] == "ok":
+            if r["status"] == "ok":  # the bar is the interleaved ratio, as in the table
+                mid = 1.0 if r is ref else (r.get(field) or r["median_s"] / base)
                 out.setdefault(family, []).append(
-                    (f"{case} | {r['impl']}", r["median_s"] / base, r["min_s"] / base,
-                     r["max_s"] / base, ref["impl"]))
+                    (f"{case} | {r['impl']}", mid, min(mid, r["min_s"] / base),
+                     max(mid, r["max_s"] / base), ref["impl"]))
     return out
+
+
+def _minor(v: float, _pos: object) -> str:
+    """Label the 2 and 5 minor ticks, so a panel spanning less than a decade has labels."""
+    text = f"{v:g}"
+    return f"{text}×" if text.lstrip("0.")[:1] in ("2", "5") else ""
 
 
 def plot(res: dict, path: Path) -> Path | None:
@@ -39,6 +48,7 @@ def plot(res: dict, path: Path) -> Path | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
     except ImportError:
         res.setdefault("notes", []).append("matplotlib not installed: no chart drawn")
         return None
@@ -57,6 +67,8 @@ def plot(res: dict, path: Path) -> Path | None:
         ax.set_yticks(range(len(items)), labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(_minor))
         ax.axvline(1.0, color="black", linewidth=0.8)
         refs = sorted({i[4] for i in items})
         ax.set_title(f"{family}: time ÷ {' or '.join(refs)} (lower is faster)", fontsize=9)
