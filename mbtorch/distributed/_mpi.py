@@ -21,6 +21,7 @@ import mbtorch
 from ..core.tensor import Tensor
 from .reduce_op import RedOpType
 
+_MPI: Any = None  # the mpi4py.MPI module, bound on first use (importing it initializes MPI)
 _TYPES: dict[np.dtype, Any] = {}
 _OPS: dict[RedOpType, Any] = {}
 _BOOL_OPS: dict[RedOpType, Any] = {}
@@ -28,8 +29,10 @@ _HALF = ("float16", "bfloat16")
 
 
 def _tables() -> None:
+    global _MPI
     from mpi4py import MPI
 
+    _MPI = MPI
     names = {"float32": "FLOAT", "float64": "DOUBLE", "int8": "INT8_T", "int16": "INT16_T",
              "int32": "INT32_T", "int64": "INT64_T", "uint8": "UINT8_T", "uint16": "UINT16_T",
              "uint32": "UINT32_T", "uint64": "UINT64_T", "complex64": "C_FLOAT_COMPLEX",
@@ -44,17 +47,12 @@ def _tables() -> None:
 
 
 class Pending:
-    """Started MPI requests; ``test()`` also drives MPI's progress engine."""
+    """A started MPI request; ``test()`` also drives MPI's progress engine."""
 
-    __slots__ = ("requests",)
+    __slots__ = ("test",)
 
-    def __init__(self, *requests: Any) -> None:
-        self.requests = list(requests)
-
-    def test(self) -> bool:
-        from mpi4py import MPI
-
-        return MPI.Request.Testall(self.requests)
+    def __init__(self, request: Any) -> None:
+        self.test = request.Test  # bound once: the wait loop calls it thousands of times
 
 
 class MpiComm:
@@ -86,31 +84,31 @@ class MpiComm:
     def wire(self, arr: np.ndarray, op: RedOpType) -> tuple[np.ndarray, Any, Any]:
         """``(buffer, MPI datatype, MPI op)`` to reduce ``arr`` with; the buffer is ``arr``
         itself unless the dtype needs a float32 stand-in (copy the result back)."""
+        mtype = _TYPES.get(arr.dtype)
+        if mtype is not None:
+            return arr, mtype, _OPS[op]
         if arr.dtype == np.bool_:
             return arr.view(np.uint8), _TYPES[np.dtype(np.uint8)], _BOOL_OPS[op]
         if arr.dtype.name in _HALF:
             arr = arr.astype(np.float32)
-        return arr, _TYPES[arr.dtype], _OPS[op]
+            return arr, _TYPES[arr.dtype], _OPS[op]
+        raise TypeError(f"MPI cannot reduce dtype {arr.dtype}")
 
     def settle(self, arr: np.ndarray, buf: np.ndarray, op: RedOpType) -> None:
         """After a reduction into ``buf``: divide for ``AVG``, copy a stand-in back."""
         if op is RedOpType.AVG:
             buf /= self.world_size
-        if buf.dtype != arr.dtype and arr.dtype != np.bool_:
+        if buf is not arr and arr.dtype != np.bool_:  # a float32 stand-in for a half type
             arr[...] = buf.astype(arr.dtype)
 
     @staticmethod
     def _bytes(arr: np.ndarray) -> list:
-        from mpi4py import MPI
-
-        return [arr.reshape(-1).view(np.uint8), MPI.BYTE]
+        return [arr.reshape(-1).view(np.uint8), _MPI.BYTE]
 
     # -- collectives -------------------------------------------------------------------------
     def allreduce(self, arr: np.ndarray, op: RedOpType) -> tuple[Pending, np.ndarray]:
-        from mpi4py import MPI
-
         buf, mtype, mop = self.wire(arr, op)
-        return Pending(self.comm.Iallreduce(MPI.IN_PLACE, [buf, mtype], mop)), buf
+        return Pending(self.comm.Iallreduce(_MPI.IN_PLACE, [buf, mtype], mop)), buf
 
     def reduce_scatter(self, send: np.ndarray, recv: np.ndarray,
                        op: RedOpType) -> tuple[Pending, np.ndarray]:
@@ -125,11 +123,9 @@ class MpiComm:
         return Pending(self.comm.Iallgather(self._bytes(send), self._bytes(recv)))
 
     def allgatherv(self, send: np.ndarray, recv: np.ndarray, counts: list[int]) -> Pending:
-        from mpi4py import MPI
-
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).tolist()
-        return Pending(self.comm.Iallgatherv([send, MPI.BYTE],
-                                             [recv, (counts, offsets), MPI.BYTE]))
+        return Pending(self.comm.Iallgatherv([send, _MPI.BYTE],
+                                             [recv, (counts, offsets), _MPI.BYTE]))
 
     def barrier(self) -> Pending:
         return Pending(self.comm.Ibarrier())

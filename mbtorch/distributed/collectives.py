@@ -83,10 +83,11 @@ class Work:
 
 def _launch(pg: ProcessGroup, pending: Any, finish: Callable[[], None] | None, what: str,
             async_op: bool) -> Work | None:
-    work = Work(pg, pending, finish, what)
     if async_op:
-        return work
-    work.wait()
+        return Work(pg, pending, finish, what)
+    _wait_for(pg, pending, what, None)
+    if finish is not None:
+        finish()
     return None
 
 
