@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import mbtorch as _mt
 
+from ...core.ops._index_common import index_range
+from ...core.ops.gathering import _gather_run
 from ...core.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -77,6 +79,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          f"target batch_size ({target.shape[0] if target.dim() else 1}).")
     logp = _class_dim_last(input)
     c = logp.shape[-1]
+    if weight is None and ignore_index < 0 and target.dtype is _mt.int64 and target.numel():
+        fast = _nll_all_valid(logp, target, c, reduction)
+        if fast is not None:
+            return fast
     valid = target != ignore_index
     safe = _mt.where(valid, target, 0)
     if bool(((safe < 0) | (safe >= c)).any()):
@@ -89,6 +95,24 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if reduction == "mean":
         return loss.sum() / w.sum()
     return _reduce(loss, reduction, "nll_loss")
+
+
+def _nll_all_valid(logp: Tensor, target: Tensor, c: int, reduction: str) -> Tensor | None:
+    """nll_loss when no target is ignored (the usual case, checked by one min/max pass): every
+    weight is 1, so no mask, no weights, and the mean divides by the count. None when some
+    target is negative (ignored or out of bounds: the general path sorts it out)."""
+    lo, hi = index_range(target)
+    if lo < 0:
+        return None
+    if hi >= c:
+        raise IndexError(f"nll_loss(): Target {hi} is out of bounds.")
+    if reduction not in _REDUCTIONS:
+        return None
+    # bounds are checked just above: the GATHER primitive directly, without gather()'s checks
+    picked = -_gather_run(logp, logp.dim() - 1, target.unsqueeze(-1)).squeeze(-1)
+    if reduction == "mean":
+        return picked.sum() / picked.numel()
+    return _reduce(picked, reduction, "nll_loss")
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
