@@ -56,6 +56,7 @@ from ._grad_ops import (
 from .graph import Rule
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
 # -- longer rules ---------------------------------------------------------------------------
@@ -269,6 +270,8 @@ _ENTRIES: dict[Op, tuple] = {
     Op.TANH: d("x", lambda g, result: B.mul(g, B.sub(1.0, B.mul(result, result)))),
     Op.SIGMOID: d("x", lambda g, result: B.mul(g, B.mul(result, B.sub(1.0, result)))),
     Op.ERF: d("x", lambda g, x: B.mul(g, B.mul(U.exp(U.neg(B.mul(x, x))), _TWO_OVER_SQRT_PI))),
+    Op.ERFINV: d("x", lambda g, result: B.mul(g, B.mul(U.exp(B.mul(result, result)),
+                                                        _SQRT_PI_OVER_TWO))),
     Op.RELU: d("x", lambda g, result: U.where(B.gt(result, 0), g, 0.0)),
     Op.RECIPROCAL: d("x", lambda g, result: U.neg(B.mul(g, B.mul(result, result)))),
     Op.SQUARE: d("x", lambda g, x: B.mul(g, B.mul(x, 2.0))),

@@ -105,6 +105,7 @@ class Op(enum.IntEnum):
     ISFINITE = enum.auto()
     NAN_TO_NUM = enum.auto()
     LERP = enum.auto()
+    ERFINV = enum.auto()
     # -- composites: reductions and scans
     AMIN = enum.auto()
     ARGMAX = enum.auto()

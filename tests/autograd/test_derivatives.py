@@ -73,6 +73,7 @@ SAMPLES = {
     Op.TANH: (lambda x: x.tanh(), (rand(3),)),
     Op.SIGMOID: (lambda x: x.sigmoid(), (rand(3),)),
     Op.ERF: (lambda x: x.erf(), (rand(3),)),
+    Op.ERFINV: (lambda x: x.erfinv(), (rand(3, low=-0.9, high=0.9),)),
     Op.RELU: (lambda x: x.relu(), (distinct(6),)),
     Op.RECIPROCAL: (lambda x: x.reciprocal(), (pos(3),)),
     Op.SQUARE: (lambda x: x.square(), (rand(3),)),
@@ -143,7 +144,8 @@ SAMPLES = {
 SECOND_ORDER = [
     Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MAXIMUM, Op.ATAN2, Op.NEG, Op.ABS, Op.EXP,
     Op.EXPM1, Op.LOG, Op.LOG1P, Op.SQRT, Op.RSQRT, Op.SIN, Op.COS, Op.TANH, Op.SIGMOID,
-    Op.ERF, Op.RELU, Op.RECIPROCAL, Op.SQUARE, Op.WHERE, Op.CLAMP, Op.LERP, Op.MATMUL,
+    Op.ERF, Op.ERFINV, Op.RELU, Op.RECIPROCAL, Op.SQUARE, Op.WHERE, Op.CLAMP, Op.LERP,
+    Op.MATMUL,
     Op.SUM, Op.MEAN, Op.PROD, Op.AMAX, Op.AMIN, Op.LOGSUMEXP, Op.SOFTMAX, Op.LOG_SOFTMAX,
     Op.CUMSUM, Op.VAR, Op.VIEW, Op.SLICE, Op.SELECT, Op.GATHER, Op.CAT, Op.COPY_,
     Op.AS_STRIDED,

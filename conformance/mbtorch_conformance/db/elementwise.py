@@ -56,6 +56,26 @@ def _remainder(a, b, _dtype=None):
     return np.where(np.isinf(q) & np.isfinite(a) & np.isfinite(b), np.nan, m)
 
 
+def _erfinv_scalar(v: float) -> float:
+    a = abs(v)
+    if not a <= 1.0:
+        return math.nan
+    if a == 1.0:
+        return math.copysign(math.inf, v)
+    if a < 1e-8:  # erfinv(x) = sqrt(pi)/2 (x + pi x**3 / 12 + ...)
+        return v * math.sqrt(math.pi) / 2
+    # bisection on erf, or on erfc near 1 where 1 - a is exact and erf would round to 1
+    lo, hi = 0.0, 7.0
+    for _ in range(90):
+        mid = (lo + hi) / 2
+        below = math.erf(mid) < a if a < 0.5 else math.erfc(mid) > 1.0 - a
+        lo, hi = (mid, hi) if below else (lo, mid)
+    return math.copysign((lo + hi) / 2, v)
+
+
+_erfinv = np.vectorize(_erfinv_scalar, otypes=[np.float64])
+
+
 def _sign(x):
     return x.copy() if x.dtype == bool else np.where(np.isnan(x), 0.0, np.sign(x))
 
@@ -167,4 +187,5 @@ ENTRIES = [
     Entry("lerp", Op.LERP, "mbtorch.lerp", _lerp, LERP_CASES, FLOATS, ("real", "real", "prob"),
           errors=(Bad(((3,), (3,), Lit(0.5)), {}, NotImplementedError, "lerp on int",
                       mt.int64),)),
+    _fl(Op.ERFINV, "erfinv", _erfinv, "unit"),
 ]

@@ -307,6 +307,45 @@ def signbit(input: Tensor) -> Tensor:
                          _b.logical_and(_b.eq(input, 0), _b.lt(_b.div(1.0, input), 0)))
 
 
+@tensor_method
+def sgn(input: Tensor) -> Tensor:
+    """``sign`` for real tensors (PyTorch's complex-aware spelling)."""
+    return sign(input)
+
+
+@tensor_method
+def frac(input: Tensor) -> Tensor:
+    """The fractional part ``x - trunc(x)``, with the sign of ``x``; floating only."""
+    check_tensor(input, "frac")
+    if input._dtype.category != 2:
+        raise NotImplementedError(f"frac(): not implemented for '{input._dtype.scalar_name}'")
+    return _b.sub(input, trunc(input))
+
+
+_RAD_PER_DEG = math.pi / 180.0
+
+
+@tensor_method
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians; integers and bools give the default float dtype."""
+    check_tensor(input, "deg2rad")
+    x = input if input._dtype.category == 2 else cast(input, _dt.get_default_dtype())
+    return _b.mul(x, _RAD_PER_DEG)
+
+
+@tensor_method
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees; integers and bools give the default float dtype."""
+    check_tensor(input, "rad2deg")
+    x = input if input._dtype.category == 2 else cast(input, _dt.get_default_dtype())
+    return _b.mul(x, 180.0 / math.pi)
+
+
+for _f in (sgn, frac, deg2rad, rad2deg):
+    setattr(Tensor, _f.__name__ + "_",
+            (lambda f: lambda self: write_result(self, f(self), f.__name__ + "_"))(_f))
+
+
 # ``where``, ``clamp``, ``lerp``... live in ternary.py; re-exported here because the
 # decompositions above (and other op modules, through ``unary.where``) use them.
 from .ternary import (  # noqa: E402,F401,I001
