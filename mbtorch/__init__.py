@@ -40,6 +40,7 @@ from .core.ops.reductions import *  # noqa: F401,F403
 from .core.ops.scans import *  # noqa: F401,F403
 from .core.ops.softmax import *  # noqa: F401,F403
 from .core.ops.special import *  # noqa: F401,F403
+from .core.ops.searching import *  # noqa: F401,F403
 from .core.ops.statistics import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402
