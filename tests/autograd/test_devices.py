@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_derivatives import SAMPLES
 
 import mbtorch as mt
 from mbtorch.autograd import gradcheck
 from mbtorch.core.op import Op
+from tests.autograd.test_derivatives import SAMPLES
 
 ON_ANY_DEVICE = [
     Op.ADD, Op.MUL, Op.DIV, Op.POW, Op.EXP, Op.LOG, Op.TANH, Op.SIGMOID, Op.RELU, Op.WHERE,
