@@ -41,6 +41,8 @@ from .core.ops.scans import *  # noqa: F401,F403
 from .core.ops.softmax import *  # noqa: F401,F403
 from .core.ops.special import *  # noqa: F401,F403
 from .core.ops.searching import *  # noqa: F401,F403
+from .core.ops.combining import *  # noqa: F401,F403
+from .core.ops.matrices import *  # noqa: F401,F403
 from .core.ops.statistics import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402
