@@ -35,7 +35,7 @@ from .core.ops.sorting import *  # noqa: F401,F403
 from .core.ops.views import *  # noqa: F401,F403
 from .core.ops.einsum import einsum  # noqa: F401
 from .core.ops.linalg import *  # noqa: F401,F403
-from .core.ops.norms import norm  # noqa: F401
+from .core.ops.norms import cdist, dist, norm  # noqa: F401
 from .core.ops.reductions import *  # noqa: F401,F403
 from .core.ops.scans import *  # noqa: F401,F403
 from .core.ops.softmax import *  # noqa: F401,F403

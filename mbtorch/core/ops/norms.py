@@ -38,10 +38,20 @@ def _vector_norm(x: Tensor, dims: tuple, ord: float, keepdim: bool) -> Tensor:
     elif ord == 1:
         out = reduce(Op.SUM, a, dims, keepdim, shape)
     elif ord == 2:
-        out = _u.sqrt(reduce(Op.SUM, _b.mul(a, a), dims, keepdim, shape))
+        out = _root(reduce(Op.SUM, _b.mul(a, a), dims, keepdim, shape), 2.0)
     else:
-        out = _b.pow(reduce(Op.SUM, _b.pow(a, ord), dims, keepdim, shape), 1.0 / ord)
+        out = _root(reduce(Op.SUM, _b.pow(a, ord), dims, keepdim, shape), ord)
     return cast(out, x._dtype)
+
+
+def _root(s: Tensor, ord: float) -> Tensor:
+    """``s ** (1 / ord)`` whose gradient at ``s == 0`` is 0, PyTorch's subgradient there (the
+    root's own derivative is infinite, and inf * 0 would make it nan): the root sees 1 in
+    those lanes, and WHERE sends no gradient to the branch it does not take."""
+    zero = _b.eq(s, 0)
+    safe = _u.where(zero, 1.0, s)
+    root = _u.sqrt(safe) if ord == 2 else _b.pow(safe, 1.0 / ord)
+    return _u.where(zero, 0.0, root)
 
 
 def _check_floating(x: Tensor, name: str) -> None:
@@ -168,4 +178,80 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
     return vector_norm(input, 2 if p is None else p, dim, keepdim, dtype=dtype)
 
 
-__all__ = ["norm"]
+@tensor_method
+def dist(input: Tensor, other: Tensor, p: Any = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcast), a 0-d tensor."""
+    check_input(input, "dist")
+    check_input(other, "dist", "other")
+    diff = _b.sub(input, other)
+    if diff._dtype.category != 2:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {diff._dtype.scalar_name} instead.")
+    return vector_norm(diff, float(p))
+
+
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                "donot_use_mm_for_euclid_dist")
+
+
+def _check_cdist(x1: Tensor, x2: Tensor, p: float, compute_mode: Any) -> None:
+    for x, name in ((x1, "X1"), (x2, "X2")):
+        check_input(x, "cdist", name.lower())
+        if x._dtype.category != 2:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{x._dtype.scalar_name}")
+        if x.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
+                               f"{x.ndim}D")
+    if x1._dtype is not x2._dtype:
+        raise RuntimeError(f"expected scalar type {x1._dtype.scalar_name} but found "
+                           f"{x2._dtype.scalar_name}")
+    if x1._shape[-1] != x2._shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1._shape[-1]} X2: {x2._shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+
+
+def _euclidean_by_matmul(x1: Tensor, x2: Tensor) -> Tensor:
+    # PyTorch's formulation: |a|^2 + |b|^2 - 2 a.b as one matmul, clamped before the root
+    from .creation import ones_like
+    from .joining import cat
+    from .linalg import matmul
+    from .reductions import sum as sum_
+
+    n1 = sum_(_b.mul(x1, x1), -1, keepdim=True)
+    n2 = sum_(_b.mul(x2, x2), -1, keepdim=True)
+    a = cat([_b.mul(x1, -2), n1, ones_like(n1)], -1)
+    b = cat([x2, ones_like(n2), n2], -1)
+    return _u.sqrt(_u.clamp_min(matmul(a, b.transpose(-2, -1)), 1e-30))
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
+          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """Pairwise ``p``-norm distances between the rows of ``x1`` (..., P, M) and ``x2``
+    (..., R, M): (..., P, R), batch dims broadcast. For ``p == 2`` the matmul formulation
+    runs when ``compute_mode`` asks for it or (the default) when P or R exceeds 25."""
+    p = float(p)
+    _check_cdist(x1, x2, p, compute_mode)
+    from ..meta import broadcast_shapes
+
+    batch = broadcast_shapes(x1._shape[:-2], x2._shape[:-2], "cdist")
+    x1 = x1.expand(*batch, *x1._shape[-2:])
+    x2 = x2.expand(*batch, *x2._shape[-2:])
+    rows1, rows2 = x1._shape[-2], x2._shape[-2]
+    mm = compute_mode == _CDIST_MODES[1] or (compute_mode == _CDIST_MODES[0]
+                                             and (rows1 > 25 or rows2 > 25))
+    if p == 2 and mm and x1._shape[-1] > 0:
+        return _euclidean_by_matmul(x1, x2)
+    diff = _b.sub(x1.unsqueeze(-2), x2.unsqueeze(-3))  # (..., P, R, M)
+    if diff._shape[-1] == 0:
+        from .creation import zeros
+
+        return zeros(diff._shape[:-1], dtype=diff._dtype, device=diff._device)
+    return vector_norm(diff, p, -1)
+
+
+__all__ = ["cdist", "dist", "norm"]
