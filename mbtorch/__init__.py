@@ -44,6 +44,7 @@ from .core.ops.searching import *  # noqa: F401,F403
 from .core.ops.combining import *  # noqa: F401,F403
 from .core.ops.matrices import *  # noqa: F401,F403
 from .core.ops.index_writes import *  # noqa: F401,F403
+from .core.ops.attributes import *  # noqa: F401,F403
 from .core.ops.statistics import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
 from . import backends  # noqa: F401,E402

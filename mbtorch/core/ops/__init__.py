@@ -7,5 +7,5 @@ Importing this package registers all composites in ``mbtorch.core.op.OPS`` and a
 from . import binary, copying, creation, dlpack, random, ternary, unary, views  # noqa: F401
 from . import gathering, indexing, joining, rearranging, sorting  # noqa: F401
 from . import einsum, linalg, norms, reductions, scans, softmax, statistics  # noqa: F401
-from . import combining, index_writes, matrices, searching, special  # noqa: F401
+from . import attributes, combining, index_writes, matrices, searching, special  # noqa: F401
 from . import windows  # noqa: F401  (after the families its decompositions use)
