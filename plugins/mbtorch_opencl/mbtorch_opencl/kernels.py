@@ -30,4 +30,9 @@ KERNELS.update({
 })
 
 # Known conformance gaps, keyed ``entry[:dtype[:check]]`` (see mbtorch_conformance.runner).
-EXPECTATIONS: dict[str, dict[str, str]] = {"xfail": {}, "skip": {}}
+EXPECTATIONS: dict[str, dict[str, str]] = {"xfail": {
+    "pow:bfloat16:grad": (
+        "the exponent's gradient sums g * a**b * log(a) over the broadcast dims; in sample #5 "
+        "terms near 150 cancel to 5.5 and each term rounded to bfloat16 moves the sum past the "
+        "tolerance: 6.0625 here, on cpu and in PyTorch's bfloat16 backward (float64: 5.46)"),
+}, "skip": {}}

@@ -26,6 +26,8 @@ CT fdiv_floor(CT a, CT b) {
 }"""
 _FLOAT_MOD = """
 CT fmod_py(CT a, CT b) {  /* exact, as PyTorch: fmod, then the divisor's sign */
+    /* PyTorch's vectorized CPU kernel gives NaN where the quotient overflows */
+    if (isinf(a / b) && isfinite(a) && isfinite(b)) return NAN;
     CT m = fmod(a, b);
     if (m != 0 && ((b < 0) != (m < 0))) m += b;
     return m;
