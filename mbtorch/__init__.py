@@ -13,6 +13,7 @@ from .core.dtypes import (  # noqa: F401
     bfloat16, bool, double, dtype, float, float16, float32, float64, get_default_dtype, half,
     int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
+from .core.formatting import set_printoptions  # noqa: F401
 from .core.host import finfo, iinfo
 from .core.meta import broadcast_shapes as _broadcast_two
 from .core.ops.binary import *  # noqa: F401,F403

@@ -1,65 +1,177 @@
-"""``repr`` of tensors, in PyTorch's layout with mbtorch's names."""
+"""``repr`` of tensors, in PyTorch's layout with mbtorch's names, and the print options
+(``mbtorch.set_printoptions``) that shape it: precision, summarisation threshold, edge items,
+line width and scientific notation, with PyTorch's defaults and profiles.
+
+The rules mirror PyTorch's ``_tensor_str``: one formatter per tensor, chosen from its
+non-zero finite values (or from the edge items when summarised); widths pad every element to
+the widest of those values; suffixes wrap past the line width.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator
 
 import numpy as np
 
 from . import dtypes as _dt
 
-_SUMMARIZE = 1000
-_EDGE = 3
-_LINE = 80
+
+@dataclass
+class _PrintOptions:
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: bool | None = None
 
 
-def _float_formatter(vals: np.ndarray):
-    finite = vals[np.isfinite(vals)]
-    if finite.size == 0:
-        return lambda v: _special(v) or f"{v:.4f}"
-    a = np.abs(finite)
-    amax = float(a.max())
-    ints = bool(np.all(finite == np.round(finite)))
-    nonzero = a[a > 0]
-    nz_min = float(nonzero.min()) if nonzero.size else 0.0
-    wide_range = bool(nz_min) and amax / nz_min > 1e3
-    if ints and amax < 1e8 and not wide_range:
-        return lambda v: _special(v) or f"{v:.0f}."
-    if amax >= 1e8 or (nz_min and nz_min < 1e-4) or wide_range:
-        return lambda v: _special(v) or f"{v:.4e}"
-    return lambda v: _special(v) or f"{v:.4f}"
+PRINT_OPTS = _PrintOptions()
+_PROFILES = {
+    "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+    "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+    "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80),
+}
 
 
-def _special(v: float) -> str:
-    if np.isnan(v):
-        return "nan"
-    if np.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return ""
+def set_printoptions(precision: int | None = None, threshold: float | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """Set how tensors print, as ``torch.set_printoptions``: ``profile`` (``'default'``,
+    ``'short'``, ``'full'``) first, then any explicit option; ``sci_mode`` None lets each
+    tensor choose. ``mbtorch.set_printoptions(profile='default')`` restores the defaults.
+
+    >>> mbtorch.set_printoptions(precision=2)
+    >>> mbtorch.tensor([1.12345])
+    tensor([1.12])
+    """
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions(): profile must be one of "
+                             f"{', '.join(_PROFILES)}, not {profile!r}")
+        for key, value in _PROFILES[profile].items():
+            setattr(PRINT_OPTS, key, value)
+    for key, value in (("precision", precision), ("threshold", threshold),
+                       ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            setattr(PRINT_OPTS, key, value)
+    PRINT_OPTS.sci_mode = sci_mode
 
 
-def _formatter(arr: np.ndarray, dtype: _dt.dtype):
-    if dtype is _dt.bool:
-        return lambda v: "True" if v else "False"
-    if dtype.category == 1:
-        return lambda v: str(int(v))
-    return _float_formatter(arr.astype(np.float64).reshape(-1))
+def get_printoptions() -> dict[str, Any]:
+    """The current print options, as keyword arguments for ``set_printoptions``."""
+    return asdict(PRINT_OPTS)
 
 
-def _render(arr: np.ndarray, fmt, width: int, indent: int, summarize: bool) -> str:
+@contextlib.contextmanager
+def printoptions(**kwargs: Any) -> Iterator[None]:
+    """Print options changed for the ``with`` block only."""
+    old = get_printoptions()
+    set_printoptions(**kwargs)
+    try:
+        yield
+    finally:
+        set_printoptions(**old)
+
+
+class _Formatter:
+    """PyTorch's element formatter: integer-valued floats print as ``3.``, wide ranges (or
+    ``sci_mode=True``) in scientific notation, everything padded to one width."""
+
+    def __init__(self, values: np.ndarray, floating: bool):
+        self.floating, self.int_mode, self.sci_mode, self.width = floating, True, False, 1
+        p = PRINT_OPTS.precision
+        if not floating:
+            self.width = max([1] + [len(_int_text(v)) for v in values.tolist()])
+            return
+        vals = values.astype(np.float64)
+        vals = vals[np.isfinite(vals) & (vals != 0)]
+        if vals.size == 0:
+            return
+        mag = np.abs(vals)
+        lo, hi = float(mag.min()), float(mag.max())
+        self.int_mode = bool(np.all(vals == np.ceil(vals)))
+        auto = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        self.sci_mode = auto if PRINT_OPTS.sci_mode is None else PRINT_OPTS.sci_mode
+        if self.sci_mode:
+            texts = [f"{v:.{p}e}" for v in vals.tolist()]
+        elif self.int_mode:
+            texts = [f"{v:.0f}." for v in vals.tolist()]
+        else:
+            texts = [f"{v:.{p}f}" for v in vals.tolist()]
+        self.width = max(len(t) for t in texts)
+
+    def format(self, value: Any) -> str:
+        if not self.floating:
+            text = _int_text(value)
+        elif self.sci_mode:
+            text = f"{value:.{PRINT_OPTS.precision}e}"
+        elif self.int_mode:
+            text = f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
+        else:
+            text = f"{value:.{PRINT_OPTS.precision}f}"
+        return text.rjust(self.width)
+
+
+def _int_text(v: Any) -> str:
+    return str(bool(v)) if isinstance(v, (bool, np.bool_)) else str(int(v))
+
+
+def _summarized(arr: np.ndarray) -> np.ndarray:
+    """The elements a summarised print shows (the edge items of every dim)."""
+    edge = PRINT_OPTS.edgeitems
     if arr.ndim == 0:
-        return fmt(arr.item()).rjust(width)
-    n = arr.shape[0]
-    idx = list(range(n))
-    if summarize and n > 2 * _EDGE:
-        idx = list(range(_EDGE)) + [None] + list(range(n - _EDGE, n))
+        return arr
+    if edge == 0 and arr.ndim > 1:
+        return arr.reshape(-1)[:0]
+    if arr.shape[0] > 2 * edge:
+        arr = np.concatenate([arr[:edge], arr[arr.shape[0] - edge:]])
     if arr.ndim == 1:
-        items = [" ..." if i is None else fmt(arr[i].item()).rjust(width) for i in idx]
-        per_line = max(1, (_LINE - indent) // (width + 2))
+        return arr
+    return np.stack([_summarized(row) for row in arr])
+
+
+def _edge_indices(n: int, summarize: bool) -> list:
+    edge = PRINT_OPTS.edgeitems
+    if summarize and n > 2 * edge:
+        return list(range(edge)) + [None] + list(range(n - edge, n))
+    return list(range(n))
+
+
+def _render(arr: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str:
+    if arr.ndim == 0:
+        return fmt.format(arr.item())
+    if arr.ndim == 1:
+        if summarize and not PRINT_OPTS.edgeitems:
+            items = ["..."]
+        else:
+            items = [" ..." if i is None else fmt.format(arr[i].item())
+                     for i in _edge_indices(arr.shape[0], summarize)]
+        per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (fmt.width + 2)))
         lines = [", ".join(items[k:k + per_line]) for k in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    sep = "," + "\n" * (arr.ndim - 1) + " " * (indent + 1)
-    parts = ["..." if i is None else _render(arr[i], fmt, width, indent + 1, summarize)
-             for i in idx]
-    return "[" + sep.join(parts) + "]"
+    parts = ["..." if i is None else _render(arr[i], fmt, indent + 1, summarize)
+             for i in _edge_indices(arr.shape[0], summarize)]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def _add_suffixes(text: str, suffixes: list, indent: int) -> str:
+    # PyTorch's rule, line-length quirk included: a suffix that would pass the line width
+    # starts a new line. Lengths are measured with PyTorch's spelling ("torch.float16"), so
+    # a repr breaks where PyTorch's does.
+    out = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        size = len(suffix.replace("mbtorch.", "torch."))
+        if last + size + 2 > PRINT_OPTS.linewidth:
+            out.append(",\n" + " " * indent + suffix)
+            last = indent + size
+        else:
+            out.append(", " + suffix)
+            last += size + 2
+    return "".join(out) + ")"
 
 
 def tensor_repr(t) -> str:
@@ -67,19 +179,16 @@ def tensor_repr(t) -> str:
     if t._dtype is _dt.bfloat16:
         arr = arr.astype(np.float32)
     prefix = "tensor("
-    summarize = arr.size > _SUMMARIZE
     suffixes = []
     if arr.size == 0:
         body = "[]"
         if t._shape != (0,):
             suffixes.append(f"size={tuple(t._shape)}")
     else:
-        flat = arr.reshape(-1)
-        if summarize:
-            flat = np.concatenate([flat[:_EDGE], flat[-_EDGE:]])
-        fmt = _formatter(flat, t._dtype)
-        width = max(len(fmt(v.item())) for v in flat)
-        body = _render(arr, fmt, width, len(prefix), summarize)
+        summarize = arr.size > PRINT_OPTS.threshold
+        shown = _summarized(arr) if summarize else arr
+        fmt = _Formatter(shown.reshape(-1), t._dtype.category == 2)
+        body = _render(arr, fmt, len(prefix), summarize)
     if t._device.type != "cpu":
         suffixes.append(f"device='{t._device}'")
     default_types = (_dt.get_default_dtype(), _dt.int64, _dt.bool)
@@ -90,4 +199,4 @@ def tensor_repr(t) -> str:
         suffixes.append(f"grad_fn=<{t._grad_fn.name()}>")
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
-    return prefix + body + "".join(", " + s for s in suffixes) + ")"
+    return _add_suffixes(prefix + body, suffixes, len(prefix))
