@@ -41,6 +41,7 @@ from ..core.ops.views import (
     transpose,
     unfold_,
 )
+from ..core.ops.windows import col2im, im2col, max_pool_grad
 from ..core.tensor import Tensor
 from ._grad_ops import (
     inverse_permutation,
@@ -237,6 +238,10 @@ def _grad_matmul_b(g, a, b_shape, b_strides):
     return matmul(transpose(a, -1, -2), g)
 
 
+def _grad_max_pool(g, result, x_shape, kernel, stride, dilation):
+    return max_pool_grad(g[0], result[1], x_shape, kernel, stride, dilation)
+
+
 def d(signature: str, *fns, name: str | None = None, view: bool = False) -> tuple:
     return signature, fns, name, view
 
@@ -321,6 +326,14 @@ _ENTRIES: dict[Op, tuple] = {
     Op.INDEX_SELECT: d("x, index | dim", _grad_index_select, None),
     Op.CAT: d("*tensors | dim", _grad_cat),
     Op.CONSTANT_PAD: d("x | pad, value", _grad_constant_pad),
+    # sliding windows: im2col and col2im are each other's gradient
+    Op.IM2COL: d("x | kernel, dilation, stride", lambda g, x_shape, kernel, dilation, stride:
+                 col2im(g, x_shape[2:], kernel, dilation, stride), name="Im2ColBackward0"),
+    Op.COL2IM: d("cols | spatial, kernel, dilation, stride",
+                 lambda g, kernel, dilation, stride: im2col(g, kernel, dilation, stride),
+                 name="Col2ImBackward0"),
+    Op.MAX_POOL: d("x | kernel, stride, padding, dilation, ceil_mode", _grad_max_pool,
+                   name="MaxPoolWithIndicesBackward0"),
 }
 
 # outputs of these never require grad (comparisons, integer results, random bits, ...)

@@ -87,7 +87,10 @@ def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
         z = y - xp.max(y, axis=dim, keepdims=True)
         return (z - xp.log(xp.sum(xp.exp(z), axis=dim, keepdims=True))).astype(x.dtype)
 
+    from . import _xp_windows
+
     return {
+        **_xp_windows.build(xp, native_dtype),
         Op.SUB: binary(xp.subtract), Op.NEG: ufunc(xp.negative),
         Op.MINIMUM: binary(xp.minimum), Op.NE: binary(xp.not_equal),
         Op.LE: binary(xp.less_equal), Op.GT: binary(xp.greater),

@@ -140,6 +140,10 @@ class Op(enum.IntEnum):
     INDEX = enum.auto()
     INDEX_PUT = enum.auto()
     CONSTANT_PAD = enum.auto()
+    # -- composites: sliding windows (convolution and pooling)
+    IM2COL = enum.auto()
+    COL2IM = enum.auto()
+    MAX_POOL = enum.auto()
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,13 @@ SAMPLES = {
     Op.INDEX_SELECT: (lambda x: x.index_select(0, mt.tensor([2, 0, 2])), (rand(3, 2),)),
     Op.CAT: (lambda a, b: mt.cat([a, b, a], 1), (rand(2, 1), rand(2, 3))),
     Op.CONSTANT_PAD: (lambda x: F.pad(x, (1, 2)), (rand(2, 3),)),
+    Op.IM2COL: (lambda x: F.unfold(x, (2, 3), dilation=(2, 1), stride=(1, 2)),
+                (rand(2, 2, 5, 6),)),
+    Op.COL2IM: (lambda c: F.fold(c, (4, 5), 2, stride=(1, 2), padding=(0, 1)),
+                (rand(1, 8, 9),)),
+    # overlapping windows (the gradient adds) and disjoint ones (it writes)
+    Op.MAX_POOL: (lambda x: F.max_pool2d(x, 3, 2, 1) + F.max_pool2d(x, 2).sum(),
+                  (distinct(1, 2, 5, 5),)),
     # composites left to their decomposition
     Op.REMAINDER: (lambda a, b: mt.remainder(a, b), (distinct(4) * 0.3, pos(4))),
     Op.EXP2: (lambda x: x.exp2(), (rand(3),)),
@@ -148,7 +155,7 @@ SECOND_ORDER = [
     Op.MATMUL,
     Op.SUM, Op.MEAN, Op.PROD, Op.AMAX, Op.AMIN, Op.LOGSUMEXP, Op.SOFTMAX, Op.LOG_SOFTMAX,
     Op.CUMSUM, Op.VAR, Op.VIEW, Op.SLICE, Op.SELECT, Op.GATHER, Op.CAT, Op.COPY_,
-    Op.AS_STRIDED,
+    Op.AS_STRIDED, Op.IM2COL, Op.COL2IM, Op.MAX_POOL,
 ]
 
 

@@ -146,9 +146,10 @@ def _kwargs_literal(kwargs: Mapping) -> str:
 
 def all_entries() -> list[Entry]:
     """Every entry, in the order of the ``Op`` enum."""
-    from . import elementwise, misc, reductions, shape
+    from . import elementwise, misc, reductions, shape, windows
 
-    entries = [*elementwise.ENTRIES, *shape.ENTRIES, *reductions.ENTRIES, *misc.ENTRIES]
+    entries = [*elementwise.ENTRIES, *shape.ENTRIES, *reductions.ENTRIES, *misc.ENTRIES,
+               *windows.ENTRIES]
     order = {op: i for i, op in enumerate(Op)}
     return sorted(entries, key=lambda e: order[e.op])
 

@@ -30,7 +30,7 @@ from .activation import (  # noqa: F401
     threshold,
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
-from .conv import conv1d, conv2d, conv_transpose2d, unfold  # noqa: F401
+from .conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401
 from .linear import bilinear, embedding, linear, normalize, one_hot  # noqa: F401
 from .loss import (  # noqa: F401
     binary_cross_entropy,

@@ -8,22 +8,10 @@ from typing import Any, Sequence
 
 import mbtorch as _mt
 
+from ...core.ops.windows import col2im, im2col
 from ...core.tensor import Tensor
 from ._utils import _tuple
 from .padding import pad
-
-
-def _windows(x: Tensor, kernel: Sequence[int], stride: Sequence[int],
-             dilation: Sequence[int]) -> Tensor:
-    """(N, C, *spatial) -> (N, C, *out_spatial, *kernel) as a view."""
-    n = len(kernel)
-    for i in range(n):
-        dim = 2 + i
-        span = dilation[i] * (kernel[i] - 1) + 1
-        x = x.unfold(dim, span, stride[i])
-        if dilation[i] > 1:
-            x = x[(Ellipsis, slice(None, None, dilation[i]))]
-    return x
 
 
 def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -88,26 +76,17 @@ def _conv_gemm(x: Tensor, weight: Tensor, stride: tuple, dilation: tuple,
                groups: int) -> Tensor:
     n = weight.dim() - 2
     kernel = tuple(weight.shape[2:])
-    cols = _windows(x, kernel, stride, dilation)  # (N, C, *out, *k)
-    batch, c_in = x.shape[0], x.shape[1]
-    out_sp = tuple(cols.shape[2:2 + n])
-    nk = 1
-    for k in kernel:
-        nk *= k
-    npos = 1
-    for s in out_sp:
-        npos *= s
-    cg, og = c_in // groups, weight.shape[0] // groups
-    # (N, G, Cg, *out, *k) -> (G, N, *out, Cg, *k) -> (G, N*P, Cg*K): the batch folds into
-    # the rows, so the forward and both gradients are one GEMM per group (a batched matmul
-    # against a broadcast weight would be N small GEMMs, and its weight gradient N more
-    # plus a reduction)
-    cols = cols.reshape((batch, groups, cg) + out_sp + kernel)
-    order = (1, 0) + tuple(range(3, 3 + n)) + (2,) + tuple(range(3 + n, 3 + 2 * n))
-    cols = cols.permute(order).reshape(groups, batch * npos, cg * nk)
-    w = weight.reshape(groups, og, cg * nk).transpose(1, 2)  # (G, Cg*K, Og)
-    out = (cols @ w).reshape(groups, batch, npos, og)
-    return out.permute(1, 0, 3, 2).reshape((batch, groups * og) + out_sp)
+    cols = im2col(x, kernel, tuple(dilation), tuple(stride))  # (N, C*K, L)
+    batch, npos = cols.shape[0], cols.shape[2]
+    out_sp = tuple(_out_size(x.shape[2 + i], kernel[i], stride[i], 0, dilation[i])
+                   for i in range(n))
+    og = weight.shape[0] // groups
+    # (G, Og, Cg*K) @ (N, G, Cg*K, L) -> (N, G, Og, L): the output comes out in NCHW order
+    # (no transposing copy, and the bias add and activation after it run on contiguous
+    # memory); the columns' rows are runs of the input, the cheapest im2col copy
+    w = weight.reshape(groups, og, -1)
+    out = w @ cols.reshape(batch, groups, -1, npos)
+    return out.reshape((batch, groups * og) + out_sp)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
@@ -187,7 +166,41 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     d, s = _tuple(dilation, 2, "dilation", "unfold"), _tuple(stride, 2, "stride", "unfold")
     p = _tuple(padding, 2, "padding", "unfold")
     x = pad(input, [p[1], p[1], p[0], p[0]]) if any(p) else input
-    cols = _windows(x, k, s, d)  # (N, C, oh, ow, kh, kw)
-    n, c, oh, ow = cols.shape[:4]
-    return cols.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
+    for i in range(2):
+        if _out_size(x.shape[2 + i], k[i], s[i], 0, d[i]) <= 0:
+            raise RuntimeError(f"unfold(): Given input with spatial size {list(input.shape[2:])}"
+                               f", kernel_size={k}, dilation={d}, padding={p}, calculated shape "
+                               "of the array of sliding blocks is non-positive")
+    return im2col(x, tuple(k), tuple(d), tuple(s))
 
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """col2im: (N, C*kh*kw, L) -> (N, C, H, W), summing overlapping blocks, as
+    ``torch.nn.functional.fold``; an unbatched (C*kh*kw, L) input is accepted too."""
+    op = "fold"
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{op}(): Expected 2D or 3D (batch mode) tensor for input with "
+                           f"possibly 0 batch size and non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
+    unbatched = input.dim() == 2
+    cols = input.unsqueeze(0) if unbatched else input
+    size, k = _tuple(output_size, 2, "output_size", op), _tuple(kernel_size, 2, "kernel_size", op)
+    d, s = _tuple(dilation, 2, "dilation", op), _tuple(stride, 2, "stride", op)
+    p = _tuple(padding, 2, "padding", op)
+    if cols.shape[1] % (k[0] * k[1]):
+        raise RuntimeError(f"{op}(): Expected size of input's dimension 1 to be divisible by the "
+                           f"product of kernel_size, but got input.size(1)={cols.shape[1]} and "
+                           f"kernel_size={k}.")
+    padded = (size[0] + 2 * p[0], size[1] + 2 * p[1])
+    blocks = [_out_size(padded[i], k[i], s[i], 0, d[i]) for i in range(2)]
+    if blocks[0] <= 0 or blocks[1] <= 0 or blocks[0] * blocks[1] != cols.shape[2]:
+        raise RuntimeError(f"{op}(): Given output_size={size}, kernel_size={k}, dilation={d}, "
+                           f"padding={p}, stride={s}, expected size of input's dimension 2 to "
+                           f"match the calculated number of sliding blocks {blocks[0]} * "
+                           f"{blocks[1]} = {blocks[0] * blocks[1]}, but got "
+                           f"input.size(2)={cols.shape[2]}.")
+    out = col2im(cols, padded, tuple(k), tuple(d), tuple(s))
+    if any(p):
+        out = out[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+    return out.squeeze(0) if unbatched else out

@@ -6,9 +6,11 @@ from typing import Any
 
 import mbtorch as _mt
 
+from ...core.ops.windows import ceil_extra as _ceil_extra
+from ...core.ops.windows import max_pool
+from ...core.ops.windows import windows as _windows
 from ...core.tensor import Tensor
 from ._utils import _tuple
-from .conv import _windows
 from .padding import pad
 
 
@@ -29,67 +31,22 @@ def _pool_setup(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dila
     return k, s, p, d
 
 
-def _ceil_extra(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    if not ceil_mode:
-        return 0
-    out = -(-(size + 2 * p - d * (k - 1) - 1) // s) + 1
-    if (out - 1) * s >= size + p:
-        out -= 1
-    return max(0, (out - 1) * s + d * (k - 1) + 1 - (size + 2 * p))
-
-
 def _max_poolnd(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                 ceil_mode: bool, return_indices: bool, n: int, op: str) -> Any:
     k, s, p, d = _pool_setup(input, kernel_size, stride, padding, dilation, n, op)
     unbatched = input.dim() == n + 1
     x = input.unsqueeze(0) if unbatched else input
-    spatial = x.shape[2:]
-    extra = [_ceil_extra(spatial[i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(n)]
-    if any(p) or any(extra):
-        flat = []
-        for i in reversed(range(n)):
-            flat += [p[i], p[i] + extra[i]]
-        x = pad(x, flat, value=float("-inf") if x.is_floating_point() else
-                _mt.iinfo(x.dtype).min)
-    win = _windows(x, k, s, d)
-    out_sp = tuple(win.shape[2:2 + n])
-    flat_win = win.reshape(tuple(win.shape[:2 + n]) + (-1,))
-    # gather at the argmax so the gradient reaches one element per window, as PyTorch
-    idx = flat_win.argmax(-1, keepdim=True)
-    out = flat_win.gather(-1, idx).squeeze(-1)
-    if unbatched:
-        out = out.squeeze(0)
-    if not return_indices:
-        return out
-    indices = _pool_indices(idx.squeeze(-1), out_sp, k, s, p, d, spatial)
-    return out, indices.squeeze(0) if unbatched else indices
-
-
-def _pool_indices(idx: Tensor, out_sp: tuple, k: tuple, s: tuple, p: tuple, d: tuple,
-                  spatial: tuple) -> Tensor:
-    """Flat indices into the unpadded input of each window's argmax (``return_indices``)."""
-    n = len(k)
-    flat = _mt.zeros_like(idx)
-    rem = idx
-    strides_in = []
-    acc = 1
-    for size in reversed(spatial):
-        strides_in.insert(0, acc)
-        acc *= size
-    kstride = []
-    acc = 1
-    for kk in reversed(k):
-        kstride.insert(0, acc)
-        acc *= kk
     for i in range(n):
-        ki = _mt.div(rem, kstride[i], rounding_mode="floor")
-        rem = rem - ki * kstride[i]
-        shape = [1] * idx.dim()
-        shape[2 + i] = out_sp[i]
-        oi = _mt.arange(out_sp[i], device=idx.device).reshape(shape)
-        pos = oi * s[i] + ki * d[i] - p[i]
-        flat = flat + pos * strides_in[i]
-    return flat
+        size = x.shape[2 + i] + 2 * p[i] + _ceil_extra(x.shape[2 + i], k[i], s[i], p[i], d[i],
+                                                         ceil_mode)
+        if (size - d[i] * (k[i] - 1) - 1) // s[i] + 1 <= 0:
+            raise RuntimeError(f"{op}(): Given input size: {list(input.shape)}. Calculated "
+                               "output size is too small")
+    # one op (values and the argmax's flat index): its gradient is a single scatter
+    out, indices = max_pool(x, tuple(k), tuple(s), tuple(p), tuple(d), bool(ceil_mode))
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
 
 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
