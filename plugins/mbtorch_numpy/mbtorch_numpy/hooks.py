@@ -24,14 +24,16 @@ def mbtorch_backend(api_version: int):
 
     from . import __version__
     from .kernels import INPLACE_KERNELS, KERNELS
-    from .storage import DTYPES, NumpyStorage
+    from .storage import DTYPES, NumpyStorage, reuse_freed_memory
 
     # PyTorch never warns on floating-point exceptions (1/0, overflow); NumPy would.
     np.seterr(all="ignore")
+    malloc = "keeps freed memory for reuse" if reuse_freed_memory() else "system default"
     return BackendSpec(
         device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution="mbtorch-numpy",
         version=__version__, device_count=1, dtypes=frozenset(DTYPES), storage=NumpyStorage(),
-        kernels=KERNELS, inplace_kernels=INPLACE_KERNELS, info={"numpy": np.__version__},
+        kernels=KERNELS, inplace_kernels=INPLACE_KERNELS,
+        info={"numpy": np.__version__, "malloc": malloc},
         dlpack_device_type=1,
         from_dlpack=np.from_dlpack, expectations=EXPECTATIONS,
     )
