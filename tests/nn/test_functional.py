@@ -155,6 +155,24 @@ def test_unfold(kw):
                lambda m: F.unfold(m, **kw), x)
 
 
+@pytest.mark.parametrize("shape, kw", [
+    ((2, 12, 12), dict(output_size=(4, 5), kernel_size=2)),
+    ((1, 6, 9), dict(output_size=(5, 8), kernel_size=(3, 2), stride=(2, 3), padding=(1, 0))),
+    ((8, 9), dict(output_size=(7, 7), kernel_size=2, dilation=2, stride=2)),
+], ids=str)
+def test_fold(shape, kw):
+    torch = pytest.importorskip("torch")
+    compare_fn(torch, lambda t: torch.nn.functional.fold(t, **kw),
+               lambda m: F.fold(m, **kw), randn(torch, *shape))
+
+
+def test_fold_errors_name_the_mismatch():
+    with pytest.raises(RuntimeError, match="divisible by the product of kernel_size"):
+        F.fold(mt.zeros(1, 5, 9), 4, 2)
+    with pytest.raises(RuntimeError, match="calculated number of sliding blocks 3 \\* 3 = 9"):
+        F.fold(mt.zeros(1, 4, 8), 4, 2)
+
+
 def test_embedding_functional():
     torch = pytest.importorskip("torch")
     idx = torch.tensor([[1, 0, 3], [3, 3, 2]])
