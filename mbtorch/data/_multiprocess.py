@@ -24,6 +24,7 @@ from ._worker import (
     ExceptionWrapper,
     IterableDatasetStopIteration,
     ResumeIteration,
+    Retire,
     WorkerConfig,
     loads,
     worker_loop,
@@ -194,7 +195,7 @@ class MultiProcessIter:
         self._workers_status[worker_id] = False
         if not self._persistent:
             self._retired.add(worker_id)
-            self._index_queues[worker_id].put(None)
+            self._index_queues[worker_id].put(Retire())
 
     def _process(self, data: Any) -> Any:
         self._try_put_index()

@@ -111,6 +111,11 @@ class IterableDatasetStopIteration:
     worker_id: int
 
 
+class Retire:
+    """Sent to a worker whose ``IterableDataset`` stream has ended while the other workers go on
+    (``None`` is sent when the whole loader shuts down)."""
+
+
 @dataclass(frozen=True)
 class ResumeIteration:
     """Sent to persistent workers at a new epoch: restart the iterable dataset's stream."""
@@ -247,23 +252,51 @@ def worker_loop(carrier: Carrier, worker_id: int, index_queue: Any, result_queue
         fetcher = kind(cfg.dataset, cfg.auto_collation, cfg.collate_fn, cfg.drop_last)
     except Exception:
         init_error = ExceptionWrapper(f"in DataLoader worker process {worker_id}")
+    retired = False
     try:
-        _serve(cfg, fetcher, init_error, worker_id, index_queue, result_queue, parent_pid)
+        retired = _serve(cfg, fetcher, init_error, worker_id, index_queue, result_queue,
+                         parent_pid)
     except KeyboardInterrupt:
         pass  # Ctrl-C reaches the whole process group; the main process reports it
-    result_queue.cancel_join_thread()  # don't block exit on results nobody will read
+    if retired:
+        _flush(result_queue, parent_pid)
+    else:
+        # Shutdown or orphaned: nobody reads the queue any more, and a full pipe must not
+        # keep this process from exiting.
+        result_queue.cancel_join_thread()
+
+
+def _flush(result_queue: Any, parent_pid: int) -> None:
+    """Wait until this process's queue feeder thread has sent everything put.
+
+    The other workers go on sending through the same pipe, under the same write lock (a
+    semaphore, which the OS does not release for a dead process). Exiting while the feeder is
+    in the middle of a send would leave that lock held, and a message half-written, and the
+    main process would wait forever for the next batch. Still watch the parent meanwhile: if
+    it is gone, nobody drains a full pipe.
+    """
+    result_queue.close()
+    feeder = getattr(result_queue, "_thread", None)  # CPython's; None if nothing was put
+    while feeder is not None and feeder.is_alive():
+        if os.getppid() != parent_pid:
+            result_queue.cancel_join_thread()
+            return
+        feeder.join(_WATCHDOG_INTERVAL)
+    result_queue.join_thread()
 
 
 def _serve(cfg: WorkerConfig, fetcher: Any, error: Any, worker_id: int, index_queue: Any,
-           result_queue: Any, parent_pid: int) -> None:
+           result_queue: Any, parent_pid: int) -> bool:
+    """Serve tasks; True when retired (the loader goes on without this worker), False when
+    the loader shuts down or the parent process is gone."""
     where = f"in DataLoader worker process {worker_id}"
     while os.getppid() == parent_pid:
         try:
             task = index_queue.get(timeout=_WATCHDOG_INTERVAL)
         except queue.Empty:
             continue
-        if task is None:
-            return
+        if task is None or isinstance(task, Retire):
+            return task is not None
         if isinstance(task, ResumeIteration):
             if fetcher is not None and cfg.iterable:
                 try:
@@ -276,6 +309,7 @@ def _serve(cfg: WorkerConfig, fetcher: Any, error: Any, worker_id: int, index_qu
         result_queue.put((epoch, idx, _run_task(fetcher, error, index, worker_id, where)))
         if fetcher is not None:
             error = None  # init errors repeat for every task; a restart error is told once
+    return False
 
 
 def _run_task(fetcher: Any, init_error: Any, index: Any, worker_id: int, where: str) -> bytes:

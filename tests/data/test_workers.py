@@ -280,3 +280,31 @@ def test_prefetch_factor_zero_still_loads():
     loader = DataLoader(list(range(5)), batch_size=2, num_workers=2, prefetch_factor=0,
                         timeout=SAFETY)
     assert [b.tolist() for b in loader] == [[0, 1], [2, 3], [4]]
+
+
+class FirstWorkerEmpty(IterableDataset):
+    def __iter__(self):
+        return iter(range(0 if get_worker_info().id == 0 else 12))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                    reason="the slowed-down send reaches the workers by fork")
+def test_worker_retired_mid_epoch_flushes_its_results_first(monkeypatch):
+    # Worker 0's stream is empty, so it is stopped while worker 1 goes on. Its queue feeder
+    # thread is slowed down while holding the result pipe's write lock (shared by all workers):
+    # a worker that exited without flushing left the lock held, and worker 1 blocked forever.
+    from multiprocessing.connection import Connection
+
+    send = Connection.send_bytes
+
+    def slow_in_worker_0(self, *args, **kwargs):
+        info = get_worker_info()
+        if info is not None and info.id == 0:
+            time.sleep(0.3)
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_bytes", slow_in_worker_0)
+    loader = DataLoader(FirstWorkerEmpty(), batch_size=1, num_workers=2, prefetch_factor=4,
+                        timeout=10, multiprocessing_context="fork")
+    assert sorted(sum((b.tolist() for b in loader), [])) == list(range(12))
+    assert _no_workers_left()
