@@ -37,11 +37,7 @@ class Adam(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         lr, eps, wd, amsgrad = group["lr"], group["eps"], group["weight_decay"], group["amsgrad"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = -p.grad if group["maximize"] else p.grad
-            state = self.state[p]
+        for p, grad, state in self._with_grads(group):
             if not state:
                 state["step"] = 0.0
                 state["exp_avg"] = zeros_like(p)

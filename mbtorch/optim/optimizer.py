@@ -82,6 +82,14 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def _with_grads(self, group: dict[str, Any]):
+        """``(param, gradient to descend, state)`` for each parameter of ``group`` that has a
+        gradient (negated under ``maximize``), the loop head every optimizer shares."""
+        maximize = group.get("maximize", False)
+        for p in group["params"]:
+            if p.grad is not None:
+                yield p, (-p.grad if maximize else p.grad), self.state[p]
+
     # -- state dicts ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         index: dict[int, int] = {}

@@ -22,11 +22,7 @@ class RMSprop(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = -p.grad if group["maximize"] else p.grad
-            state = self.state[p]
+        for p, grad, state in self._with_grads(group):
             if not state:
                 state["step"] = 0.0
                 state["square_avg"] = zeros_like(p)
@@ -73,11 +69,7 @@ class Adagrad(Optimizer):
                 self.state[p]["sum"] = full_like(p, group["initial_accumulator_value"])
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = -p.grad if group["maximize"] else p.grad
-            state = self.state[p]
+        for p, grad, state in self._with_grads(group):
             state["step"] += 1
             if group["weight_decay"] != 0:
                 grad = grad.add(p, alpha=group["weight_decay"])
