@@ -6,6 +6,13 @@ shared result queue, reordering them so batches come out in sampler order. While
 polls the workers: a worker that has died is reported (its id, pid and exit code or signal)
 instead of waited for, and ``timeout`` bounds every wait. Results carry the epoch they were
 asked for, so persistent workers' leftovers from an abandoned epoch are dropped.
+
+Polling cannot see a worker that died in the middle of sending a batch larger than the pipe
+buffer: the main process is then blocked inside ``recv_bytes`` on a half-written message, a
+read that ``timeout`` does not bound (the main process holds the pipe's write end too, so EOF
+never comes). So, as in PyTorch, while an iterator runs in the main thread a SIGCHLD handler
+checks its workers and raises in the main thread when one has died; a raising handler
+interrupts the blocked read (PEP 475 retries the call only when the handler returns).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 import weakref
 from typing import Any
@@ -56,6 +64,65 @@ def _death_message(worker_id: int, proc: Any) -> str:
             "num_workers=0 may give better error trace.")
 
 
+# -- SIGCHLD: a dead worker interrupts a blocked read ---------------------------------------
+
+# The live iterators that want SIGCHLD checks (id -> weak reference), and the handler that was
+# installed before ours, to chain to and to restore when the last of them shuts down.
+_watched: dict[int, Any] = {}
+_previous_handler: Any = None
+
+
+def _on_sigchld(signum: int, frame: Any) -> None:
+    try:
+        for ref in list(_watched.values()):
+            it = ref()
+            if it is not None:
+                it._check_workers_from_signal()
+    finally:
+        if callable(_previous_handler):
+            _previous_handler(signum, frame)
+
+
+def _watch(it: "MultiProcessIter") -> None:
+    """Check ``it``'s workers on SIGCHLD; only possible from the main thread (signal handlers
+    can only be set there, and run there). Elsewhere polling alone reports dead workers."""
+    global _previous_handler
+    if not hasattr(signal, "SIGCHLD") or threading.current_thread() is not threading.main_thread():
+        return
+    current = signal.getsignal(signal.SIGCHLD)
+    if current is not _on_sigchld:  # (still ours if an unwatch ran outside the main thread)
+        _previous_handler = current
+        signal.signal(signal.SIGCHLD, _on_sigchld)
+    _watched[id(it)] = weakref.ref(it)
+
+
+def _unwatch(it: "MultiProcessIter") -> None:
+    if _watched.pop(id(it), None) is None or _watched:
+        return
+    if threading.current_thread() is threading.main_thread():
+        _restore_handler()
+
+
+def _restore_handler() -> None:
+    if signal.getsignal(signal.SIGCHLD) is _on_sigchld:
+        previous = _previous_handler if _previous_handler is not None else signal.SIG_DFL
+        signal.signal(signal.SIGCHLD, previous)
+
+
+def _forget_in_child() -> None:
+    # A forked process (a worker, or a user's subprocess) is not the one whose workers these are.
+    if _watched:
+        _watched.clear()
+        try:
+            _restore_handler()
+        except ValueError:  # not the main thread
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
 class MultiProcessIter:
     """Iterates once over a loader's batches with ``loader.num_workers`` processes (or once per
     epoch, when ``persistent_workers`` keeps it alive across ``reset``)."""
@@ -70,6 +137,7 @@ class MultiProcessIter:
         self._in_flight = max(1, loader.prefetch_factor * self._n)
         self._persistent = loader.persistent_workers
         self._shutdown = True  # until the workers exist
+        self._failed: str | None = None  # why a worker's death ended this iterator
         ctx = loader.multiprocessing_context or _default_context()
         cfg = WorkerConfig(dataset=loader.dataset, iterable=loader._iterable,
                            auto_collation=loader._auto_collation, collate_fn=loader.collate_fn,
@@ -86,8 +154,9 @@ class MultiProcessIter:
             w.start()
             self._index_queues.append(q)
             self._workers.append(w)
-        self._shutdown = False
         self._retired: set[int] = set()  # workers stopped on purpose (exhausted streams)
+        self._shutdown = False
+        _watch(self)
         self._epoch = 0
         self._start_epoch()
 
@@ -151,6 +220,16 @@ class MultiProcessIter:
                 self._shutdown_workers(graceful=False)
                 raise RuntimeError(msg)
 
+    def _check_workers_from_signal(self) -> None:
+        """Run by the SIGCHLD handler, at any point of the main thread: only look (``exitcode``
+        does not block), record, and raise; ``__next__`` and ``shutdown`` do the cleaning up."""
+        if self._shutdown or self._failed is not None:
+            return  # workers exiting on shutdown, or a death already reported
+        for i, w in enumerate(self._workers):
+            if i not in self._retired and w.exitcode is not None:
+                self._failed = _death_message(i, w)
+                raise RuntimeError(self._failed)
+
     # -- iteration ---------------------------------------------------------------------------
     def __iter__(self) -> "MultiProcessIter":
         return self
@@ -160,6 +239,17 @@ class MultiProcessIter:
         return len(loader) if loader is not None else len(self._index_sampler)
 
     def __next__(self) -> Any:
+        if self._failed is not None:  # a worker died (told by SIGCHLD): never reused
+            self._shutdown_workers(graceful=False)
+            raise RuntimeError(self._failed)
+        try:
+            return self._next_batch()
+        except RuntimeError:
+            if self._failed is not None:  # raised by the SIGCHLD handler, mid-read
+                self._shutdown_workers(graceful=False)
+            raise
+
+    def _next_batch(self) -> Any:
         if self._shutdown:
             raise StopIteration
         while True:
@@ -208,6 +298,7 @@ class MultiProcessIter:
         if self._shutdown:
             return
         self._shutdown = True
+        _unwatch(self)
         for q in self._index_queues:
             q.put(None)
         deadline = time.monotonic() + (_JOIN_TIMEOUT if graceful else 0.0)

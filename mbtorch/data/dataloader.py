@@ -189,6 +189,9 @@ class DataLoader:
 
         if not self.persistent_workers:
             return MultiProcessIter(self)
+        if self._iterator is not None and self._iterator._failed is not None:
+            # A worker died while the loop body ran (told by SIGCHLD): start afresh.
+            self._iterator._shutdown_workers(graceful=False)
         if self._iterator is None or self._iterator._shutdown:
             self._iterator = MultiProcessIter(self)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import re
 import signal
 import time
 
@@ -308,3 +309,76 @@ def test_worker_retired_mid_epoch_flushes_its_results_first(monkeypatch):
                         timeout=10, multiprocessing_context="fork")
     assert sorted(sum((b.tolist() for b in loader), [])) == list(range(12))
     assert _no_workers_left()
+
+
+# A worker killed in the middle of sending a batch leaves half a message in the result pipe, and
+# the main process blocked in `recv_bytes` (which `timeout` does not bound). Only SIGCHLD can end
+# that wait, so these run the loader in a child interpreter with a hard limit of their own.
+_KILLED_MID_SEND = r"""
+import multiprocessing, os, signal, struct, sys, time
+from multiprocessing.connection import Connection
+import numpy as np
+import mbtorch
+from mbtorch.utils.data import DataLoader, Dataset
+
+MODE = sys.argv[1]
+dying = False
+
+class Big(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        global dying
+        if i == 2 and MODE == "big":  # dies while the feeder thread is stuck sending item 1
+            time.sleep(0.3)
+            os.kill(os.getpid(), signal.SIGKILL)
+        dying = i == 2
+        return mbtorch.from_numpy(np.zeros(4_000_000, dtype=np.float32))  # 16 MB
+
+send = Connection.send_bytes
+
+def half_then_die(self, buf, *args):
+    if not dying:
+        return send(self, buf, *args)
+    os.write(self.fileno(), struct.pack("!i", len(buf)) + bytes(buf)[:1000])
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Connection.send_bytes = half_then_die
+previous = signal.getsignal(signal.SIGCHLD)
+loader = DataLoader(Big(), batch_size=None, num_workers=1, timeout=5,
+                    persistent_workers=MODE == "half", multiprocessing_context="fork")
+try:
+    for b in loader:
+        time.sleep(1 if MODE == "big" else 0)
+except RuntimeError as e:
+    print("error:", e)
+import gc; gc.collect()
+print("children:", len(multiprocessing.active_children()))
+print("handler restored:", signal.getsignal(signal.SIGCHLD) is previous)
+if MODE == "half":  # the persistent loader starts afresh, without the dead worker's iterator
+    dying = None
+    Connection.send_bytes = send
+    print("next epoch:", [b.shape[0] for b in loader])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGCHLD") or
+                    "fork" not in multiprocessing.get_all_start_methods(),
+                    reason="SIGCHLD and fork are POSIX")
+@pytest.mark.parametrize("mode", ["big", "half"])
+def test_worker_killed_mid_send_is_reported_not_a_hang(mode, tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "killed_mid_send.py"
+    script.write_text(_KILLED_MID_SEND)
+    done = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True,
+                          timeout=SAFETY)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert re.search(r"error: DataLoader worker 0 \(pid \d+\) is killed by signal: SIGKILL "
+                     r"\(exit code -9\)\.", out), out
+    assert "children: 0" in out and "handler restored: True" in out, out
+    if mode == "half":
+        assert "next epoch: [4000000, 4000000, 4000000, 4000000]" in out, out
