@@ -1,17 +1,29 @@
-"""MATMUL: a packed, register-blocked GEMM, batched and strided.
+"""MATMUL: a packed, register-blocked GEMM, batched and strided; on CPU devices, NumPy's BLAS
+over the mapped buffers.
 
 Two steps, as a BLAS does: each operand is first *packed* by a generated kernel into
-zero-padded panels (A into ``RM``-row panels, B into ``VW``-column panels, each panel stored
+zero-padded panels (A into ``RM``-row panels, B into ``vw``-column panels, each panel stored
 k-major and contiguous, in the accumulation type), which reads any strides (transposed
 views, stride-0 batch broadcast) and converts float16 to float32 once. The compute kernel
 then runs with no bounds checks and no index arithmetic in its inner loop: each work item
-owns an ``RM x VW`` block of C held in ``RM`` vector registers and streams one A panel and
-one B panel (``RM`` broadcasts and one vector load per ``RM`` vector FMAs).
+owns an ``RM x vw`` block of C held in ``RM`` vector registers and streams one A panel and
+one B panel (``RM`` broadcasts and one vector load per ``RM`` vector updates).
+
+The vector width ``vw`` and the update (``fma`` or a multiply and an add) are a *variant*:
+``ladder`` lists them from the device's preferred vector width down to scalar, and
+``probe.select`` proves each in a child process before it is used, because some drivers
+crash on some of them (PoCL 3.0 / LLVM 14 on AMD Zen 4 aborts the process at the first launch
+of ``fma`` on ``float16`` vectors).
 
 Why not the textbook local-memory tiling: on PoCL's CPU device local memory is ordinary
 memory and per-item accumulators that live across barriers are spilled to per-work-group
 arrays; measured here such kernels reached 13-21 GFLOP/s at 1024^2, while plain strided
 reads of a 1024-wide B thrash L1 (4 KiB row stride). Packed panels fix both.
+
+On a CPU device whose buffers are host memory (PoCL) a float32/float64 product large enough
+to pay for mapping runs as ``np.matmul`` on the mapped buffers (``storage.host_blas``; off
+with ``MBTORCH_OPENCL_HOST_BLAS=0``): the host BLAS is several times faster than any OpenCL
+kernel on that device, and the choice is documented and shown by ``mbtorch info``.
 """
 
 from __future__ import annotations
@@ -19,11 +31,20 @@ from __future__ import annotations
 import numpy as np
 
 from mbtorch.core import dtypes as dt
+from mbtorch.core.host import NUMPY_DTYPES
 
 from . import codegen as cg
-from .storage import CLArray, alloc
+from . import probe
+from .storage import CLArray, CLDevice, alloc, download, host_blas, mapped, upload
 
-RM, VW = 8, 16
+PROBE = "mbtorch_opencl.gemm:probe_variant"
+# the inner update of each variant: one rounding (fma) or two (FP_CONTRACT is off)
+MUL = {"fma": "fma(av, bv, acc[i])", "mad": "acc[i] + av * bv"}
+# below this m*n*k (per batch, summed) mapping three buffers (~40-70 us each on PoCL) costs
+# more than the device kernel saves
+HOST_BLAS_MIN_MNK = 1 << 21
+
+RM = 8
 WX, WY = 4, 4
 
 
@@ -54,10 +75,12 @@ __kernel void pack(__global {acc}* P, __global const {cg.sctype(d)}* X, {idx_t} 
 """
 
 
-def _source(d: dt.dtype, idx_t: str) -> str:
+def _source(d: dt.dtype, idx_t: str, vw: int, mul: str) -> str:
     acc = _acc(d)
-    vt = f"{acc}{VW}"
-    mad = "fma(av, bv, acc[i])" if d.category == 2 else "acc[i] + av * bv"
+    vt = f"{acc}{vw}" if vw > 1 else acc
+    mad = MUL[mul]
+    bload = f"vload{vw}(k, b)" if vw > 1 else "b[k]"
+    spill = f"vstore{vw}(acc[i], 0, tmp);" if vw > 1 else "tmp[0] = acc[i];"
     st = cg.store(d, "O", "o + i * N + col0 + j", "tmp[j]", None)
     return f"""
 __kernel __attribute__((reqd_work_group_size({WX}, {WY}, 1)))
@@ -67,22 +90,22 @@ void gemm(__global {cg.sctype(d)}* O, __global const {acc}* AP, __global const {
     {idx_t} pn = get_global_id(0), pm = get_global_id(1), batch = get_global_id(2);
     if (pn >= npn || pm >= npm) return;
     __global const {acc}* a = AP + (batch * npm + pm) * K * {RM};
-    __global const {acc}* b = BP + (batch * npn + pn) * K * {VW};
+    __global const {acc}* b = BP + (batch * npn + pn) * K * {vw};
     {vt} acc[{RM}];
     for (int i = 0; i < {RM}; ++i) acc[i] = 0;
     for ({idx_t} k = 0; k < K; ++k) {{
-        {vt} bv = vload{VW}(k, b);
+        {vt} bv = {bload};
         for (int i = 0; i < {RM}; ++i) {{
             {vt} av = ({vt})(a[k * {RM} + i]);
             acc[i] = {mad};
         }}
     }}
-    {idx_t} row0 = pm * {RM}, col0 = pn * {VW};
+    {idx_t} row0 = pm * {RM}, col0 = pn * {vw};
     {idx_t} o = batch * M * N + row0 * N;
     for (int i = 0; i < {RM} && row0 + i < M; ++i) {{
-        {acc} tmp[{VW}];
-        vstore{VW}(acc[i], 0, tmp);
-        for (int j = 0; j < {VW} && col0 + j < N; ++j) {{ {st} }}
+        {acc} tmp[{vw}];
+        {spill}
+        for (int j = 0; j < {vw} && col0 + j < N; ++j) {{ {st} }}
     }}
 }}
 """
@@ -120,15 +143,61 @@ def matmul(a: CLArray, b: CLArray) -> CLArray:
 
         copy_(out, 0.0 if a.dtype.category == 2 else 0)
         return out
-    bshape, bst = cg.collapse(batch, [a.strides[:-2], b.strides[:-2]])
+    if host_blas(dev, a.dtype) and out.size // (m * n) * m * n * k >= HOST_BLAS_MIN_MNK:
+        with mapped(a, False) as an, mapped(b, False) as bn, mapped(out, True) as on:
+            np.matmul(an, bn, out=on)
+        return out
+    variant = probe.select(dev, f"gemm-{_acc(a.dtype)}", ladder(dev, a.dtype), PROBE)
+    _device_gemm(a, b, out, variant["vw"], variant["mul"])
+    return out
+
+
+def _device_gemm(a: CLArray, b: CLArray, out: CLArray, vw: int, mul: str) -> None:
+    dev = a.dev
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    bshape, bst = cg.collapse(a.shape[:-2], [a.strides[:-2], b.strides[:-2]])
     nb = int(np.prod(bshape, dtype=np.int64))
     ap = _pack(a, m, k, a.strides[-2], a.strides[-1], RM, bshape, bst[0], nb)
-    bp = _pack(b, n, k, b.strides[-1], b.strides[-2], VW, bshape, bst[1], nb)
-    npm, npn = -(-m // RM), -(-n // VW)
+    bp = _pack(b, n, k, b.strides[-1], b.strides[-2], vw, bshape, bst[1], nb)
+    npm, npn = -(-m // RM), -(-n // vw)
     idx_t = "long" if max(ap.size, bp.size, out.size) > cg.INT_MAX else "int"
     it = np.int32 if idx_t == "int" else np.int64
-    kernel = cg.get_kernel(dev, ("gemm", a.dtype, idx_t), "gemm",
-                           lambda: _source(a.dtype, idx_t), [None] * 3 + [it] * 5)
+    kernel = cg.get_kernel(dev, ("gemm", a.dtype, idx_t, vw, mul), "gemm",
+                           lambda: _source(a.dtype, idx_t, vw, mul), [None] * 3 + [it] * 5)
     kernel(dev.queue, (-(-npn // WX) * WX, -(-npm // WY) * WY, nb), (WX, WY, 1), out.buf,
            ap.buf, bp.buf, m, n, k, npm, npn)
-    return out
+
+
+def ladder(dev: CLDevice, d: dt.dtype) -> list[dict]:
+    """GEMM variants for ``d``'s accumulation type, fastest first: vector widths from the
+    device's preferred width down to scalar, ``fma`` before a separate multiply and add."""
+    acc = _acc(d)
+    pref = getattr(dev.device, f"preferred_vector_width_{acc}", 4) or 1
+    width = 1 << min(max(int(pref), 1).bit_length() - 1, 4)  # a power of two, at most 16
+    widths = sorted({w for w in (width, width // 2, 4, 1) if 1 <= w <= width} | {1},
+                    reverse=True)
+    muls = ("fma", "mad") if d.category == 2 else ("mad",)
+    return [{"acc": acc, "vw": w, "mul": mul} for w in widths for mul in muls]
+
+
+_PROBE_DTYPES = {"float": dt.float32, "double": dt.float64, "int": dt.int32, "long": dt.int64}
+
+
+def probe_variant(dev: CLDevice, variant: dict) -> None:
+    """Run the variant on a small batched, ragged problem and check it against NumPy (in a
+    child process, see probe.py)."""
+    d = _PROBE_DTYPES[variant["acc"]]
+    rng = np.random.default_rng(0)
+    # small integers: every variant's sums are exact, so any difference is a wrong kernel
+    host = [rng.integers(-4, 5, (2, 19, 13)).astype(NUMPY_DTYPES[d]),
+            rng.integers(-4, 5, (2, 13, 37)).astype(NUMPY_DTYPES[d])]
+    a, b = (upload(dev, x) for x in host)
+    out = alloc(dev, (2, 19, 37), d)
+    _device_gemm(a, b, out, variant["vw"], variant["mul"])
+    got = download(out)
+    want = np.matmul(host[0], host[1])
+    if not np.array_equal(got, want):
+        bad = int(np.sum(got != want))
+        raise RuntimeError(f"gemm variant {variant} computed {bad} of {want.size} "
+                           "elements wrongly")

@@ -29,6 +29,7 @@ def mbtorch_backend(api_version: int):
     except ImportError as exc:
         return _unavailable(f"installed, but PyOpenCL cannot be imported ({exc}); "
                             "pip install 'mbtorch-opencl[pocl]'")
+    from mbtorch.core import dtypes as dt
     from mbtorch.core.backend import BackendSpec
 
     from . import __version__, storage
@@ -44,9 +45,17 @@ def mbtorch_backend(api_version: int):
     from .kernels import EXPECTATIONS, KERNELS
 
     dtypes = frozenset().union(*(d.dtypes for d in devices))
-    info = {"pyopencl": cl.VERSION_TEXT}
+    from .probe import cache_dir
+
+    info = {"pyopencl": cl.VERSION_TEXT, "kernel verdicts": str(cache_dir())}
     for d in devices:
         info[f"opencl:{d.index}"] = d.describe()
+        info[f"opencl:{d.index} matmul"] = (
+            "float32/float64 through NumPy's BLAS on mapped host buffers "
+            "(MBTORCH_OPENCL_HOST_BLAS=0: OpenCL kernel); small products and other dtypes: "
+            "OpenCL GEMM"
+            if storage.host_blas(d, dt.float32) else
+            "OpenCL GEMM (vector width and fma proven in a child process on first use)")
         info[f"opencl:{d.index} extensions"] = d.device.extensions.strip()
         info[f"opencl:{d.index} dtypes"] = ", ".join(sorted(x.name for x in d.dtypes))
     return BackendSpec(

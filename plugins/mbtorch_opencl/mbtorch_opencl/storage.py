@@ -11,7 +11,8 @@ order (as the ICD loader lists them), then in the platform's device order.
 from __future__ import annotations
 
 import os
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 import pyopencl as cl
@@ -39,7 +40,11 @@ class CLDevice:
         self.int64_atomics = "cl_khr_int64_base_atomics" in device.extensions
         self.dtypes = frozenset(BASE_DTYPES + ((dt.float64,) if self.fp64 else ()))
         self.local_size = min(128, device.max_work_group_size)
+        # buffers live in host memory: mapping them is free (PoCL's CPU device)
+        self.host_memory = bool(device.type & cl.device_type.CPU) and bool(
+            getattr(device, "host_unified_memory", False))
         self.kernels: dict = {}  # (key) -> cl.Kernel, per device: programs belong to a context
+        self.variants: dict = {}  # kernel family -> the variant its probe proved (probe.py)
         self._err = None
 
     @property
@@ -166,6 +171,54 @@ def alloc(dev: CLDevice, shape: tuple, dtype: dt.dtype) -> CLArray:
     return CLArray(buf, tuple(shape), contiguous_strides(shape), 0, dtype, dev)
 
 
+def upload(dev: CLDevice, array: np.ndarray) -> CLArray:
+    """A new device array holding a copy of host ``array``."""
+    dtype = FROM_NUMPY[np.dtype(array.dtype)]
+    out = alloc(dev, tuple(array.shape), dtype)
+    host = np.ascontiguousarray(array)
+    if host.size:
+        cl.enqueue_copy(dev.queue, out.buf, host)
+    return out
+
+
+def download(h: CLArray) -> np.ndarray:
+    """A new host array holding a copy of ``h`` (waits for the queue)."""
+    lo, hi = h.span()
+    npd = NUMPY_DTYPES[h.dtype]
+    flat = np.empty(max(hi - lo, 0), npd)
+    if flat.size:
+        cl.enqueue_copy(h.dev.queue, flat, h.buf, src_offset=lo * h.dtype.itemsize)
+    if h.is_contiguous():
+        return flat[:h.size].reshape(h.shape)
+    view = np.lib.stride_tricks.as_strided(
+        flat, h.shape, tuple(st * flat.itemsize for st in h.strides))
+    return np.array(view)
+
+
+def host_blas(dev: CLDevice, dtype: dt.dtype) -> bool:
+    """Whether MATMUL on ``dev`` runs as NumPy's BLAS on mapped buffers: on CPU devices whose
+    buffers are host memory (PoCL), for float32/float64, unless ``MBTORCH_OPENCL_HOST_BLAS=0``.
+    Measured on PoCL (python -m bench --only matmul): several times the GEMM kernel's speed."""
+    return dtype in (dt.float32, dt.float64) and dev.host_memory and \
+        os.environ.get("MBTORCH_OPENCL_HOST_BLAS", "1") != "0"
+
+
+@contextmanager
+def mapped(h: CLArray, write: bool) -> Iterator[np.ndarray]:
+    """``h`` as a NumPy view of its mapped buffer (zero-copy where buffers are host memory);
+    unmapped on exit. Mapping waits for the commands queued before it."""
+    lo, hi = h.span()
+    flags = cl.map_flags.WRITE if write else cl.map_flags.READ
+    item = h.dtype.itemsize
+    flat, _ = cl.enqueue_map_buffer(h.dev.queue, h.buf, flags, lo * item, (hi - lo,),
+                                    NUMPY_DTYPES[h.dtype])
+    try:
+        yield np.lib.stride_tricks.as_strided(flat, h.shape,
+                                              tuple(st * item for st in h.strides))
+    finally:
+        flat.base.release(h.dev.queue)
+
+
 class OpenCLStorage:
     """The ``Storage`` protocol over ``CLArray`` handles."""
 
@@ -173,26 +226,10 @@ class OpenCLStorage:
         return alloc(DEVICES[device_index], tuple(shape), dtype)
 
     def from_numpy(self, array, device_index):
-        dev = DEVICES[device_index]
-        dtype = FROM_NUMPY[np.dtype(array.dtype)]
-        out = alloc(dev, tuple(array.shape), dtype)
-        host = np.ascontiguousarray(array)
-        if host.size:
-            cl.enqueue_copy(dev.queue, out.buf, host)
-        return out
+        return upload(DEVICES[device_index], array)
 
     def to_numpy(self, handle):
-        h = handle
-        lo, hi = h.span()
-        npd = NUMPY_DTYPES[h.dtype]
-        flat = np.empty(max(hi - lo, 0), npd)
-        if flat.size:
-            cl.enqueue_copy(h.dev.queue, flat, h.buf, src_offset=lo * h.dtype.itemsize)
-        if h.is_contiguous():
-            return flat[:h.size].reshape(h.shape)
-        view = np.lib.stride_tricks.as_strided(
-            flat, h.shape, tuple(st * flat.itemsize for st in h.strides))
-        return np.array(view)
+        return download(handle)
 
     def strides(self, handle):
         return handle.strides
