@@ -1,10 +1,28 @@
-"""The elementwise engine: one work item per output element, operands of any strides
-(broadcasting through stride 0), Python scalars as kernel arguments.
+"""The elementwise engine: operands of any strides (broadcasting through stride 0), Python
+scalars as kernel arguments, one ``Pointwise`` object per computation (op, dtypes).
 
-Before generating code the operands' layouts are collapsed (size-1 dims dropped, dims that are
-contiguous in every operand merged), so the common all-contiguous case is a rank-1 kernel with
-no index arithmetic; an operand that is still contiguous after collapsing is indexed by the
-flat id, the others through coordinates computed once per work item.
+Two kernel shapes:
+
+- **flat**: every array operand and the output have one shape and are contiguous (the common
+  case, and every tiny op). A rank-1 kernel with no index arithmetic; when the expression is
+  valid on OpenCL vector types (``vector=True``) and every array has the output's dtype, each
+  work item loads ``vw`` elements with ``vloadN`` and stores them with ``vstoreN`` (``vw`` from
+  the device's preferred vector width, see ``ladder``), a scalar loop doing the tail. The
+  element offsets are added to the pointers first (``vloadN`` reads ``p + offset * N``). The
+  spec asks only element alignment of ``vloadN``, but PoCL 3.1 compiles ``vload_half8`` on
+  a misaligned pointer into an aligned load that faults (measured: a segfault in
+  ``maximum`` on a float16 view at offset 1), so the vector kernel runs only when every
+  offset is a multiple of ``MAX_VW`` (buffers are aligned far beyond that), the scalar one
+  otherwise. float16 goes through ``vload_halfN``/``vstore_halfN_rte``, bfloat16 through
+  ``ushortN`` with the same rounding as the scalar store.
+- **strided**: the operands' layouts are collapsed (size-1 dims dropped, dims contiguous in
+  every operand merged); an operand still contiguous after collapsing is indexed by the flat
+  id, the others through coordinates computed once per work item.
+
+The per-call path is kept short because a tiny op costs little more than its enqueue: the
+flat kernel of a ``Pointwise`` is found by one dict hit on ``(device, kinds, index width)``,
+arguments go to the kernel's generated setter and the launch is one enqueue, never a wait
+(except ops with ``errors``, whose flag must be read back to raise).
 """
 
 from __future__ import annotations
@@ -12,80 +30,222 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+import pyopencl as cl
 
 from mbtorch.core import dtypes as dt
 from mbtorch.core.plugin_api import zero_division_error
 
 from . import codegen as cg
-from .storage import CLArray, alloc, contiguous_strides
+from .storage import CLArray, CLDevice, alloc, check_dtype, contiguous_strides
 
 ERR_ZERO_DIV = 1
 ERR_NEG_POW = 2
+# vector widths to try, fastest first; the width used for a dtype is the smaller of the
+# variant's and the device's preferred width for the compute type (probe.select-compatible)
+LADDER = ({"vw": 8}, {"vw": 4}, {"vw": 1})
+MAX_VW = 8
+# elements per work-group aimed at on CPU devices: PoCL runs a work-group as a loop, and a
+# launch of many small groups is dominated by scheduling them (measured: 128-item groups of
+# a scalar kernel reach 60 % of the bandwidth of 1024-item ones on PoCL)
+CPU_GROUP_ELEMENTS = 1024
+_CONTIG: dict[tuple, tuple] = {}
+_VARIANT: dict[int, dict] = {}  # id(device) -> the chosen LADDER entry
+_GROUP: dict[tuple, int] = {}
 
 
-def _layout(cshape: tuple, st: tuple) -> str:
-    return "c" if st == contiguous_strides(cshape) else "s"
+def ladder(dev: CLDevice) -> list[dict]:
+    """The vector-width variants for ``dev``, fastest first (``probe.select``'s ladder)."""
+    return [dict(v) for v in LADDER]
+
+
+def variant(dev: CLDevice) -> dict:
+    """The variant the flat kernels use on ``dev`` (the first of the ladder: elementwise
+    kernels use no ``fma`` and at most 8-wide vectors, the forms known to build everywhere)."""
+    v = _VARIANT.get(id(dev))
+    if v is None:
+        v = _VARIANT[id(dev)] = ladder(dev)[0]
+    return v
+
+
+def vector_width(dev: CLDevice, d: dt.dtype, cap: int) -> int:
+    """Elements per work item for dtype ``d``: the device's preferred width for the compute
+    type, at most ``cap`` (and ``MAX_VW``), a power of two (1: scalar code); a vector never
+    outgrows the buffers' base alignment."""
+    ct = cg.ctype(d)
+    name = {"uchar": "char", "ushort": "short"}.get(ct, ct)
+    pref = int(getattr(dev.device, f"preferred_vector_width_{name}", 1) or 1)
+    align = int(dev.device.mem_base_addr_align) // 8  # bits -> bytes
+    w = 1
+    while w * 2 <= min(pref, cap, MAX_VW) and w * 2 * d.itemsize <= align:
+        w *= 2
+    return w
+
+
+def group_size(dev: CLDevice, vw: int) -> int:
+    """The fixed local size of elementwise launches (PoCL compiles one per size)."""
+    ls = _GROUP.get((id(dev), vw))
+    if ls is None:
+        ls = dev.local_size
+        if dev.device.type & cl.device_type.CPU:
+            ls = max(1, min(CPU_GROUP_ELEMENTS // vw, dev.device.max_work_group_size))
+        _GROUP[(id(dev), vw)] = ls
+    return ls
+
+
+class Pointwise:
+    """C expression ``expr`` over operands ``x0, x1, ...`` (in their compute types), stored as
+    ``out_dtype``. ``dtypes`` are the operands' dtypes; ``vector`` says ``expr`` means the same
+    on OpenCL vector types (no literal without a ``(CT)`` cast, no scalar-only helper);
+    ``errors`` names the op when the kernel may set the error flag (see ``_raise_errors``).
+    """
+
+    def __init__(self, name: str, expr: str, dtypes: Sequence[dt.dtype], out_dtype: dt.dtype,
+                 preamble: str = "", errors: str | None = None, vector: bool = False):
+        self.name, self.expr, self.preamble, self.errors = name, expr, preamble, errors
+        self.dtypes, self.out_dtype = tuple(dtypes), out_dtype
+        self.vector = (vector and out_dtype is not dt.bool and errors is None
+                       and all(d is out_dtype for d in self.dtypes))
+        self._flat: dict = {}  # (device, kinds, index type) -> (kernel, vw, local size)
+
+    def __call__(self, *operands: Any, out: CLArray | None = None) -> CLArray:
+        """Evaluate into a new contiguous array, or into ``out`` (any strides)."""
+        res = self._flat_call(operands, out)
+        return res if res is not None else self._strided_call(operands, out)
+
+    def _flat_call(self, operands: tuple, out: CLArray | None) -> CLArray | None:
+        shape = strides = dev = None
+        kinds = hi = offs = 0
+        for i, o in enumerate(operands):
+            if type(o) is CLArray:
+                if shape is None:
+                    shape, strides, dev = o.shape, o.strides, o.dev
+                elif o.shape != shape or o.strides != strides:
+                    return None
+                kinds |= 1 << i
+                offs |= o.offset
+                if o.offset > hi:
+                    hi = o.offset
+        if out is not None:
+            if shape is None:
+                shape, strides, dev = out.shape, out.strides, out.dev
+            elif out.shape != shape or out.strides != strides:
+                return None
+            offs |= out.offset
+            if out.offset > hi:
+                hi = out.offset
+        elif shape is None:
+            return None  # scalars only: the strided path raises the error
+        contig = _CONTIG.get(shape)
+        if contig is None:
+            contig = _CONTIG[shape] = contiguous_strides(shape)
+        if strides != contig:
+            return None
+        n = 1
+        for s in shape:
+            n *= s
+        key = (dev, kinds, hi + n + MAX_VW > cg.INT_MAX, not offs & (MAX_VW - 1))
+        entry = self._flat.get(key)
+        if entry is None:
+            entry = self._flat_kernel(key, len(operands))
+        kernel, vw, ls = entry
+        if out is None:
+            out = CLArray(dev.allocate((n or 1) * self.out_dtype.itemsize), shape, strides, 0,
+                          self.out_dtype, dev)
+        if n == 0:
+            return out
+        args = [out.buf, out.offset]
+        for o in operands:
+            if type(o) is CLArray:
+                args += (o.buf, o.offset)
+            else:
+                args.append(o)
+        args.append(n)
+        if self.errors:
+            args.append(dev.error_buffer())
+        cg.launch(dev, kernel, -(-n // vw), *args, local=ls)
+        if self.errors:
+            _raise_errors(dev, self.errors)
+        return out
+
+    def _flat_kernel(self, key: tuple, arity: int) -> tuple:
+        dev, kinds, big, aligned = key
+        check_dtype(dev, self.out_dtype)
+        kind = tuple("a" if kinds >> i & 1 else "s" for i in range(arity))
+        idx_t = "long" if big else "int"
+        vw = 1
+        if self.vector and aligned:
+            vw = vector_width(dev, self.out_dtype, variant(dev)["vw"])
+        layouts = ("c",) * (kind.count("a") + 1)
+        key = ("ew", self.name, self.expr, self.dtypes, self.out_dtype, 1, layouts, kind,
+               idx_t, vw)
+
+        def source() -> str:
+            if vw > 1:
+                return _vector_source(self, kind, idx_t, vw)
+            return _source(self, kind, 1, layouts, idx_t)
+
+        kernel = cg.get_kernel(dev, key, "ew", source,
+                               _scalar_types(self, kind, 1, layouts, idx_t))
+        entry = self._flat[key] = (kernel, vw, group_size(dev, vw))
+        return entry
+
+    def _strided_call(self, operands: tuple, out: CLArray | None) -> CLArray:
+        arrays = [o for o in operands if isinstance(o, CLArray)]
+        if out is None:
+            if not arrays:
+                raise TypeError("opencl: an elementwise kernel needs at least one tensor "
+                                "operand")
+            out = alloc(arrays[0].dev, cg.broadcast_shape([a.shape for a in arrays]),
+                        self.out_dtype)
+        dev, shape, n = out.dev, out.shape, out.size
+        if n == 0:
+            return out
+        cshape, cst = cg.collapse(shape, [out.strides] +
+                                  [cg.broadcast_strides(a, shape) for a in arrays])
+        rank = len(cshape)
+        contig = contiguous_strides(cshape)
+        layouts = tuple("c" if s == contig else "s" for s in cst)
+        idx_t = cg.index_type(out, *arrays)
+        kind = tuple("a" if isinstance(o, CLArray) else "s" for o in operands)
+        key = ("ew", self.name, self.expr, self.dtypes, self.out_dtype, rank, layouts, kind,
+               idx_t, 1)
+        kernel = dev.kernels.get(key)
+        if kernel is None:
+            kernel = cg.get_kernel(dev, key, "ew",
+                                   lambda: _source(self, kind, rank, layouts, idx_t),
+                                   _scalar_types(self, kind, rank, layouts, idx_t))
+        args: list[Any] = [out.buf, out.offset]
+        for o in operands:
+            args += (o.buf, o.offset) if isinstance(o, CLArray) else (o,)
+        args.append(n)
+        if "s" in layouts:
+            args += cshape[1:]
+            for lay, st in zip(layouts, cst):
+                if lay == "s":
+                    args += st
+        if self.errors:
+            args.append(dev.error_buffer())
+        cg.launch(dev, kernel, n, *args, local=group_size(dev, 1))
+        if self.errors:
+            _raise_errors(dev, self.errors)
+        return out
+
+
+_POINTWISE: dict[tuple, Pointwise] = {}
 
 
 def elementwise(name: str, expr: str, operands: Sequence[Any], dtypes: Sequence[dt.dtype],
                 out_dtype: dt.dtype, out: CLArray | None = None, preamble: str = "",
-                errors: str | None = None) -> CLArray:
-    """Evaluate C expression ``expr`` (operands are ``x0, x1, ...`` in their compute types)
-    into a new contiguous array of ``out_dtype``, or into ``out`` (any strides).
-
-    ``operands`` are ``CLArray`` handles or Python scalars; ``dtypes`` their dtypes. With
-    ``errors`` set, the kernel gets ``__global long* err`` and a set flag raises on the host
-    (``errors`` names the op in the message).
-    """
-    arrays = [o for o in operands if isinstance(o, CLArray)]
-    dev = (out or arrays[0]).dev
-    if out is None:
-        out = alloc(dev, cg.broadcast_shape([a.shape for a in arrays]), out_dtype)
-    shape = out.shape
-    n = out.size
-    if n == 0:
-        return out
-    st = out.strides
-    if all(a.shape == shape and a.strides == st for a in arrays) and out.is_contiguous():
-        # the hot case: everything contiguous and of one shape, a flat rank-1 kernel
-        cshape, rank = (n,), 1
-        layouts = ("c",) * (len(arrays) + 1)
-        cst = [(1,)] * len(layouts)
-        big = max(a.offset for a in (out, *arrays)) + n > cg.INT_MAX
-        idx_t = "long" if big else "int"
-    else:
-        cshape, cst = cg.collapse(shape, [st] + [cg.broadcast_strides(a, shape) for a in arrays])
-        rank = len(cshape)
-        layouts = tuple(_layout(cshape, s) for s in cst)
-        idx_t = cg.index_type(out, *arrays)
-    kinds = tuple("a" if isinstance(o, CLArray) else "s" for o in operands)
-    key = ("ew", name, expr, tuple(dtypes), out_dtype, rank, layouts, kinds, idx_t)
-
-    def source() -> str:
-        return _source(expr, kinds, dtypes, out_dtype, rank, layouts, idx_t, preamble, errors)
-
-    kernel = dev.kernels.get(key)
-    if kernel is None:
-        kernel = cg.get_kernel(dev, key, "ew", source,
-                               _scalar_types(kinds, dtypes, rank, layouts, idx_t, errors))
-    args: list[Any] = [out.buf, out.offset]
-    for o in operands:
-        if isinstance(o, CLArray):
-            args += [o.buf, o.offset]
-        else:
-            args.append(o)
-    args.append(n)
-    if "s" in layouts:
-        args += list(cshape[1:])
-        for lay, st in zip(layouts, cst):
-            if lay == "s":
-                args += list(st)
-    if errors:
-        args.append(dev.error_buffer())
-    cg.launch(dev, kernel, n, *args)
-    if errors:
-        _raise_errors(dev, errors)
-    return out
+                errors: str | None = None, vector: bool = False) -> CLArray:
+    """Evaluate ``expr`` over ``operands`` (``CLArray`` handles or Python scalars; see
+    ``Pointwise``) into a new contiguous array of ``out_dtype``, or into ``out``. Hot callers
+    keep their ``Pointwise`` instead of passing the strings on every call."""
+    key = (name, expr, tuple(dtypes), out_dtype, preamble, errors, vector)
+    pw = _POINTWISE.get(key)
+    if pw is None:
+        pw = _POINTWISE[key] = Pointwise(name, expr, dtypes, out_dtype, preamble, errors,
+                                         vector)
+    return pw(*operands, out=out)
 
 
 def _raise_errors(dev: Any, op: str) -> None:
@@ -96,48 +256,95 @@ def _raise_errors(dev: Any, op: str) -> None:
         raise RuntimeError(f"{op}(): Integers to negative integer powers are not allowed.")
 
 
-def _scalar_types(kinds, dtypes, rank, layouts, idx_t, errors) -> list:
+def _scalar_types(pw: Pointwise, kinds: tuple, rank: int, layouts: tuple, idx_t: str) -> list:
     it = np.int32 if idx_t == "int" else np.int64
     types: list[Any] = [None, it]
-    for k, d in zip(kinds, dtypes):
+    for k, d in zip(kinds, pw.dtypes):
         types += [None, it] if k == "a" else [cg.NP_SCALAR[cg.ctype(d)]]
     types.append(it)
     if "s" in layouts:
         types += [it] * (rank - 1)
         types += [it] * (rank * layouts.count("s"))
-    if errors:
+    if pw.errors:
         types.append(None)
     return types
 
 
-def _source(expr, kinds, dtypes, out_dtype, rank, layouts, idx_t, preamble, errors) -> str:
-    params = [f"__global {cg.sctype(out_dtype)}* out", f"{idx_t} out_off"]
+def _params(pw: Pointwise, kinds: tuple, idx_t: str) -> tuple[list[str], list[str]]:
+    params = [f"__global {cg.sctype(pw.out_dtype)}* out", f"{idx_t} out_off"]
     names = ["out"]
-    for i, (k, d) in enumerate(zip(kinds, dtypes)):
+    for i, (k, d) in enumerate(zip(kinds, pw.dtypes)):
         if k == "a":
             params += [f"__global const {cg.sctype(d)}* p{i}", f"{idx_t} p{i}_off"]
             names.append(f"p{i}")
         else:
             params.append(f"{cg.ctype(d)} x{i}")
     params.append(f"{idx_t} n")
+    return params, names
+
+
+def _scalar_body(pw: Pointwise, kinds: tuple, idx: dict) -> list[str]:
+    body = [f"{cg.ctype(d)} x{i} = {cg.load(d, f'p{i}', idx[f'p{i}'])};"
+            for i, (k, d) in enumerate(zip(kinds, pw.dtypes)) if k == "a"]
+    # the widest operand type decides conversions on store (float -> int, double -> half)
+    src_dt = max(pw.dtypes, key=lambda d: (d.category, d.itemsize)) if pw.dtypes else None
+    body.append(cg.store(pw.out_dtype, "out", idx["out"], pw.expr, src_dt))
+    return body
+
+
+def _source(pw: Pointwise, kinds: tuple, rank: int, layouts: tuple, idx_t: str) -> str:
+    params, names = _params(pw, kinds, idx_t)
     strided = "s" in layouts
     if strided:
         params += [f"{idx_t} sh{d}" for d in range(1, rank)]
         for lay, nm in zip(layouts, names):
             if lay == "s":
                 params += [f"{idx_t} {nm}_st{d}" for d in range(rank)]
-    if errors:
+    if pw.errors:
         params.append("__global long* err")
     body = [f"{idx_t} gid = get_global_id(0);", "if (gid >= n) return;"]
     if strided:
         body.append(cg.unravel(rank, idx_t))
     idx = {nm: (f"{nm}_off + gid" if lay == "c" else cg.offset_expr(rank, nm))
            for lay, nm in zip(layouts, names)}
-    for i, (k, d) in enumerate(zip(kinds, dtypes)):
-        if k == "a":
-            body.append(f"{cg.ctype(d)} x{i} = {cg.load(d, f'p{i}', idx[f'p{i}'])};")
-    # the widest operand type decides conversions on store (float -> int, double -> half)
-    src_dt = max(dtypes, key=lambda d: (d.category, d.itemsize)) if dtypes else None
-    body.append(cg.store(out_dtype, "out", idx["out"], expr, src_dt))
-    return (f"{preamble}\n__kernel void ew({', '.join(params)})\n{{\n    "
+    body += _scalar_body(pw, kinds, idx)
+    return (f"{pw.preamble}\n__kernel void ew({', '.join(params)})\n{{\n    "
             + "\n    ".join(body) + "\n}\n")
+
+
+_BF16_VEC = """
+inline floatN bf16_loadN(ushortN h) { return as_floatN(convert_uintN(h) << (uint)16); }
+inline ushortN bf16_roundN(floatN f) {
+    uintN u = as_uintN(f);
+    uintN r = (u + (uint)0x7FFF + ((u >> 16) & (uint)1)) >> 16;
+    return convert_ushortN(select(r, (u >> 16) | (uint)0x40, isnan(f)));
+}
+"""
+
+
+def _vector_source(pw: Pointwise, kinds: tuple, idx_t: str, vw: int) -> str:
+    """The flat kernel with ``vw`` elements per work item (every array of ``pw.out_dtype``)."""
+    d = pw.out_dtype
+    vt = f"{cg.ctype(d)}{vw}"
+    params, names = _params(pw, kinds, idx_t)
+    if d is dt.float16:
+        def vload(p: str) -> str:
+            return f"vload_half{vw}(gid, {p} + {p}_off)"
+        vstore = f"vstore_half{vw}_rte(r, gid, out + out_off);"
+    elif d is dt.bfloat16:
+        def vload(p: str) -> str:
+            return f"bf16_load{vw}(vload{vw}(gid, {p} + {p}_off))"
+        vstore = f"vstore{vw}(bf16_round{vw}(r), gid, out + out_off);"
+    else:
+        def vload(p: str) -> str:
+            return f"vload{vw}(gid, {p} + {p}_off)"
+        vstore = f"vstore{vw}(r, gid, out + out_off);"
+    vec = [f"{vt} {nm.replace('p', 'x')} = {vload(nm)};" for nm in names[1:]]
+    vec += [f"{vt} r = {pw.expr};", vstore]
+    tail = _scalar_body(pw, kinds, {nm: f"{nm}_off + i" for nm in names})
+    helpers = _BF16_VEC.replace("N", str(vw)) if d is dt.bfloat16 else ""
+    return (f"{helpers}{pw.preamble}\n__kernel void ew({', '.join(params)})\n{{\n"
+            f"    {idx_t} gid = get_global_id(0);\n"
+            f"    if ((gid + 1) * {vw} <= n) {{\n        " + "\n        ".join(vec) +
+            f"\n    }} else {{\n        for ({idx_t} i = gid * {vw}; i < n; i++) {{\n"
+            "            " + "\n            ".join(tail) + "\n        }\n    }\n}\n")

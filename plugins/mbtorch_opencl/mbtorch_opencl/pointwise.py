@@ -1,6 +1,8 @@
 """Elementwise kernels: the C expression of each op, per dtype, and the kernel functions
 the table maps ``Op`` members to. ``CT`` in an expression is replaced by the compute type, so
-literals never drag float32 math into double."""
+literals never drag float32 math into double, and so an expression is also valid on OpenCL
+vector types (a bare ``0`` beside a ``char8`` does not compile); ``VECTOR`` lists the ops whose
+expressions may run on vectors (``elementwise.Pointwise``)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from mbtorch.core import dtypes as dt
 from mbtorch.core.op import Op
 
 from . import codegen as cg
-from .elementwise import ERR_NEG_POW, ERR_ZERO_DIV, elementwise
+from .elementwise import ERR_NEG_POW, ERR_ZERO_DIV, Pointwise, elementwise
 from .storage import CLArray
 
 _FLOAT_FLOORDIV = """
@@ -106,14 +108,14 @@ def _float_only(f: str) -> Callable[[dt.dtype], str]:
 def _abs(d: dt.dtype) -> str:
     if _fl(d):
         return "fabs(x0)"
-    return "(x0 < 0 ? -x0 : x0)" if d.is_signed else "x0"
+    return "(x0 < (CT)0 ? -x0 : x0)" if d.is_signed else "x0"
 
 
 UNARY: dict[Op, Callable[[dt.dtype], str]] = {
     Op.ABS: _abs, Op.NEG: lambda d: "-x0",
     Op.BITWISE_NOT: lambda d: "!x0" if d is dt.bool else "~x0",
     Op.SIGMOID: lambda d: "(CT)1 / ((CT)1 + exp(-x0))",
-    Op.RELU: lambda d: "(x0 < 0 ? (CT)0 : x0)",
+    Op.RELU: lambda d: "(x0 < (CT)0 ? (CT)0 : x0)",
     Op.RSQRT: lambda d: "(CT)1 / sqrt(x0)", Op.RECIPROCAL: lambda d: "(CT)1 / x0",
     Op.SQUARE: lambda d: "x0 * x0", Op.ROUND: lambda d: "rint(x0)",
 }
@@ -124,6 +126,10 @@ for _op, _f in ((Op.EXP, "exp"), (Op.LOG, "log"), (Op.LOG1P, "log1p"), (Op.EXPM1
                 (Op.ATAN, "atan"), (Op.SINH, "sinh"), (Op.COSH, "cosh"), (Op.CEIL, "ceil"),
                 (Op.TRUNC, "trunc")):
     UNARY[_op] = _float_only(_f)
+# expressions that mean the same on vector types (every float helper above is scalar-only)
+VECTOR = {Op.ADD, Op.SUB, Op.MUL, Op.MAXIMUM, Op.MINIMUM, Op.BITWISE_AND, Op.BITWISE_OR,
+          Op.BITWISE_XOR} | set(UNARY)
+VECTOR_FLOAT = {Op.DIV, Op.POW, Op.ATAN2}
 PREDICATE: dict[Op, Callable[[dt.dtype], str]] = {
     Op.ISNAN: lambda d: "isnan(x0)" if _fl(d) else "0",
     Op.ISINF: lambda d: "isinf(x0)" if _fl(d) else "0",
@@ -143,40 +149,56 @@ def _sub_ct(s: str, d: dt.dtype) -> str:
     return s.replace("CT", cg.ctype(d))
 
 
-def binary_kernel(op: Op) -> Callable:
-    rule = BINARY[op]
+def _per_dtype(op: Op, make: Callable[[dt.dtype], Pointwise], arity: int) -> Callable:
+    """The kernel function of ``op``: one ``Pointwise`` per operand dtype, made on first use,
+    so a call is a dict hit and the engine's own flat-path checks."""
+    made: dict[dt.dtype, Pointwise] = {}
 
-    def kernel(a, b):
-        d = _dtype_of(a, b)
-        expr, pre, errors = rule(d)
-        return elementwise(op.name, _sub_ct(expr, d), (a, b), (d, d), d,
-                           preamble=_sub_ct(pre, d), errors=op.name.lower() if errors else None)
+    def pointwise(d: dt.dtype) -> Pointwise:
+        pw = made.get(d)
+        if pw is None:
+            pw = made[d] = make(d)
+        return pw
+
+    if arity == 1:
+        def kernel(x):
+            return pointwise(x.dtype)(x)
+    else:
+        def kernel(a, b):
+            return pointwise(a.dtype if type(a) is CLArray else _dtype_of(a, b))(a, b)
 
     kernel.__name__ = op.name.lower()
     return kernel
+
+
+def _vector(op: Op, d: dt.dtype) -> bool:
+    return op in VECTOR or (op in VECTOR_FLOAT and _fl(d))
+
+
+def binary_kernel(op: Op) -> Callable:
+    rule = BINARY[op]
+
+    def make(d: dt.dtype) -> Pointwise:
+        expr, pre, errors = rule(d)
+        return Pointwise(op.name, _sub_ct(expr, d), (d, d), d, _sub_ct(pre, d),
+                         op.name.lower() if errors else None, _vector(op, d))
+
+    return _per_dtype(op, make, 2)
 
 
 def compare_kernel(op: Op) -> Callable:
     expr = COMPARE[op]
-
-    def kernel(a, b):
-        d = _dtype_of(a, b)
-        return elementwise(op.name, expr, (a, b), (d, d), dt.bool)
-
-    kernel.__name__ = op.name.lower()
-    return kernel
+    return _per_dtype(op, lambda d: Pointwise(op.name, expr, (d, d), dt.bool), 2)
 
 
 def unary_kernel(op: Op, predicate: bool = False) -> Callable:
     rule = PREDICATE[op] if predicate else UNARY[op]
 
-    def kernel(x):
-        d = x.dtype
-        return elementwise(op.name, _sub_ct(rule(d), d), (x,), (d,),
-                           dt.bool if predicate else d)
+    def make(d: dt.dtype) -> Pointwise:
+        return Pointwise(op.name, _sub_ct(rule(d), d), (d,), dt.bool if predicate else d,
+                         vector=_vector(op, d))
 
-    kernel.__name__ = op.name.lower()
-    return kernel
+    return _per_dtype(op, make, 1)
 
 
 def where(cond, a, b):
@@ -190,7 +212,7 @@ def where(cond, a, b):
 def cast(x, dtype, force: bool = False):
     """``x`` as a new contiguous array of ``dtype`` (the core never casts to the same dtype;
     ``force`` is for internal callers that rely on getting a copy)."""
-    return elementwise("CAST", "x0", (x,), (x.dtype,), dtype)
+    return elementwise("CAST", "x0", (x,), (x.dtype,), dtype, vector=True)
 
 
 def copy_(dst, src):
@@ -199,11 +221,11 @@ def copy_(dst, src):
         dlo, dhi = dst.span()
         if lo < dhi and dlo < hi:  # overlapping memory: read everything before writing
             src = cast_copy(src)
-    elementwise("COPY", "x0", (src,), (dst.dtype,), dst.dtype, out=dst)
+    elementwise("COPY", "x0", (src,), (dst.dtype,), dst.dtype, out=dst, vector=True)
 
 
 def cast_copy(x: CLArray) -> CLArray:
-    return elementwise("CAST", "x0", (x,), (x.dtype,), x.dtype)
+    return elementwise("CAST", "x0", (x,), (x.dtype,), x.dtype, vector=True)
 
 
 _CLAMP = """
@@ -225,7 +247,8 @@ def clamp(x, lo, hi):
 def lerp(start, end, weight):
     d = start.dtype
     expr = ("(x2 < (CT)0.5 ? x0 + x2 * (x1 - x0) : x1 - (x1 - x0) * ((CT)1 - x2))")
-    return elementwise("LERP", _sub_ct(expr, d), (start, end, weight), (d, d, d), d)
+    return elementwise("LERP", _sub_ct(expr, d), (start, end, weight), (d, d, d), d,
+                       vector=True)
 
 
 def nan_to_num(x, nan, posinf, neginf):
