@@ -6,15 +6,15 @@ Two kernel shapes:
 - **flat**: every array operand and the output have one shape and are contiguous (the common
   case, and every tiny op). A rank-1 kernel with no index arithmetic; when the expression is
   valid on OpenCL vector types (``vector=True``) and every array has the output's dtype, each
-  work item loads ``vw`` elements with ``vloadN`` and stores them with ``vstoreN`` (``vw`` from
-  the device's preferred vector width, see ``ladder``), a scalar loop doing the tail. The
-  element offsets are added to the pointers first (``vloadN`` reads ``p + offset * N``). The
-  spec asks only element alignment of ``vloadN``, but PoCL 3.1 compiles ``vload_half8`` on
-  a misaligned pointer into an aligned load that faults (measured: a segfault in
-  ``maximum`` on a float16 view at offset 1), so the vector kernel runs only when every
-  offset is a multiple of ``MAX_VW`` (buffers are aligned far beyond that), the scalar one
-  otherwise. float16 goes through ``vload_halfN``/``vstore_halfN_rte``, bfloat16 through
-  ``ushortN`` with the same rounding as the scalar store.
+  work item loads and stores ``vw`` elements as one vector (``vw`` from the device's
+  preferred vector width, see ``ladder``), a scalar loop doing the tail. The vector kernel
+  runs only when every element offset is a multiple of ``MAX_VW`` (buffers are aligned far
+  beyond that), the scalar one otherwise, so its loads are aligned vector loads through a
+  cast pointer. ``vloadN`` would take any offset but measured 1.5-3x slower on PoCL (3.0 and
+  3.1), and PoCL 3.1 compiles ``vload_half8`` on a misaligned pointer into an aligned load
+  that faults (a segfault in ``maximum`` on a float16 view at offset 1). float16 goes through
+  ``vloada_halfN``/``vstorea_halfN_rte``, bfloat16 through ``ushortN`` with the same rounding
+  as the scalar store.
 - **strided**: the operands' layouts are collapsed (size-1 dims dropped, dims contiguous in
   every operand merged); an operand still contiguous after collapsing is indexed by the flat
   id, the others through coordinates computed once per work item.
@@ -44,13 +44,25 @@ ERR_NEG_POW = 2
 # variant's and the device's preferred width for the compute type (probe.select-compatible)
 LADDER = ({"vw": 8}, {"vw": 4}, {"vw": 1})
 MAX_VW = 8
-# elements per work-group aimed at on CPU devices: PoCL runs a work-group as a loop, and a
-# launch of many small groups is dominated by scheduling them (measured: 128-item groups of
-# a scalar kernel reach 60 % of the bandwidth of 1024-item ones on PoCL)
-CPU_GROUP_ELEMENTS = 1024
-_CONTIG: dict[tuple, tuple] = {}
+FRESH_MAX = 1 << 30  # sizes below this index with 32-bit ints whatever the vector width
+# work-group shape on CPU devices: PoCL runs a work-group as a loop over its items, so a few
+# large groups beat many small ones (measured on PoCL 3.0/3.1: 1024-item groups of the scalar
+# kernel, 512 items of 8 elements for the vector one, are the fastest or within noise of it)
+CPU_GROUP_ELEMENTS = 4096
+CPU_GROUP_ITEMS = 1024
+_SHAPES: dict[tuple, tuple] = {}  # shape -> (contiguous strides, size)
 _VARIANT: dict[int, dict] = {}  # id(device) -> the chosen LADDER entry
 _GROUP: dict[tuple, int] = {}
+
+
+def _shape_info(shape: tuple) -> tuple:
+    if len(_SHAPES) > 4096:  # bounded: a model sees few shapes, a sweep should not grow this
+        _SHAPES.clear()
+    n = 1
+    for s in shape:
+        n *= s
+    info = _SHAPES[shape] = (contiguous_strides(shape), n)
+    return info
 
 
 def ladder(dev: CLDevice) -> list[dict]:
@@ -87,7 +99,8 @@ def group_size(dev: CLDevice, vw: int) -> int:
     if ls is None:
         ls = dev.local_size
         if dev.device.type & cl.device_type.CPU:
-            ls = max(1, min(CPU_GROUP_ELEMENTS // vw, dev.device.max_work_group_size))
+            ls = max(1, min(CPU_GROUP_ELEMENTS // vw, CPU_GROUP_ITEMS,
+                            dev.device.max_work_group_size))
         _GROUP[(id(dev), vw)] = ls
     return ls
 
@@ -105,26 +118,68 @@ class Pointwise:
         self.dtypes, self.out_dtype = tuple(dtypes), out_dtype
         self.vector = (vector and out_dtype is not dt.bool and errors is None
                        and all(d is out_dtype for d in self.dtypes))
-        self._flat: dict = {}  # (device, kinds, index type) -> (kernel, vw, local size)
+        self.itemsize = out_dtype.itemsize
+        # (device, kinds, needs 64-bit indices, offsets aligned) -> (kernel, vw, local size)
+        self._flat: dict = {}
+        self._fresh: dict = {}  # device -> the same, for ``_fresh_call``
 
     def __call__(self, *operands: Any, out: CLArray | None = None) -> CLArray:
         """Evaluate into a new contiguous array, or into ``out`` (any strides)."""
+        if out is None and not self.errors:
+            res = self._fresh_call(operands)
+            if res is not None:
+                return res
         res = self._flat_call(operands, out)
         return res if res is not None else self._strided_call(operands, out)
+
+    def _fresh_call(self, operands: tuple) -> CLArray | None:
+        """The commonest call, kept to the fewest steps: every operand an array of one
+        contiguous shape at offset 0, a new output."""
+        a = operands[0]
+        if type(a) is not CLArray or a.offset:
+            return None
+        shape, strides = a.shape, a.strides
+        args = [None, 0, a.buf, 0]
+        for o in operands[1:]:
+            if type(o) is not CLArray or o.offset or o.shape != shape or o.strides != strides:
+                return None
+            args += (o.buf, 0)
+        info = _SHAPES.get(shape)
+        if info is None or strides != info[0] or not 0 < info[1] < FRESH_MAX:
+            return None
+        n = info[1]
+        dev = a.dev
+        entry = self._fresh.get(dev)
+        if entry is None:
+            entry = self._fresh[dev] = self._flat_kernel(
+                (dev, (1 << len(operands)) - 1, False, True), len(operands))
+        kernel, vw, ls = entry
+        buf = args[0] = dev.allocate(n * self.itemsize)
+        args.append(n)
+        items = -(-n // vw)
+        kernel(dev.queue, (-(-items // ls) * ls,), (ls,), *args)
+        return CLArray(buf, shape, strides, 0, self.out_dtype, dev)
 
     def _flat_call(self, operands: tuple, out: CLArray | None) -> CLArray | None:
         shape = strides = dev = None
         kinds = hi = offs = 0
-        for i, o in enumerate(operands):
+        args: list[Any] = [None, 0]
+        i = 0
+        for o in operands:
             if type(o) is CLArray:
                 if shape is None:
                     shape, strides, dev = o.shape, o.strides, o.dev
                 elif o.shape != shape or o.strides != strides:
                     return None
+                off = o.offset
                 kinds |= 1 << i
-                offs |= o.offset
-                if o.offset > hi:
-                    hi = o.offset
+                offs |= off
+                if off > hi:
+                    hi = off
+                args += (o.buf, off)
+            else:
+                args.append(o)
+            i += 1
         if out is not None:
             if shape is None:
                 shape, strides, dev = out.shape, out.strides, out.dev
@@ -135,14 +190,12 @@ class Pointwise:
                 hi = out.offset
         elif shape is None:
             return None  # scalars only: the strided path raises the error
-        contig = _CONTIG.get(shape)
-        if contig is None:
-            contig = _CONTIG[shape] = contiguous_strides(shape)
-        if strides != contig:
+        info = _SHAPES.get(shape)
+        if info is None:
+            info = _shape_info(shape)
+        if strides != info[0]:
             return None
-        n = 1
-        for s in shape:
-            n *= s
+        n = info[1]
         key = (dev, kinds, hi + n + MAX_VW > cg.INT_MAX, not offs & (MAX_VW - 1))
         entry = self._flat.get(key)
         if entry is None:
@@ -153,16 +206,13 @@ class Pointwise:
                           self.out_dtype, dev)
         if n == 0:
             return out
-        args = [out.buf, out.offset]
-        for o in operands:
-            if type(o) is CLArray:
-                args += (o.buf, o.offset)
-            else:
-                args.append(o)
+        args[0] = out.buf
+        args[1] = out.offset
         args.append(n)
         if self.errors:
             args.append(dev.error_buffer())
-        cg.launch(dev, kernel, -(-n // vw), *args, local=ls)
+        items = -(-n // vw)
+        kernel(dev.queue, (-(-items // ls) * ls,), (ls,), *args)
         if self.errors:
             _raise_errors(dev, self.errors)
         return out
@@ -176,15 +226,15 @@ class Pointwise:
         if self.vector and aligned:
             vw = vector_width(dev, self.out_dtype, variant(dev)["vw"])
         layouts = ("c",) * (kind.count("a") + 1)
-        key = ("ew", self.name, self.expr, self.dtypes, self.out_dtype, 1, layouts, kind,
-               idx_t, vw)
+        kernel_key = ("ew", self.name, self.expr, self.dtypes, self.out_dtype, 1, layouts, kind,
+                      idx_t, vw)
 
         def source() -> str:
             if vw > 1:
                 return _vector_source(self, kind, idx_t, vw)
             return _source(self, kind, 1, layouts, idx_t)
 
-        kernel = cg.get_kernel(dev, key, "ew", source,
+        kernel = cg.get_kernel(dev, kernel_key, "ew", source,
                                _scalar_types(self, kind, 1, layouts, idx_t))
         entry = self._flat[key] = (kernel, vw, group_size(dev, vw))
         return entry
@@ -327,18 +377,19 @@ def _vector_source(pw: Pointwise, kinds: tuple, idx_t: str, vw: int) -> str:
     d = pw.out_dtype
     vt = f"{cg.ctype(d)}{vw}"
     params, names = _params(pw, kinds, idx_t)
+    st = f"{cg.sctype(d)}{vw}"
+
+    def vload(p: str) -> str:
+        if d is dt.float16:
+            return f"vloada_half{vw}(gid, {p} + {p}_off)"
+        v = f"((__global const {st}*)({p} + {p}_off))[gid]"
+        return f"bf16_load{vw}({v})" if d is dt.bfloat16 else v
+
     if d is dt.float16:
-        def vload(p: str) -> str:
-            return f"vload_half{vw}(gid, {p} + {p}_off)"
-        vstore = f"vstore_half{vw}_rte(r, gid, out + out_off);"
-    elif d is dt.bfloat16:
-        def vload(p: str) -> str:
-            return f"bf16_load{vw}(vload{vw}(gid, {p} + {p}_off))"
-        vstore = f"vstore{vw}(bf16_round{vw}(r), gid, out + out_off);"
+        vstore = f"vstorea_half{vw}_rte(r, gid, out + out_off);"
     else:
-        def vload(p: str) -> str:
-            return f"vload{vw}(gid, {p} + {p}_off)"
-        vstore = f"vstore{vw}(r, gid, out + out_off);"
+        val = f"bf16_round{vw}(r)" if d is dt.bfloat16 else "r"
+        vstore = f"((__global {st}*)(out + out_off))[gid] = {val};"
     vec = [f"{vt} {nm.replace('p', 'x')} = {vload(nm)};" for nm in names[1:]]
     vec += [f"{vt} r = {pw.expr};", vstore]
     tail = _scalar_body(pw, kinds, {nm: f"{nm}_off + i" for nm in names})
