@@ -7,7 +7,8 @@
 - ``a * b + c`` eager on 4M float32, GB/s counted as in the elementwise family (16 bytes an
   element), beside NumPy;
 - per-op async overhead: ``a + b`` on 8 float32, with and without ``requires_grad``, no wait
-  per op, one ``synchronize`` at the end of each timed block;
+  per op, one ``synchronize`` at the end of each timed block, beside ``pyopencl.array``'s
+  ``a + b`` on the same queue;
 - first result in a fresh process (import, two 256×256 tensors, ``a * b + a``, the result on
   the host): ``cold`` with empty PoCL, PyOpenCL and mbtorch caches, ``warm`` with the caches a
   previous run filled.
@@ -126,6 +127,17 @@ def _copy_shares(rows: list[Row]) -> list[Row]:
     return rows
 
 
+def _pyopencl_array(dev: str, a: np.ndarray, b: np.ndarray) -> Candidate:
+    """PyOpenCL's own array type on the same queue: its enqueue path as a reference."""
+    import pyopencl.array as cla
+    from mbtorch_opencl.storage import DEVICES
+
+    queue = DEVICES[int(dev.split(":")[1])].queue
+    ns = {"a": cla.to_device(queue, a), "b": cla.to_device(queue, b)}
+    return Candidate(f"pyopencl.array {dev}", "a + b", ns, queue.finish,
+                     note="reference: PyOpenCL's array, no autograd")
+
+
 def overhead(targets: Targets, cfg: Config, devices: list) -> list[Row]:
     import mbtorch as mt
 
@@ -140,6 +152,8 @@ def overhead(targets: Targets, cfg: Config, devices: list) -> list[Row]:
             ns = {"a": mt.tensor(a, device=dev, requires_grad=grad),
                   "b": mt.tensor(b, device=dev, requires_grad=grad)}
             cands.append(Candidate(f"mbtorch:{dev}", "a + b", ns, sync))
+            if not grad:
+                cands.append(_pyopencl_array(dev, a, b))
         rows += measure(FAMILY, case, cands, cfg)
     return rows
 

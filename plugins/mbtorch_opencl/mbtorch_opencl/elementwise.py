@@ -19,10 +19,11 @@ Two kernel shapes:
   every operand merged); an operand still contiguous after collapsing is indexed by the flat
   id, the others through coordinates computed once per work item.
 
-The per-call path is kept short because a tiny op costs little more than its enqueue: the
-flat kernel of a ``Pointwise`` is found by one dict hit on ``(device, kinds, index width)``,
-arguments go to the kernel's generated setter and the launch is one enqueue, never a wait
-(except ops with ``errors``, whose flag must be read back to raise).
+The per-call path is kept short because a tiny op costs little more than its enqueue: for
+offset-0 contiguous arrays and a new output the flat kernel of a ``Pointwise`` is one dict hit
+on the device (otherwise on ``(device, kinds, index width, alignment)``), the arguments go to
+the kernel's generated setter and the launch is one enqueue, never a wait (except ops with
+``errors``, whose flag must be read back to raise).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ ERR_NEG_POW = 2
 # variant's and the device's preferred width for the compute type (probe.select-compatible)
 LADDER = ({"vw": 8}, {"vw": 4}, {"vw": 1})
 MAX_VW = 8
+PROBE = "mbtorch_opencl.elementwise:probe_variant"
 FRESH_MAX = 1 << 30  # sizes below this index with 32-bit ints whatever the vector width
 # work-group shape on CPU devices: PoCL runs a work-group as a loop over its items, so a few
 # large groups beat many small ones (measured on PoCL 3.0/3.1: 1024-item groups of the scalar
@@ -71,8 +73,10 @@ def ladder(dev: CLDevice) -> list[dict]:
 
 
 def variant(dev: CLDevice) -> dict:
-    """The variant the flat kernels use on ``dev`` (the first of the ladder: elementwise
-    kernels use no ``fma`` and at most 8-wide vectors, the forms known to build everywhere)."""
+    """The variant the flat kernels use on ``dev``: the first of the ladder (elementwise
+    kernels use no ``fma`` and at most 8-wide vectors, the forms seen to build on PoCL 3.0 and
+    3.1). To prove it in a child process first, this is the one place to call
+    ``probe.select(dev, "elementwise", ladder(dev), PROBE)``."""
     v = _VARIANT.get(id(dev))
     if v is None:
         v = _VARIANT[id(dev)] = ladder(dev)[0]
@@ -399,3 +403,38 @@ def _vector_source(pw: Pointwise, kinds: tuple, idx_t: str, vw: int) -> str:
             f"    if ((gid + 1) * {vw} <= n) {{\n        " + "\n        ".join(vec) +
             f"\n    }} else {{\n        for ({idx_t} i = gid * {vw}; i < n; i++) {{\n"
             "            " + "\n            ".join(tail) + "\n        }\n    }\n}\n")
+
+
+_PROBE_EXPRS = ("x0 + x1", "((isnan(x0) || x0 > x1) ? x0 : x1)", "(x0 < (CT)0 ? (CT)0 : x0)")
+
+
+def probe_variant(dev: CLDevice, v: dict) -> None:
+    """Build and launch the flat vector kernels of variant ``v`` on small arrays of every
+    float dtype and int32, with a tail, and check them against NumPy (``probe.select``'s
+    probe, run in a child process)."""
+    from mbtorch.core.host import NUMPY_DTYPES
+
+    from .storage import download, upload
+
+    _VARIANT[id(dev)] = dict(v)
+    host = np.arange(-18, 19, dtype=np.float64) * 0.5  # exact in every float dtype
+    pairs = {dt.float32: host, dt.float16: host, dt.bfloat16: host, dt.int32: host * 2}
+    if dev.fp64:
+        pairs[dt.float64] = host
+    for d, x in pairs.items():
+        xs = [x.astype(NUMPY_DTYPES[d]), x[::-1].astype(NUMPY_DTYPES[d])]
+        xs[1][3] = xs[1][3] if d is dt.int32 else np.nan
+        a, b = (upload(dev, h) for h in xs)
+        ref = [h.astype(np.float64) for h in xs]
+        wants = (ref[0] + ref[1], np.where(ref[0] > ref[1], ref[0], ref[1]),
+                 np.maximum(ref[0], 0))
+        wants[1][3] = ref[1][3]  # NaN in the second operand wins only when not compared
+        for expr, want in zip(_PROBE_EXPRS, wants):
+            expr = expr.replace("CT", cg.ctype(d))
+            if d is dt.int32 and "isnan" in expr:
+                expr = "(x0 > x1 ? x0 : x1)"
+            got = download(Pointwise("PROBE", expr, (d, d), d, vector=True)(a, b))
+            if not np.array_equal(got.astype(np.float64), want.astype(np.float64),
+                                  equal_nan=True):
+                raise RuntimeError(f"elementwise probe: {expr} on {d.name} with {v} gave "
+                                   f"{got.tolist()}, expected {want.tolist()}")
