@@ -37,6 +37,7 @@ from mbtorch.core import dtypes as dt
 from mbtorch.core.plugin_api import zero_division_error
 
 from . import codegen as cg
+from . import probe
 from .storage import CLArray, CLDevice, alloc, check_dtype, contiguous_strides
 
 ERR_ZERO_DIV = 1
@@ -73,13 +74,11 @@ def ladder(dev: CLDevice) -> list[dict]:
 
 
 def variant(dev: CLDevice) -> dict:
-    """The variant the flat kernels use on ``dev``: the first of the ladder (elementwise
-    kernels use no ``fma`` and at most 8-wide vectors, the forms seen to build on PoCL 3.0 and
-    3.1). To prove it in a child process first, this is the one place to call
-    ``probe.select(dev, "elementwise", ladder(dev), PROBE)``."""
+    """The variant the flat kernels use on ``dev``: the first of the ladder whose probe passes
+    in a child process (``probe.select``; verdicts cached on disk per device and driver)."""
     v = _VARIANT.get(id(dev))
     if v is None:
-        v = _VARIANT[id(dev)] = ladder(dev)[0]
+        v = _VARIANT[id(dev)] = probe.select(dev, "elementwise", ladder(dev), PROBE)
     return v
 
 
