@@ -23,17 +23,17 @@ def mbtorch_backend(api_version: int):
     from mbtorch.core.backend import BackendSpec
 
     from . import __version__
+    from .errstate import quiet_kernels
     from .kernels import INPLACE_KERNELS, KERNELS
-    from .storage import DTYPES, NumpyStorage, reuse_freed_memory
+    from .storage import DTYPES, NumpyStorage, malloc_tuning
 
-    # PyTorch never warns on floating-point exceptions (1/0, overflow); NumPy would.
-    np.seterr(all="ignore")
-    malloc = "keeps freed memory for reuse" if reuse_freed_memory() else "system default"
+    # PyTorch never warns on floating-point exceptions (1/0, overflow); NumPy would. The
+    # kernels ignore them for their own calls only: the user's np.geterr() stays as it was.
     return BackendSpec(
         device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution="mbtorch-numpy",
         version=__version__, device_count=1, dtypes=frozenset(DTYPES), storage=NumpyStorage(),
-        kernels=KERNELS, inplace_kernels=INPLACE_KERNELS,
-        info={"numpy": np.__version__, "malloc": malloc},
+        kernels=quiet_kernels(KERNELS), inplace_kernels=quiet_kernels(INPLACE_KERNELS),
+        info={"numpy": np.__version__, "malloc": malloc_tuning()},
         dlpack_device_type=1,
         from_dlpack=np.from_dlpack, expectations=EXPECTATIONS,
     )

@@ -10,6 +10,8 @@ import os
 
 from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
 
+__all__ = ["DEVICE_TYPE", "UNAVAILABLE_ENV", "EXPECTATIONS", "mbtorch_backend"]
+
 DEVICE_TYPE = "mini"
 UNAVAILABLE_ENV = "MBTORCH_MINI_UNAVAILABLE"
 """Set to a reason to make the device report itself unavailable, as a GPU plugin does on a
@@ -25,6 +27,24 @@ EXPECTATIONS = {"xfail": {
 """Known gaps for the conformance suite (``mbtorch-conformance --device mini``): entry, dtype
 and check (fnmatch patterns) mapped to the reason; an expected failure that passes is reported
 so that its declaration gets removed."""
+
+
+def _quiet(kernel):
+    """``kernel`` with NumPy's floating-point warnings off for its own calls: PyTorch never
+    warns on 1/0 or overflow, and ``np.seterr`` would silence the user's NumPy code as well.
+    (The cpu plugin does the same more cheaply; see ``mbtorch_numpy.errstate``.)"""
+    import functools
+
+    import numpy as np
+
+    @functools.wraps(kernel)
+    def run(*args):
+        with np.errstate(all="ignore"):
+            return kernel(*args)
+
+    if hasattr(kernel, "nin"):
+        run.nin = kernel.nin
+    return run
 
 
 @hookimpl
@@ -46,7 +66,6 @@ def mbtorch_backend(api_version: int):
     from .kernels import KERNELS
     from .storage import DTYPES, MiniStorage
 
-    np.seterr(all="ignore")  # PyTorch never warns on 1/0 or overflow
     return BackendSpec(**base, device_count=2, dtypes=frozenset(DTYPES), storage=MiniStorage(),
-                       kernels=KERNELS, info={"numpy": np.__version__, "memory": "host"},
+                       kernels={op: _quiet(k) for op, k in KERNELS.items()}, info={"numpy": np.__version__, "memory": "host"},
                        expectations=EXPECTATIONS)
