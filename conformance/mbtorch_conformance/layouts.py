@@ -20,6 +20,11 @@ from mbtorch.core.host import FROM_NUMPY
 
 from .samples import Sample
 
+__all__ = [
+    "NONCONTIGUOUS", "MAX_PRINTED", "dtype_of", "strided_geometry", "to_device", "expandable",
+    "variants", "values_literal", "rebuild_code"
+]
+
 NONCONTIGUOUS = ("transposed", "strided", "expanded")
 MAX_PRINTED = 600  # values printed inline in a reproduction (every standard-tier sample)
 

@@ -33,6 +33,8 @@ from .db import Entry, MissingAPI, all_entries
 from .report import Report, Row
 from .samples import Sample
 
+__all__ = ["CHECKS", "Expectations", "Plan", "Cell", "cells", "run"]
+
 CHECKS = ("forward", "noncontig", "views", "inplace", "errors", "grad", "gradcheck",
           "undeclared", "roundtrip", "refused", "random")
 

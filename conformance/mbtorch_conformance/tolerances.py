@@ -18,6 +18,10 @@ import numpy as np
 import mbtorch as mt
 from mbtorch.core.host import NUMPY_DTYPES
 
+__all__ = [
+    "DEFAULT_TOLERANCES", "tolerance", "Errors", "Mismatch", "ulp_distance", "compare", "round_to"
+]
+
 DEFAULT_TOLERANCES: dict = {
     mt.float16: (1e-3, 1e-5),
     mt.bfloat16: (1.6e-2, 1e-5),

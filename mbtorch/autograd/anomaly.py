@@ -14,6 +14,11 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "STATE", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "forward_trace",
+    "set_detect_anomaly", "detect_anomaly", "checked_apply"
+]
+
 
 class _Anomaly:
     # process-wide, as PyTorch's anomaly mode (and a plain object is cheaper to read on the

@@ -11,6 +11,11 @@ from .engine import run_backward
 from .graph import RemovableHandle, add_pre_hook
 from .record import current_grad_fn, edge_of
 
+__all__ = [
+    "backward", "grad", "tensor_backward", "retain_grad", "register_hook",
+    "register_post_accumulate_grad_hook", "install_tensor_methods"
+]
+
 
 def _as_tuple(x: Any) -> tuple:
     if x is None:

@@ -29,6 +29,8 @@ from . import anomaly
 from .graph import Node
 from .record import edge_of
 
+__all__ = ["toposort", "queue_callback", "run_backward", "accumulate_grad"]
+
 
 def _children(n: Any) -> list:
     if isinstance(n, Tensor):

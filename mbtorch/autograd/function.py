@@ -29,6 +29,8 @@ from ._grad_ops import sum_to
 from .graph import FREED_MESSAGE, Node, SavedOutput, unpack
 from .record import edge_of
 
+__all__ = ["FunctionCtx", "BackwardFunction", "Function", "once_differentiable"]
+
 
 class FunctionCtx:
     """What ``forward`` may tell ``backward`` (PyTorch's ``ctx`` methods)."""

@@ -14,6 +14,8 @@ from ..core.ops.creation import tensor as _tensor
 from ..core.tensor import Tensor
 from .api import grad as _grad
 
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
 
 class GradcheckError(RuntimeError):
     """Raised by ``gradcheck`` when the gradients disagree (and ``raise_exception``)."""

@@ -13,6 +13,8 @@ import os
 import warnings
 from typing import Any
 
+__all__ = ["set_cpu_fallback", "is_cpu_fallback_enabled", "applies", "run_on_cpu"]
+
 _enabled = os.environ.get("MBTORCH_CPU_FALLBACK", "") not in ("", "0")
 _warned: set = set()
 

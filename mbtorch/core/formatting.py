@@ -18,6 +18,8 @@ import numpy as np
 
 from . import dtypes as _dt
 
+__all__ = ["PRINT_OPTS", "set_printoptions", "get_printoptions", "printoptions", "tensor_repr"]
+
 
 @dataclass
 class _PrintOptions:

@@ -10,6 +10,11 @@ import numpy as np
 
 from . import dtypes as dt
 
+__all__ = [
+    "NUMPY_DTYPES", "FROM_NUMPY", "numpy_dtype", "dtype_from_numpy", "to_host_array", "finfo",
+    "iinfo"
+]
+
 NUMPY_DTYPES: dict[dt.dtype, np.dtype] = {
     dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8), dt.int8: np.dtype(np.int8),
     dt.int16: np.dtype(np.int16), dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),

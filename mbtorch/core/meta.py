@@ -11,6 +11,11 @@ from typing import Any, Sequence
 from . import dtypes as _dt
 from .tensor import Tensor, wrap_dim
 
+__all__ = [
+    "broadcast_shapes", "broadcast_all", "result_type", "check_same_device", "normalize_dims",
+    "check_shape_arg", "check_nonnegative_shape", "python_scalar"
+]
+
 _SCALAR_TYPES = (bool, int, float)
 
 

@@ -22,6 +22,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Callable
 
+__all__ = ["Op", "KernelSig", "PRIMITIVES", "INPLACE", "OpDef", "OPS", "define"]
+
 
 class Op(enum.IntEnum):
     """Every op in the registry. Primitives come first."""

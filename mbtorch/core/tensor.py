@@ -14,6 +14,10 @@ from typing import Any, Callable
 from . import dtypes as _dt
 from .device import device as _device_cls
 
+__all__ = [
+    "Tensor", "Size", "is_contiguous_layout", "contiguous_strides", "wrap_dim", "tensor_method"
+]
+
 
 class Tensor:
     """A multi-dimensional array on some device, with autograd support."""

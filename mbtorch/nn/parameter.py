@@ -6,6 +6,8 @@ from typing import Any
 
 from ..core.tensor import Tensor
 
+__all__ = ["Parameter", "Buffer"]
+
 
 class Parameter(Tensor):
     """A leaf tensor that requires grad by default and is registered when assigned to a

@@ -15,6 +15,8 @@ from ..derive import derive_backend
 from ..samples import draw, seed_for, special_values
 from .common import Context, Outcome, to_host
 
+__all__ = ["roundtrip", "undeclared", "probe_context", "random_streams"]
+
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:

@@ -18,6 +18,8 @@ from ..samples import Sample, draw, seed_for
 from ..tolerances import compare, round_to
 from .common import Context, Outcome, call, repro, samples, to_host
 
+__all__ = ["GRAD_TOLERANCES", "autograd", "NO_AUTOGRAD", "grad_samples", "grad", "gradcheck"]
+
 # Gradients chain several rounded ops; these bounds still catch a wrong derivative.
 GRAD_TOLERANCES = {mt.float16: (1e-2, 1e-2), mt.bfloat16: (6e-2, 6e-2),
                    mt.float32: (1e-4, 1e-5), mt.float64: (1e-7, 1e-7)}

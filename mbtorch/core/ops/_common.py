@@ -12,6 +12,11 @@ from ..plugins import get_backend
 from ..state import STATE
 from ..tensor import Tensor
 
+__all__ = [
+    "set_current_device_index", "resolve_device", "device_index", "check_dtype_supported",
+    "empty_on", "cast", "to_device", "scalar_for", "grad_enabled"
+]
+
 _current_index: dict[str, int] = {}
 _resolved: dict[Any, tuple[Device, Any]] = {}
 

@@ -12,6 +12,11 @@ from ..op import Op
 from ..tensor import Tensor
 from ._common import run
 
+__all__ = [
+    "IndexOutOfBounds", "iota", "as_index", "cast_long", "index_range", "check_bounds",
+    "wrap_negative", "require_derivative"
+]
+
 
 class IndexOutOfBounds(IndexError, RuntimeError):
     """An index value outside its dimension.

@@ -17,6 +17,11 @@ from ..op import Op
 from ..tensor import Tensor
 from ._common import cast, run
 
+__all__ = [
+    "LOW_PRECISION", "check_input", "reduce_dims", "reduced_shape", "prepare", "numel_of",
+    "sum_dtype", "float_dtype", "reduce", "upcast", "check_nonempty"
+]
+
 LOW_PRECISION = (_dt.float16, _dt.bfloat16)
 
 

@@ -24,6 +24,8 @@ from ._common import (
     wrap,
 )
 
+__all__ = ["clone", "detach", "detach_"]
+
 
 def _has_internal_overlap(t: Tensor) -> bool:
     # an empty tensor has no elements to overlap (NumPy gives empty arrays 0 strides)

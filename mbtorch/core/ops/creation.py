@@ -17,6 +17,11 @@ from . import binary as _b
 from ._common import cast, empty_on, resolve_device, run, scalar_for
 from .copying import from_host, host_to_tensor
 
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "full", "zeros", "ones", "empty", "zeros_like",
+    "ones_like", "empty_like", "full_like", "zero_", "fill_", "arange", "linspace", "eye"
+]
+
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     if requires_grad:

@@ -21,6 +21,8 @@ from ..host import dtype_from_numpy
 from ..tensor import Tensor, tensor_method
 from ._common import check_dtype_supported, resolve_device, wrap
 
+__all__ = ["from_dlpack"]
+
 DEVICE_NAMES = {1: "kDLCPU", 2: "kDLCUDA", 3: "kDLCUDAHost", 4: "kDLOpenCL", 7: "kDLVulkan",
                 8: "kDLMetal", 10: "kDLROCM", 13: "kDLCUDAManaged", 14: "kDLOneAPI"}
 

@@ -47,6 +47,12 @@ from ._generator import (  # noqa: F401 - re-exported through mbtorch
 from .copying import copy_
 from .views import select, view
 
+__all__ = [
+    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "bernoulli",
+    "normal", "Generator", "default_generator", "get_rng_state", "initial_seed", "manual_seed",
+    "seed", "set_rng_state",
+]
+
 _SIGNIFICAND = {_dt.float16: 11, _dt.bfloat16: 8, _dt.float32: 24, _dt.float64: 53}
 _TWO_PI = 2.0 * math.pi
 

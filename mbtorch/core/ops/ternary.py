@@ -16,6 +16,10 @@ from ._common import cast, run, scalar_for
 from ._elementwise import check_tensor, run_wide
 from .copying import write_result
 
+__all__ = [
+    "where", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "nan_to_num", "addcmul", "addcdiv"
+]
+
 
 # -- where, clamp, lerp, nan_to_num -------------------------------------------------------
 @tensor_method

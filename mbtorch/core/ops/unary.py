@@ -24,6 +24,14 @@ from ._elementwise import (
 )
 from .copying import write_result
 
+__all__ = [
+    "abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
+    "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan",
+    "sinh", "cosh", "tanh", "sigmoid", "erf", "relu", "floor", "ceil", "trunc", "fix",
+    "reciprocal", "square", "sign", "bitwise_not", "logical_not", "round", "isnan", "isinf",
+    "isfinite", "isposinf", "isneginf", "signbit", "sgn", "frac", "deg2rad", "rad2deg"
+]
+
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 

@@ -15,6 +15,12 @@ from ..state import STATE
 from ..tensor import Tensor, tensor_method, wrap_dim
 from ._common import run, wrap
 
+__all__ = [
+    "reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims", "t",
+    "movedim", "moveaxis", "broadcast_to", "squeeze", "unsqueeze", "select", "narrow", "diagonal",
+    "as_strided"
+]
+
 
 def make_view(x: Tensor, shape: tuple, strides: tuple, offset: int) -> Tensor:
     """A view of ``x``'s storage (``strides``/``offset`` relative to the root)."""

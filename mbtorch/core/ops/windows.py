@@ -30,6 +30,8 @@ from .gathering import _scatter_run, gather
 from .joining import pad_constant
 from .reductions import argmax
 
+__all__ = ["out_size", "ceil_extra", "windows", "im2col", "col2im", "max_pool", "max_pool_grad"]
+
 
 def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
     """Windows along one dim (floor mode)."""

@@ -8,6 +8,11 @@ from ...core.ops._index_common import index_range
 from ...core.ops.gathering import _gather_run
 from ...core.tensor import Tensor
 
+__all__ = [
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity"
+]
+
 _REDUCTIONS = ("none", "mean", "sum")
 
 

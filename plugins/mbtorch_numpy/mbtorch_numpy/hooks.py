@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
 
+__all__ = ["DEVICE_TYPE", "EXPECTATIONS", "mbtorch_backend"]
+
 DEVICE_TYPE = "cpu"
 
 # Known gaps for the conformance suite (mbtorch-conformance), each with its reason.

@@ -14,6 +14,8 @@ from mbtorch.core.plugin_api import xp_composites, xp_inplace_kernels, xp_kernel
 
 from .storage import native_dtype
 
+__all__ = ["KERNELS", "INPLACE_KERNELS"]
+
 KERNELS = xp_kernels(np, native_dtype, scipy.special.erf)
 KERNELS.update(xp_composites(np, native_dtype))
 INPLACE_KERNELS = xp_inplace_kernels(np, native_dtype)

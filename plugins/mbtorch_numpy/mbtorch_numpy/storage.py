@@ -11,6 +11,11 @@ import numpy as np
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import NUMPY_DTYPES as NATIVE
 
+__all__ = [
+    "DTYPES", "native_dtype", "NumpyStorage", "MALLOC_TUNING_ENV", "malloc_tuning",
+    "reuse_freed_memory"
+]
+
 DTYPES = tuple(NATIVE)
 
 

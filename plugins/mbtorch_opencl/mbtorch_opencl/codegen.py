@@ -21,6 +21,13 @@ from mbtorch.core import dtypes as dt
 
 from .storage import CLArray, CLDevice
 
+__all__ = [
+    "STORAGE_CTYPE", "COMPUTE_CTYPE", "HALF_TYPES", "NP_SCALAR", "INT_MAX", "BUILD_OPTIONS",
+    "ctype", "sctype", "load", "to_storage", "store", "header", "get_kernel", "launch",
+    "index_type", "collapse", "broadcast_strides", "broadcast_shape", "unravel", "offset_expr",
+    "np_scalar"
+]
+
 STORAGE_CTYPE = {
     dt.bool: "uchar", dt.uint8: "uchar", dt.int8: "char", dt.int16: "short", dt.int32: "int",
     dt.int64: "long", dt.float16: "half", dt.bfloat16: "ushort", dt.float32: "float",

@@ -19,6 +19,8 @@ from mbtorch.core.plugin_api import zero_division_error
 from . import codegen as cg
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["ERR_ZERO_DIV", "ERR_NEG_POW", "elementwise"]
+
 ERR_ZERO_DIV = 1
 ERR_NEG_POW = 2
 

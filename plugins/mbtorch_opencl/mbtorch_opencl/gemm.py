@@ -37,6 +37,10 @@ from . import codegen as cg
 from . import probe
 from .storage import CLArray, CLDevice, alloc, download, host_blas, mapped, upload
 
+__all__ = [
+    "PROBE", "MUL", "HOST_BLAS_MIN_MNK", "RM", "WX", "WY", "matmul", "ladder", "probe_variant"
+]
+
 PROBE = "mbtorch_opencl.gemm:probe_variant"
 # the inner update of each variant: one rounding (fma) or two (FP_CONTRACT is off)
 MUL = {"fma": "fma(av, bv, acc[i])", "mad": "acc[i] + av * bv"}

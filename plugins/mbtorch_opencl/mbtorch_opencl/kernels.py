@@ -11,6 +11,8 @@ from mbtorch.core.op import Op
 from . import gemm, indexing, pointwise, random, reduce, rowwise, sort
 from .storage import CLArray
 
+__all__ = ["as_strided", "KERNELS", "EXPECTATIONS"]
+
 
 def as_strided(root: CLArray, shape, strides, offset) -> CLArray:
     return CLArray(root.buf, tuple(shape), tuple(strides), root.offset + offset, root.dtype,

@@ -23,6 +23,8 @@ from mbtorch.core import dtypes as dt
 from . import codegen as cg
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["PER_ITEM", "ROWS_MAX_R", "acc_dtype", "reduce", "reduction_kernel"]
+
 PER_ITEM = 64
 ROWS_MAX_R = 32
 

@@ -14,6 +14,8 @@ from . import codegen as cg
 from .reduce import acc_dtype
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["arg_extreme", "scan", "softmax"]
+
 _TEMPLATE = """
 __kernel void rows(__global {ot}* out, __global const {xt}* x, {it} x_off, {it} lines,
                    {it} n, {it} x_sd, {it} o_sd{params})

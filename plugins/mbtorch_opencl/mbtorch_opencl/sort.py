@@ -15,6 +15,8 @@ from mbtorch.core import dtypes as dt
 from . import codegen as cg
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["sort"]
+
 _SORT = """
 inline int before({kt} ka, long ia, {kt} kb, long ib, long n)
 {{

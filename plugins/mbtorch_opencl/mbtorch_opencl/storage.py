@@ -20,6 +20,11 @@ import pyopencl as cl
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import FROM_NUMPY, NUMPY_DTYPES
 
+__all__ = [
+    "BASE_DTYPES", "CLDevice", "enumerate_devices", "DEVICES", "CLArray", "contiguous_strides",
+    "check_dtype", "alloc", "upload", "download", "host_blas", "mapped", "OpenCLStorage"
+]
+
 BASE_DTYPES = (dt.bool, dt.uint8, dt.int8, dt.int16, dt.int32, dt.int64, dt.float16,
                dt.bfloat16, dt.float32)
 _KIND_ORDER = {cl.device_type.GPU: 0, cl.device_type.ACCELERATOR: 1}

@@ -67,5 +67,6 @@ def mbtorch_backend(api_version: int):
     from .storage import DTYPES, MiniStorage
 
     return BackendSpec(**base, device_count=2, dtypes=frozenset(DTYPES), storage=MiniStorage(),
-                       kernels={op: _quiet(k) for op, k in KERNELS.items()}, info={"numpy": np.__version__, "memory": "host"},
+                       kernels={op: _quiet(k) for op, k in KERNELS.items()},
+                       info={"numpy": np.__version__, "memory": "host"},
                        expectations=EXPECTATIONS)
