@@ -78,3 +78,15 @@ def test_all_lists_only_names_the_module_has():
                  "mbtorch.core.ops.unary", "mbtorch.core.ops.views"):
         module = importlib.import_module(name)
         assert [n for n in module.__all__ if not hasattr(module, n)] == [], name
+
+
+def test_tensor_methods_are_the_modules_tables():
+    from mbtorch.core import ops
+    from mbtorch.core.tensor import Tensor
+
+    tables = [m for m in vars(ops).values()
+              if isinstance(m, types.ModuleType) and hasattr(m, "TENSOR_METHODS")]
+    assert len(tables) >= 20
+    for module in [*tables, mt.autograd.api]:
+        for name, fn in module.TENSOR_METHODS.items():
+            assert vars(Tensor)[name] is fn, (module.__name__, name)

@@ -12,7 +12,7 @@ from .. import dtypes as _dt
 from ..host import dtype_from_numpy
 from ..meta import check_nonnegative_shape, check_shape_arg
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from ._common import cast, empty_on, resolve_device, run, scalar_for
 from .copying import from_host, host_to_tensor
@@ -21,6 +21,10 @@ __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "full", "zeros", "ones", "empty", "zeros_like",
     "ones_like", "empty_like", "full_like", "zero_", "fill_", "arange", "linspace", "eye"
 ]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -185,10 +189,10 @@ def _new(fn_name: str, value: Any):
     return method
 
 
-Tensor.new_zeros = _new("new_zeros", 0)
-Tensor.new_ones = _new("new_ones", 1)
-Tensor.new_empty = _new("new_empty", _EMPTY)
-Tensor.new_full = _new("new_full", None)
+TENSOR_METHODS["new_zeros"] = _new("new_zeros", 0)
+TENSOR_METHODS["new_ones"] = _new("new_ones", 1)
+TENSOR_METHODS["new_empty"] = _new("new_empty", _EMPTY)
+TENSOR_METHODS["new_full"] = _new("new_full", None)
 
 
 @tensor_method

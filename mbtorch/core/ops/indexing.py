@@ -19,12 +19,16 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import broadcast_all, broadcast_shapes
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import views as _v
 from ._common import cast, run, scalar_for
 from ._index_common import as_index, cast_long, check_bounds, wrap_negative
 from .gathering import nonzero  # noqa: F401 - ``where(cond)`` finds it here
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte or bool "
           "tensors are valid indices")

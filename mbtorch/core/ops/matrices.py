@@ -14,13 +14,17 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..meta import result_type
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from . import views as _v
 from ._common import cast
 from ._reduce import check_input
 from .creation import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _zero(x: Tensor) -> Tensor:

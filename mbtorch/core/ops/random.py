@@ -29,7 +29,7 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import check_nonnegative_shape, check_shape_arg
 from ..op import Op
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, check_dtype_supported, resolve_device, run
@@ -52,6 +52,10 @@ __all__ = [
     "normal", "Generator", "default_generator", "get_rng_state", "initial_seed", "manual_seed",
     "seed", "set_rng_state",
 ]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _SIGNIFICAND = {_dt.float16: 11, _dt.bfloat16: 8, _dt.float32: 24, _dt.float64: 53}
 _TWO_PI = 2.0 * math.pi

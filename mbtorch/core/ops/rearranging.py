@@ -12,11 +12,15 @@ from typing import Any, Sequence
 from .. import dtypes as _dt
 from ..meta import check_shape_arg
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import views as _v
 from ._common import run
 from ._index_common import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 # -- flip ----------------------------------------------------------------------------------

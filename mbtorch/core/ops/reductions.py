@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, run
@@ -31,6 +31,10 @@ from ._reduce import (
     upcast,
 )
 from .creation import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _return_type(name: str, fields: tuple[str, str]) -> type:

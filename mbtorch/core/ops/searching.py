@@ -14,12 +14,16 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import check_same_device, result_type
 from ..op import Op
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from . import views as _v
 from ._common import cast, run, scalar_for
 from .gathering import _gather_run
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _SCALARS = (bool, int, float)
 _NAME = "torch.searchsorted()"

@@ -9,12 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from ._common import cast
 from ._reduce import check_input, numel_of, prepare, reduce, reduced_shape, upcast
 from .reductions import mean
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 @define(Op.VAR)

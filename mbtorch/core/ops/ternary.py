@@ -9,7 +9,7 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import broadcast_all, result_type
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, run, scalar_for
@@ -19,6 +19,10 @@ from .copying import write_result
 __all__ = [
     "where", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "nan_to_num", "addcmul", "addcdiv"
 ]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 # -- where, clamp, lerp, nan_to_num -------------------------------------------------------
@@ -89,7 +93,7 @@ def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: 
     return write_result(self, clamp(self, min, max), "clamp_")
 
 
-Tensor.clamp_ = Tensor.clip_ = _clamp_
+TENSOR_METHODS["clamp_"] = TENSOR_METHODS["clip_"] = _clamp_
 
 
 @tensor_method
@@ -155,7 +159,7 @@ def _lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
     return write_result(self, lerp(self, end, weight), "lerp_")
 
 
-Tensor.lerp_ = _lerp_
+TENSOR_METHODS["lerp_"] = _lerp_
 
 
 @tensor_method
@@ -184,5 +188,5 @@ def _addc_inplace(fn, name):
     return f
 
 
-Tensor.addcmul_ = _addc_inplace(addcmul, "addcmul_")
-Tensor.addcdiv_ = _addc_inplace(addcdiv, "addcdiv_")
+TENSOR_METHODS["addcmul_"] = _addc_inplace(addcmul, "addcmul_")
+TENSOR_METHODS["addcdiv_"] = _addc_inplace(addcdiv, "addcdiv_")

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from ._common import cast, run
 from ._elementwise import (
@@ -32,6 +32,10 @@ __all__ = [
     "isfinite", "isposinf", "isneginf", "signbit", "sgn", "frac", "deg2rad", "rad2deg"
 ]
 
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
+
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
@@ -50,7 +54,7 @@ def _public(op: Op, name: str, kind: int, guard: Any = None):
         return write_result(self, fn(self), name + "_")
 
     inplace.__name__ = name + "_"
-    setattr(Tensor, name + "_", inplace)
+    TENSOR_METHODS[name + "_"] = inplace
     return fn
 
 
@@ -269,7 +273,7 @@ def _round_(self: Tensor, *, decimals: int = 0) -> Tensor:
     return write_result(self, round(self, decimals=decimals), "round_")
 
 
-Tensor.round_ = _round_
+TENSOR_METHODS["round_"] = _round_
 
 
 @tensor_method
@@ -350,8 +354,8 @@ def rad2deg(input: Tensor) -> Tensor:
 
 
 for _f in (sgn, frac, deg2rad, rad2deg):
-    setattr(Tensor, _f.__name__ + "_",
-            (lambda f: lambda self: write_result(self, f(self), f.__name__ + "_"))(_f))
+    TENSOR_METHODS[_f.__name__ + "_"] = (
+        lambda f: lambda self: write_result(self, f(self), f.__name__ + "_"))(_f)
 
 
 # ``where``, ``clamp``, ``lerp``... live in ternary.py; re-exported here because the

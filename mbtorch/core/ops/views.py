@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from ..meta import check_shape_arg
 from ..op import OPS, Op, define
 from ..state import STATE
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from ._common import run, wrap
 
 __all__ = [
@@ -20,6 +20,10 @@ __all__ = [
     "movedim", "moveaxis", "broadcast_to", "squeeze", "unsqueeze", "select", "narrow", "diagonal",
     "as_strided"
 ]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def make_view(x: Tensor, shape: tuple, strides: tuple, offset: int) -> Tensor:
@@ -281,9 +285,10 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, 1) if input.ndim == 2 else alias_view(input)
 
 
-Tensor.T = property(lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
-Tensor.H = Tensor.T
+TENSOR_METHODS["T"] = property(
+    lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
+TENSOR_METHODS["mT"] = property(lambda self: transpose(self, -2, -1))
+TENSOR_METHODS["H"] = TENSOR_METHODS["T"]
 
 
 @tensor_method
