@@ -30,7 +30,7 @@ def _host(t: Tensor) -> np.ndarray:
 
 
 def _float_outputs(out: Any) -> list:
-    return [o for o in _as_tuple(out) if isinstance(o, Tensor) and o._dtype.category == 2]
+    return [o for o in _as_tuple(out) if isinstance(o, Tensor) and o._dtype.is_floating_point]
 
 
 def _evaluate(func: Callable, inputs: tuple) -> list[np.ndarray]:

@@ -1,4 +1,4 @@
-"""Opt-in CPU fallback (DESIGN.md, "Dispatch").
+"""Opt-in CPU fallback: the dispatcher's last resort, only when the user asks for it.
 
 A backend kernel may raise ``NotImplementedError`` for a case its device cannot run (a dtype
 its hardware lacks, say). By default that error reaches the user. With the fallback on

@@ -39,11 +39,23 @@ class Tensor:
     _grad_fn: Any = None
     _retains_grad: bool = False
     _hooks: "list | None" = None
-    _is_param: bool = False
 
     def __init__(self, *args, **kwargs):
         raise TypeError("use mbtorch.tensor(...), mbtorch.empty(...) and friends to create "
                         "tensors; Tensor() itself is not a constructor here")
+
+    @staticmethod
+    def _make_subclass(cls: type, data: "Tensor", requires_grad: bool = False) -> "Tensor":
+        """A ``cls`` instance sharing ``data``'s storage, a leaf (torch's
+        ``Tensor._make_subclass``, with which ``nn.Parameter`` is built)."""
+        t = object.__new__(cls)
+        t._data, t._shape, t._dtype = data._data, data._shape, data._dtype
+        t._device, t._be = data._device, data._be
+        if data._root is not None:
+            t._root, t._offset, t._stride = data._root, data._offset, data._stride
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
 
     # -- metadata -------------------------------------------------------------------------
     @property
@@ -138,7 +150,7 @@ class Tensor:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self._dtype.category != 2:
+        if requires_grad and self._dtype.category != _dt.FLOATING_CATEGORY:
             raise RuntimeError("requires_grad_(): only Tensors of floating point dtype can "
                                f"require gradients (got {self._dtype.name})")
         if not requires_grad and self._grad_fn is not None:
@@ -208,7 +220,7 @@ class Tensor:
         return bool(self.item())
 
     def __index__(self) -> int:
-        if self._dtype.category != 1 or self.numel() != 1:
+        if self._dtype.category != _dt.INTEGRAL_CATEGORY or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())
@@ -279,6 +291,8 @@ def is_contiguous_layout(shape: tuple[int, ...], strides: tuple[int, ...]) -> bo
 
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Row-major strides in elements (a size-0 dim counts as 1), the one helper every backend
+    and the conformance suite use."""
     strides = []
     acc = 1
     for s in reversed(shape):

@@ -1,5 +1,5 @@
 """Neural-network layers, losses and utilities, written only against the public Tensor API
-(the architecture in ../shared/DESIGN.md), so they run on every backend."""
+(never a backend's arrays or the tensor's private fields), so they run on every backend."""
 
 from . import functional, init, utils
 from .modules import *  # noqa: F403 - modules/__init__.py lists its names in __all__

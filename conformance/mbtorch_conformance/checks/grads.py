@@ -41,9 +41,12 @@ NO_AUTOGRAD = ("mbtorch.autograd (with gradcheck and Tensor.backward) is not ava
                "mbtorch; gradient checks turn on when it is")
 
 
-def grad_samples(entry: Entry, dtype: mt.dtype, ctx: Context, limit: int) -> list[Sample]:
+def grad_samples(entry: Entry, dtype: mt.dtype, ctx: Context, limit: int,
+                 max_numel: int = 400) -> list[Sample]:
+    """The first ``limit`` non-empty samples of the tier with at most ``max_numel`` elements
+    (filtered before the limit, so a tier whose first samples are large still gets some)."""
     chosen = [s for s in samples(entry, dtype, ctx.tier, entry.grad_domain, specials=False)
-              if 0 < s.numel() <= 400]
+              if 0 < s.numel() <= max_numel]
     return chosen[:limit]
 
 
@@ -115,9 +118,8 @@ def gradcheck(entry: Entry, dtype: mt.dtype, ctx: Context) -> Outcome:
     if ag is None:
         out.skipped = NO_AUTOGRAD
         return out
-    for s in grad_samples(entry, dtype, ctx, _LIMITS[ctx.tier] // 2):
-        if s.numel() > 60:
-            continue
+    # finite differences cost two calls per input element: small samples only
+    for s in grad_samples(entry, dtype, ctx, _LIMITS[ctx.tier] // 2, max_numel=60):
         out.n += 1
         args, leaves = _leaves(s, dtype, ctx.device, mt.float64)
         slots = [i for i, a in enumerate(args) if any(a is t for t in leaves)]

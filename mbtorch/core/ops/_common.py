@@ -88,9 +88,9 @@ def to_device(x: Tensor, dev: Any, op: str = "to") -> Tensor:
 def scalar_for(value: Any, dtype: _dt.dtype) -> Any:
     """A Python scalar as the Python type of ``dtype``, integers wrapped like PyTorch's."""
     cat = dtype.category
-    if cat == 2:
+    if cat == _dt.FLOATING_CATEGORY:
         return float(value)
-    if cat == 0:
+    if cat == _dt.BOOL_CATEGORY:
         return bool(value)
     v = int(value)
     bits = dtype.itemsize * 8

@@ -40,7 +40,7 @@ def as_index(obj: Any, like: Tensor) -> Tensor:
     from .creation import tensor
 
     t = tensor(obj, device=like._device)
-    if t.numel() == 0 and t._dtype.category == 2:
+    if t.numel() == 0 and t._dtype.category == _dt.FLOATING_CATEGORY:
         t = cast_long(t)  # ``x[[]]`` selects nothing, as in PyTorch
     return t
 

@@ -44,7 +44,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     if requires_grad and dtype is None:
         pass
     t = host_to_tensor(data, dtype, device, "tensor")
-    if requires_grad and t._dtype.category != 2:
+    if requires_grad and t._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError("tensor(): Only Tensors of floating point dtype can require "
                            "gradients")
     return _finish(t, requires_grad)
@@ -244,7 +244,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
     n = max(0, math.ceil((end - start) / step))
     d, be = resolve_device(device, "arange")
     idx = iota(n, d, be)
-    if dtype.category == 2:
+    if dtype.category == _dt.FLOATING_CATEGORY:
         wide = _dt.float64 if _dt.float64 in be.dtypes else _dt.float32
         vals = _b.add(_b.mul(cast(idx, wide), float(step)), float(start))
     else:
@@ -269,7 +269,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     from .unary import where
 
     vals = where(_b.lt(i, steps // 2), low, high)
-    if dtype.category != 2:
+    if dtype.category != _dt.FLOATING_CATEGORY:
         from .unary import trunc
 
         vals = trunc(vals)

@@ -92,7 +92,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` with the non-``dim`` dims broadcast; flat when ``dim`` is None."""
     _check_tensor(indices, "take_along_dim", "indices")
-    if indices._dtype.category != 1:
+    if indices._dtype.category != _dt.INTEGRAL_CATEGORY:
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be int64 but got "
                            f"{indices._dtype.name}")
     if dim is None:

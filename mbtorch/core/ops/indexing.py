@@ -190,7 +190,7 @@ def _tensor_item(x: Tensor, it: Any, dim: int, adv: list) -> tuple[Tensor, int]:
         for j in range(t.ndim):
             adv.append((dim + j, _v.select(nz, 1, j)))
         return x, dim + t.ndim
-    if t._dtype.category != 1:
+    if t._dtype.category != _dt.INTEGRAL_CATEGORY:
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if t._device is not x._device:
         raise RuntimeError(f"indices should be either on cpu or on the same device as the "
@@ -320,11 +320,6 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     from .copying import clone
 
     return index_put_(clone(input), indices, values, accumulate)
-
-
-def index_tensor(input: Tensor, indices: Any) -> Tensor:
-    """``input[indices]`` for a tuple of index tensors (``torch.ops.aten.index``)."""
-    return getitem(input, tuple(slice(None) if t is None else t for t in indices))
 
 
 __all__ = ["index_put", "index_put_"]

@@ -223,7 +223,7 @@ def _scaled_add(input: Tensor, prod: Tensor, beta: Any, alpha: Any, name: str) -
     if broadcast_shapes(input._shape, prod._shape, name) != prod._shape:
         raise RuntimeError(f"{name}(): the shape of input {list(input._shape)} cannot be "
                            f"broadcast to {list(prod._shape)}")
-    if prod._dtype.category != 2 and (type(alpha) is float or type(beta) is float):
+    if not prod._dtype.is_floating_point and (type(alpha) is float or type(beta) is float):
         raise RuntimeError(f"{name}(): for integral input tensors, alpha and beta must not be "
                            "floating point numbers")
     if alpha != 1:

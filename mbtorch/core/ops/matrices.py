@@ -110,7 +110,7 @@ def _tri_indices(name: str, row: int, col: int, offset: int, dtype: Any, device:
         if value < 0:
             raise RuntimeError(f"{arg} must be non-negative, got{value}")
     dtype = _dt.int64 if dtype is None else _dt.as_dtype(dtype, name)
-    if dtype.category != 1:
+    if dtype.category != _dt.INTEGRAL_CATEGORY:
         raise NotImplementedError(f'"{name}" not implemented for \'{dtype.scalar_name}\'')
     # the indices depend only on the arguments: computed on the host, like arange's values
     r, c = np.indices((row, col)).reshape(2, -1)

@@ -59,7 +59,7 @@ def _root(s: Tensor, ord: float) -> Tensor:
 
 
 def _check_floating(x: Tensor, name: str) -> None:
-    if x._dtype.category != 2:
+    if x._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {x._dtype.scalar_name}")
 
@@ -68,7 +68,7 @@ def _with_dtype(x: Tensor, dtype: Any, name: str) -> Tensor:
     if dtype is None:
         return x
     dtype = _dt.as_dtype(dtype, name)
-    if dtype.category != 2 or _dt.promote_types(x._dtype, dtype) is not dtype:
+    if dtype.category != _dt.FLOATING_CATEGORY or _dt.promote_types(x._dtype, dtype) is not dtype:
         raise RuntimeError(f"{name}: the dtype of the input ({x._dtype.scalar_name}) should be "
                            f"convertible without narrowing to the specified dtype "
                            f"({dtype.scalar_name})")
@@ -188,7 +188,7 @@ def dist(input: Tensor, other: Tensor, p: Any = 2) -> Tensor:
     check_input(input, "dist")
     check_input(other, "dist", "other")
     diff = _b.sub(input, other)
-    if diff._dtype.category != 2:
+    if diff._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
                            f"Got {diff._dtype.scalar_name} instead.")
     return vector_norm(diff, float(p))
@@ -201,7 +201,7 @@ _CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
 def _check_cdist(x1: Tensor, x2: Tensor, p: float, compute_mode: Any) -> None:
     for x, name in ((x1, "X1"), (x2, "X2")):
         check_input(x, "cdist", name.lower())
-        if x._dtype.category != 2:
+        if x._dtype.category != _dt.FLOATING_CATEGORY:
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
                                f"{x._dtype.scalar_name}")
         if x.ndim < 2:

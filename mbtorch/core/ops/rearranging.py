@@ -193,7 +193,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
 def _interleave_index(counts: Tensor, like: Tensor) -> Tensor:
     """``[0]*c0 + [1]*c1 + ...`` for 1-d int ``counts`` (its length is data-dependent, as in
     PyTorch, which synchronises here too)."""
-    if counts.ndim != 1 or counts._dtype.category != 1:
+    if counts.ndim != 1 or counts._dtype.category != _dt.INTEGRAL_CATEGORY:
         raise RuntimeError("repeat_interleave(): repeats must be 0-dim or 1-dim tensor of "
                            "integers")
     from ._index_common import index_range

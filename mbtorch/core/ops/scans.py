@@ -104,7 +104,7 @@ def _cum_extreme_indices(x: Tensor, dim: int, largest: bool) -> Tensor:
     pos = iota(n, x._device, x._be).reshape(tuple(n if d == dim else 1 for d in range(x.ndim)))
     idx = pos.expand(x._shape)
     pos, vals = idx, x
-    is_float = x._dtype.category == 2
+    is_float = x._dtype.category == _dt.FLOATING_CATEGORY
     step = 1
     while step < n:
         back = _b.sub(pos, step)

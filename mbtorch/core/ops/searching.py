@@ -205,7 +205,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     when both are 0); values outside the range and NaN are not counted."""
     if not isinstance(input, Tensor):
         raise TypeError(f"histc(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"histc(): not implemented for '{input._dtype.scalar_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "

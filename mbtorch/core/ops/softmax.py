@@ -85,7 +85,7 @@ def _softmax_like(op: Op, name: str, input: Tensor, dim: Any, dtype: Any) -> Ten
         raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
     if dtype is not None:
         input = cast(input, _dt.as_dtype(dtype, name), name)
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f'"{name}_kernel_impl" not implemented for '
                                   f"'{input._dtype.scalar_name}'")
     d = wrap_dim(dim, input.ndim, name)

@@ -131,7 +131,7 @@ TENSOR_METHODS["erfinv_"] = _erfinv_
 # -- helpers -------------------------------------------------------------------------------
 def _float_dtype(operands: tuple, name: str) -> _dt.dtype:
     dtype = result_type(operands, name)
-    return dtype if dtype.category == 2 else _dt.get_default_dtype()
+    return dtype if dtype.category == _dt.FLOATING_CATEGORY else _dt.get_default_dtype()
 
 
 def _opmath(fn: Callable, dtype: _dt.dtype, *args: Any) -> Tensor:
@@ -151,7 +151,7 @@ def _floating_pair(a: Any, b: Any, name: str) -> _dt.dtype:
     check_tensor(a, name)
     check_tensor(b, name, "other")
     dtype = result_type((a, b), name)
-    if dtype.category != 2:
+    if dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"{name}(): not implemented for '{dtype.scalar_name}'")
     return dtype
 

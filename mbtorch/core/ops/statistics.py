@@ -55,7 +55,7 @@ def _parse(name: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, An
 def _variance(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
               name: str) -> Tensor:
     check_input(input, name)
-    if input._dtype.category != 2:
+    if not input._dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
     dim, correction = _parse(name, dim, unbiased, correction)
     x, dims, keepdim, shape = prepare(input, dim, keepdim, name)

@@ -122,7 +122,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     if input._dtype is not end._dtype:
         raise RuntimeError(f"lerp(): expected dtype {input._dtype.name} for `end` but got "
                            f"dtype {end._dtype.name}")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"lerp(): not implemented for '{input._dtype.scalar_name}'")
     if not isinstance(weight, Tensor):
         from .creation import full
@@ -144,7 +144,7 @@ def _nan_to_num(x, nan, posinf, neginf):
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
     check_tensor(input, "nan_to_num")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         return input.clone()
     from ..host import finfo
 
@@ -172,7 +172,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
 @tensor_method
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 / tensor2``."""
-    if (tensor1._dtype.category != 2 and tensor2._dtype.category != 2):
+    if not (tensor1._dtype.is_floating_point or tensor2._dtype.is_floating_point):
         raise RuntimeError("addcdiv(): Integer division with addcdiv is no longer supported, "
                            "and in a future release addcdiv will perform a true division of "
                            "tensor1 and tensor2.")

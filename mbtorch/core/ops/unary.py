@@ -259,7 +259,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     if decimals == 0:
         return unary(Op.ROUND, "round", input, INTEGRAL_ID)
     check_tensor(input, "round")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"round(): decimals={decimals} is not implemented for "
                                   f"'{input._dtype.scalar_name}'")
     if decimals < 0:  # divide by the exact power of ten, as PyTorch
@@ -293,7 +293,7 @@ def isfinite(input: Tensor) -> Tensor:
 
 def _classify(op: Op, name: str, x: Tensor, int_value: bool) -> Tensor:
     check_tensor(x, name)
-    if x._dtype.category != 2:
+    if x._dtype.category != _dt.FLOATING_CATEGORY:
         from .creation import full_like
 
         return full_like(x, int_value, dtype=_dt.bool)
@@ -312,7 +312,7 @@ def isneginf(input: Tensor) -> Tensor:
 
 @tensor_method
 def signbit(input: Tensor) -> Tensor:
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         return _b.lt(input, 0)
     # -0.0 has its sign bit set: 1 / -0.0 is -inf
     return _b.logical_or(_b.lt(input, 0),
@@ -329,7 +329,7 @@ def sgn(input: Tensor) -> Tensor:
 def frac(input: Tensor) -> Tensor:
     """The fractional part ``x - trunc(x)``, with the sign of ``x``; floating only."""
     check_tensor(input, "frac")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"frac(): not implemented for '{input._dtype.scalar_name}'")
     return _b.sub(input, trunc(input))
 
@@ -341,7 +341,7 @@ _RAD_PER_DEG = math.pi / 180.0
 def deg2rad(input: Tensor) -> Tensor:
     """Degrees to radians; integers and bools give the default float dtype."""
     check_tensor(input, "deg2rad")
-    x = input if input._dtype.category == 2 else cast(input, _dt.get_default_dtype())
+    x = input if input._dtype.is_floating_point else cast(input, _dt.get_default_dtype())
     return _b.mul(x, _RAD_PER_DEG)
 
 
@@ -349,7 +349,7 @@ def deg2rad(input: Tensor) -> Tensor:
 def rad2deg(input: Tensor) -> Tensor:
     """Radians to degrees; integers and bools give the default float dtype."""
     check_tensor(input, "rad2deg")
-    x = input if input._dtype.category == 2 else cast(input, _dt.get_default_dtype())
+    x = input if input._dtype.is_floating_point else cast(input, _dt.get_default_dtype())
     return _b.mul(x, 180.0 / math.pi)
 
 

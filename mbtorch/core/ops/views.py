@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from ..meta import check_shape_arg
 from ..op import OPS, Op, define
 from ..state import STATE
-from ..tensor import Tensor, method_table, wrap_dim
+from ..tensor import Tensor, contiguous_strides, method_table, wrap_dim
 from ._common import run, wrap
 
 __all__ = [
@@ -51,7 +51,7 @@ def _view_strides(shape: tuple, strides: tuple, new: tuple) -> tuple | None:
     for s in shape:
         numel *= s
     if numel == 0:
-        return strides if shape == new else _contig(new)
+        return strides if shape == new else contiguous_strides(new)
     out = [0] * len(new)
     view_d = len(new) - 1
     chunk_base = strides[-1]
@@ -71,14 +71,6 @@ def _view_strides(shape: tuple, strides: tuple, new: tuple) -> tuple | None:
     if view_d != -1:
         return None
     return tuple(out)
-
-
-def _contig(shape: tuple) -> tuple:
-    out, acc = [], 1
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(out))
 
 
 def infer_size(shape: tuple, numel: int, op: str) -> tuple:

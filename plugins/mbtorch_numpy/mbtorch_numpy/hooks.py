@@ -8,14 +8,9 @@ __all__ = ["DEVICE_TYPE", "EXPECTATIONS", "mbtorch_backend"]
 
 DEVICE_TYPE = "cpu"
 
-# Known gaps for the conformance suite (mbtorch-conformance), each with its reason.
-EXPECTATIONS = {"xfail": {
-    "pow:bfloat16:grad": (
-        "the exponent's gradient sums g * a**b * log(a) over the broadcast dims; in sample #5 "
-        "terms near 150 cancel to 5.5, and each term rounded to bfloat16 (ulp 1 at 150) moves "
-        "the sum past the tolerance; PyTorch's bfloat16 backward gives the same 6.0625 "
-        "(float64: 5.46)"),
-}}
+# Known gaps of this backend for the conformance suite (mbtorch-conformance), each with its
+# reason: none (gaps common to every backend are the suite's own, mbtorch_conformance.gaps).
+EXPECTATIONS: dict = {"xfail": {}}
 
 
 @hookimpl
@@ -25,8 +20,7 @@ def mbtorch_backend(api_version: int):
     from mbtorch.core.backend import BackendSpec
 
     from . import __version__
-    from .errstate import quiet_kernels
-    from .kernels import INPLACE_KERNELS, KERNELS
+    from .kernels import INPLACE_KERNELS, KERNELS, quiet_kernels
     from .storage import DTYPES, NumpyStorage, malloc_tuning
 
     # PyTorch never warns on floating-point exceptions (1/0, overflow); NumPy would. The

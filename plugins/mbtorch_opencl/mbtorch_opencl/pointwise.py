@@ -62,7 +62,7 @@ CT ipow(CT a, CT b, __global long* err) {
 
 
 def _fl(d: dt.dtype) -> bool:
-    return d.category == 2
+    return d.category == dt.FLOATING_CATEGORY
 
 
 def _int_preamble(d: dt.dtype) -> str:

@@ -93,7 +93,7 @@ def sort(x: CLArray, dim: int, descending: bool):
         return cast_copy(x), _zeros_i64(dev, x.shape)
     p = 1 << max(n - 1, 0).bit_length()
     kt = cg.sctype(key_dt)
-    fl = key_dt.category == 2
+    fl = key_dt.category == dt.FLOATING_CATEGORY
     prg = _program(dev, key_dt, descending, kt, fl)
     key = alloc(dev, (lines * p,), key_dt)
     idx = alloc(dev, (lines * p,), dt.int64)
