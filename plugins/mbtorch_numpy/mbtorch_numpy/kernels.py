@@ -206,19 +206,19 @@ def quiet(kernel: Callable) -> Callable:
     """``kernel`` run with NumPy's floating-point errors ignored, for that call only."""
     if _FAST is None:
         @functools.wraps(kernel)
-        def run(*args, **kwargs):
+        def run(*args):
             with np.errstate(all="ignore"):
-                return kernel(*args, **kwargs)
+                return kernel(*args)
     else:
         var, ignore = _FAST
 
         @functools.wraps(kernel)
-        def run(*args, **kwargs):
+        def run(*args):  # the core calls kernels with positional arguments only
             token = var.set(ignore)
             try:
-                return kernel(*args, **kwargs)
+                return kernel(*args)
             finally:
-                var.reset(token)
+                var.reset(token)  # also when the kernel raises: nothing leaks to the caller
 
     nin = getattr(kernel, "nin", None)
     if nin is not None:
