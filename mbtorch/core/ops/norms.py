@@ -38,7 +38,10 @@ def _vector_norm(x: Tensor, dims: tuple, ord: float, keepdim: bool) -> Tensor:
     elif ord == -math.inf:
         out = reduce(Op.AMIN, a, dims, keepdim, shape)
     elif ord == 0:
-        out = reduce(Op.SUM, cast(_b.ne(y, 0), y._dtype), dims, keepdim, shape)
+        # the count of non-zeros; sign(|y|) is that 0/1 indicator with a zero gradient, so the
+        # result is differentiable (gradient 0) as in PyTorch; NaN counts as non-zero
+        nonzero = _u.where(_u.isnan(y), 1.0, _u.sign(a))
+        out = reduce(Op.SUM, nonzero, dims, keepdim, shape)
     elif ord == 1:
         out = reduce(Op.SUM, a, dims, keepdim, shape)
     elif ord == 2:
