@@ -4,7 +4,11 @@
 devices come from separately installed backend packages (see ``mbtorch.backends.status()``).
 """
 
-from __future__ import annotations
+# ruff: noqa: F405 - the names in __all__ come from the star-imports of modules with __all__
+# The public names are the list ``__all__`` at the end of this file; each star-import below
+# brings only the torch-level functions its module lists in its own ``__all__`` (its Tensor
+# methods are installed by ``mbtorch.core.ops``). tests/test_namespace.py checks the list
+# against ``dir(torch)``: a name torch lacks needs a reason there.
 
 __version__ = "0.1.0"
 
@@ -15,9 +19,8 @@ from .core.dtypes import (  # noqa: F401
 )
 from .core.formatting import set_printoptions  # noqa: F401
 from .core.host import finfo, iinfo
-from .core.meta import broadcast_shapes as _broadcast_two
 from .core.ops.binary import *  # noqa: F401,F403
-from .core.ops.copying import clone, contiguous  # noqa: F401
+from .core.ops.copying import clone, detach, detach_  # noqa: F401
 from .core.ops.creation import (  # noqa: F401
     arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full, full_like,
     linspace, ones, ones_like, tensor, zeros, zeros_like,
@@ -28,6 +31,7 @@ from .core.ops.random import (  # noqa: F401
     rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
 )
 from .core.ops.unary import *  # noqa: F401,F403
+from .core.ops.ternary import *  # noqa: F401,F403
 from .core.ops.gathering import *  # noqa: F401,F403
 from .core.ops.indexing import *  # noqa: F401,F403
 from .core.ops.joining import *  # noqa: F401,F403
@@ -59,3 +63,44 @@ from . import linalg  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import nn, optim  # noqa: E402
 from . import distributed  # noqa: F401,E402
+
+# Every public name, written out: tests/test_namespace.py holds it to dir(torch). Submodules
+# (nn, optim, autograd, ...) are public as attributes and listed in that test.
+__all__ = [
+    "abs", "absolute", "acos", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax",
+    "amin", "aminmax", "any", "arange", "arccos", "arcsin", "arctan", "arctan2", "argmax",
+    "argmin", "argsort", "argwhere", "as_strided", "as_tensor", "asarray", "asin", "atan", "atan2",
+    "atleast_1d", "atleast_2d", "atleast_3d", "baddbmm", "bernoulli", "bfloat16", "bitwise_and",
+    "bitwise_not", "bitwise_or", "bitwise_xor", "block_diag", "bmm", "bool", "broadcast_shapes",
+    "broadcast_tensors", "broadcast_to", "bucketize", "cartesian_prod", "cat", "cdist", "ceil",
+    "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "column_stack", "combinations",
+    "concat", "concatenate", "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin",
+    "cumprod", "cumsum", "default_generator", "deg2rad", "detach", "detach_", "device", "diag",
+    "diag_embed", "diagonal", "diff", "dist", "div", "divide", "dot", "double", "dstack", "dtype",
+    "einsum", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "erfinv", "exp", "exp2",
+    "expm1", "eye", "finfo", "fix", "flatten", "flip", "fliplr", "flipud", "float", "float16",
+    "float32", "float64", "float_power", "floor", "floor_divide", "fmod", "frac", "from_dlpack",
+    "from_numpy", "full", "full_like", "gather", "ge", "Generator", "ger", "get_default_dtype",
+    "get_rng_state", "greater", "greater_equal", "gt", "half", "heaviside", "histc", "hstack",
+    "hypot", "iinfo", "index_add", "index_copy", "index_fill", "index_put", "index_put_",
+    "index_select", "inference_mode", "initial_seed", "int", "int16", "int32", "int64", "int8",
+    "is_floating_point", "is_grad_enabled", "is_inference_mode_enabled", "is_nonzero", "is_tensor",
+    "isclose", "isfinite", "isin", "isinf", "isnan", "isneginf", "isposinf", "kthvalue", "le",
+    "lerp", "less", "less_equal", "linspace", "load", "log", "log10", "log1p", "log2",
+    "log_softmax", "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logit", "logsumexp", "long", "lt", "manual_seed", "masked_fill",
+    "masked_scatter", "masked_select", "matmul", "max", "maximum", "mean", "meshgrid", "min",
+    "minimum", "mm", "moveaxis", "movedim", "msort", "mul", "multiply", "mv", "nan_to_num",
+    "nanmean", "nansum", "narrow", "ne", "neg", "negative", "no_grad", "nonzero", "norm", "normal",
+    "not_equal", "numel", "ones", "ones_like", "outer", "permute", "pow", "prod", "promote_types",
+    "rad2deg", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
+    "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
+    "row_stack", "rsqrt", "save", "scatter", "scatter_add", "searchsorted", "seed", "select",
+    "set_default_dtype", "set_grad_enabled", "set_printoptions", "set_rng_state", "sgn", "short",
+    "sigmoid", "sign", "signbit", "sin", "sinh", "Size", "softmax", "sort", "split", "sqrt",
+    "square", "squeeze", "stack", "std", "std_mean", "sub", "subtract", "sum", "swapaxes",
+    "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "Tensor", "tensor", "tensordot",
+    "tile", "topk", "trace", "transpose", "tril", "tril_indices", "triu", "triu_indices",
+    "true_divide", "trunc", "uint8", "unbind", "unflatten", "unique", "unsqueeze", "var",
+    "var_mean", "vdot", "vstack", "where", "xlogy", "zeros", "zeros_like"
+]

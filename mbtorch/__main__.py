@@ -13,6 +13,8 @@ from . import __version__
 from .core.hookspecs import PLUGIN_API_VERSION
 from .core.plugins import AUTOLOAD_ENV, BackendStatus, autoload_disabled, status
 
+__all__ = ["info_lines", "main"]
+
 
 def _backend_lines(st: BackendStatus) -> list[str]:
     dist = f"{st.distribution} {st.version}".strip() or "(unknown distribution)"

@@ -20,6 +20,8 @@ from .core import dtypes as _dt
 from .core.host import NUMPY_DTYPES
 from .core.tensor import Tensor
 
+__all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "save", "load"]
+
 FORMAT = "mbtorch.structure"
 FORMAT_VERSION = "1"
 # safetensors' dtype codes <-> mbtorch dtypes

@@ -29,6 +29,11 @@ import sys
 import time
 from typing import Any, Sequence
 
+__all__ = [
+    "CHECKPOINT", "PLOT", "UsageError", "parse_args", "build_model", "load_split", "make_loader",
+    "new_history", "Run", "train_epoch", "evaluate", "save_plot", "prepare_out", "fit", "main"
+]
+
 _MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 30)}
 _MALLOC_GUARD = "MBTORCH_TRAIN_REEXEC"
 # Fashion-MNIST's training-set pixel mean and standard deviation (in [0, 1])

@@ -21,6 +21,8 @@ from typing import Any
 import mbtorch
 import mbtorch.distributed as dist
 
+__all__ = ["DataParallel"]
+
 
 class DataParallel:
     """The job's data-parallel state; ``active`` only with more than one process."""

@@ -11,6 +11,8 @@ from .report import format_failure
 from .runner import CHECKS, run
 from .samples import TIERS
 
+__all__ = ["parser", "main"]
+
 
 def _csv(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None

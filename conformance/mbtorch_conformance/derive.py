@@ -13,6 +13,8 @@ from mbtorch.core import plugins
 from mbtorch.core.hookspecs import hookimpl
 from mbtorch.core.op import Op
 
+__all__ = ["derive_backend", "forget_backend"]
+
 
 class _Derived:
     """A hooks object whose ``mbtorch_backend`` returns a fixed spec."""

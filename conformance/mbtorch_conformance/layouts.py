@@ -17,8 +17,14 @@ import numpy as np
 
 import mbtorch as mt
 from mbtorch.core.host import FROM_NUMPY
+from mbtorch.core.tensor import contiguous_strides
 
 from .samples import Sample
+
+__all__ = [
+    "NONCONTIGUOUS", "MAX_PRINTED", "dtype_of", "strided_geometry", "to_device", "expandable",
+    "variants", "values_literal", "rebuild_code"
+]
 
 NONCONTIGUOUS = ("transposed", "strided", "expanded")
 MAX_PRINTED = 600  # values printed inline in a reproduction (every standard-tier sample)
@@ -26,14 +32,6 @@ MAX_PRINTED = 600  # values printed inline in a reproduction (every standard-tie
 
 def dtype_of(arr: np.ndarray) -> mt.dtype:
     return FROM_NUMPY[arr.dtype]
-
-
-def _contig_strides(shape: tuple) -> tuple:
-    out, acc = [], 1
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(out))
 
 
 def _sentinel(arr: np.ndarray) -> Any:
@@ -48,7 +46,7 @@ def strided_geometry(shape: tuple) -> tuple[tuple, int]:
     size = 1
     for s in big:
         size *= max(s, 1)
-    return tuple(2 * st for st in _contig_strides(big)), 1 + size
+    return tuple(2 * st for st in contiguous_strides(big)), 1 + size
 
 
 def to_device(arr: np.ndarray, device: str, layout: str = "contiguous") -> mt.Tensor:

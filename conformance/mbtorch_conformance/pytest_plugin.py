@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["pytest_addoption"]
+
 
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("mbtorch-conformance")

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 import mbtorch as mt
 
+__all__ = ["FAILING", "DTYPE_ORDER", "Row", "Report", "markdown", "format_failure"]
+
 FAILING = ("fail", "xpass")
 DTYPE_ORDER = [d.name for d in mt.core.dtypes.ALL_DTYPES]
 

@@ -22,6 +22,11 @@ import numpy as np
 import mbtorch as mt
 from mbtorch.core.host import NUMPY_DTYPES
 
+__all__ = [
+    "TIERS", "Index", "Mask", "Lit", "Sp", "Perm", "Case", "case", "Sample", "seed_for", "draw",
+    "special_values", "tensor_arg", "from_cases", "special_samples", "UNARY", "BINARY", "TERNARY"
+]
+
 TIERS = ("smoke", "standard", "full")
 
 

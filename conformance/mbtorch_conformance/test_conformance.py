@@ -9,6 +9,8 @@ import pytest
 from mbtorch_conformance.report import format_failure
 from mbtorch_conformance.runner import Cell, cells
 
+__all__ = ["pytest_generate_tests", "test_cell"]
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cell" not in metafunc.fixturenames:

@@ -11,6 +11,11 @@ from ..core.ops.creation import zeros
 from ..core.ops.views import expand, make_view, reshape
 from ..core.tensor import Tensor
 
+__all__ = [
+    "sum_to", "unsqueeze_to", "zeros_for", "write_into", "strided_view", "inverse_permutation",
+    "scalar_or_tensor_log", "reduce_sum", "run_like"
+]
+
 
 def sum_to(g: Tensor, shape: tuple) -> Tensor:
     """Sum ``g`` down to ``shape``: the gradient of broadcasting ``shape`` to ``g.shape``."""

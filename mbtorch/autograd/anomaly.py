@@ -14,6 +14,11 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "STATE", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "forward_trace",
+    "set_detect_anomaly", "detect_anomaly", "checked_apply"
+]
+
 
 class _Anomaly:
     # process-wide, as PyTorch's anomaly mode (and a plain object is cheaper to read on the
@@ -93,7 +98,7 @@ def checked_apply(node: Any, grads: list, create_graph: bool) -> list:
         raise
     if STATE.check_nan:
         for i, g in enumerate(outs):
-            if g is not None and g._dtype.category == 2 and np.isnan(
+            if g is not None and g._dtype.is_floating_point and np.isnan(
                     np.asarray(g.numpy(force=True), dtype=np.float64)).any():
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th "
                                    f"output.{_where(node)}")

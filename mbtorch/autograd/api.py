@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import Any, Callable, Sequence
 
 from ..core.ops.creation import ones_like
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, install_methods
 from .engine import run_backward
 from .graph import RemovableHandle, add_pre_hook
 from .record import current_grad_fn, edge_of
+
+__all__ = [
+    "backward", "grad", "tensor_backward", "retain_grad", "register_hook",
+    "register_post_accumulate_grad_hook", "install_tensor_methods"
+]
 
 
 def _as_tuple(x: Any) -> tuple:
@@ -135,14 +141,21 @@ def register_post_accumulate_grad_hook(self: Tensor, hook: Callable) -> Removabl
     return RemovableHandle(self._post_acc_hooks, hook)
 
 
+TENSOR_METHODS = {
+    "backward": tensor_backward,
+    "retain_grad": retain_grad,
+    "register_hook": register_hook,
+    "register_post_accumulate_grad_hook": register_post_accumulate_grad_hook,
+    "retains_grad": property(lambda self: self._retains_grad),
+    "grad_fn": property(current_grad_fn),
+}
+"""The ``Tensor`` methods autograd provides (installed by ``mbtorch.autograd``)."""
+
+
 def install_tensor_methods() -> None:
-    Tensor.backward = tensor_backward
-    Tensor.retain_grad = retain_grad
-    Tensor.register_hook = register_hook
-    Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
-    Tensor.retains_grad = property(lambda self: self._retains_grad)
-    Tensor.grad_fn = property(current_grad_fn)
-    # class-level defaults: set on an instance only when they differ
+    install_methods(sys.modules[__name__])
+    # class-level defaults of autograd's per-tensor state: set on an instance only when they
+    # differ, so that creating a tensor on the hot path writes none of them
     Tensor._output_nr = 0
     Tensor._view_base = None
     Tensor._view_chain = ()

@@ -56,6 +56,8 @@ from ._grad_ops import (
 )
 from .graph import Rule
 
+__all__ = ["d", "NON_DIFFERENTIABLE", "DECOMPOSED", "DERIVATIVES", "RULES", "HANDLED"]
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 

@@ -29,6 +29,8 @@ from . import anomaly
 from .graph import Node
 from .record import edge_of
 
+__all__ = ["toposort", "queue_callback", "run_backward", "accumulate_grad"]
+
 
 def _children(n: Any) -> list:
     if isinstance(n, Tensor):
@@ -201,8 +203,8 @@ def _pre_hooks(n: Node, buf: list, create_graph: bool) -> list:
 
 def _apply(n: Node, buf: list, create_graph: bool) -> list:
     if n.n_out > 1:
-        buf = [g if g is not None or m[1].category != 2 else zeros(m[0], dtype=m[1], device=m[2])
-               for g, m in zip(buf, n.out_meta)]
+        buf = [g if g is not None or not m[1].is_floating_point
+               else zeros(m[0], dtype=m[1], device=m[2]) for g, m in zip(buf, n.out_meta)]
     if anomaly.STATE.enabled:
         outs = anomaly.checked_apply(n, buf, create_graph)
     else:

@@ -29,6 +29,8 @@ from ._grad_ops import sum_to
 from .graph import FREED_MESSAGE, Node, SavedOutput, unpack
 from .record import edge_of
 
+__all__ = ["FunctionCtx", "BackwardFunction", "Function", "once_differentiable"]
+
 
 class FunctionCtx:
     """What ``forward`` may tell ``backward`` (PyTorch's ``ctx`` methods)."""
@@ -165,7 +167,7 @@ def _connect(ctx: BackwardFunction, args: tuple, output: Any) -> Any:
         if id(o) in ids_in:
             outs[nr] = o = alias(o)  # an input returned as-is: give the output its own history
         ctx.out_meta.append((o._shape, o._dtype, o._device))
-        if o._dtype.category == 2 and id(output if not is_tuple else output[nr]) not in \
+        if o._dtype.is_floating_point and id(output if not is_tuple else output[nr]) not in \
                 ctx.non_differentiable:
             o._grad_fn, o._requires_grad = ctx, True
             if nr:

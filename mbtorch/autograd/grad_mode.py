@@ -11,6 +11,11 @@ from typing import Any, Callable
 
 from ..core.state import STATE
 
+__all__ = [
+    "is_grad_enabled", "is_inference_mode_enabled", "no_grad", "enable_grad", "set_grad_enabled",
+    "inference_mode"
+]
+
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph (the current thread's grad mode)."""

@@ -14,6 +14,8 @@ from ..core.ops.creation import tensor as _tensor
 from ..core.tensor import Tensor
 from .api import grad as _grad
 
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
 
 class GradcheckError(RuntimeError):
     """Raised by ``gradcheck`` when the gradients disagree (and ``raise_exception``)."""
@@ -28,7 +30,7 @@ def _host(t: Tensor) -> np.ndarray:
 
 
 def _float_outputs(out: Any) -> list:
-    return [o for o in _as_tuple(out) if isinstance(o, Tensor) and o._dtype.category == 2]
+    return [o for o in _as_tuple(out) if isinstance(o, Tensor) and o._dtype.is_floating_point]
 
 
 def _evaluate(func: Callable, inputs: tuple) -> list[np.ndarray]:

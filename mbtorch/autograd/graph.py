@@ -21,6 +21,12 @@ from ..core.dispatch import wrap
 from ..core.tensor import Tensor
 from ._grad_ops import sum_to
 
+__all__ = [
+    "FREED_MESSAGE", "RemovableHandle", "Node", "add_pre_hook", "AccumulateGrad", "type_name",
+    "version_error", "unpack", "SavedOutput", "G", "INPUT", "RESULT", "ATTR", "SHAPE", "DTYPE",
+    "INDEX", "SHAPES", "STRIDES", "Rule", "OpNode", "MultiOpNode"
+]
+
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "

@@ -12,6 +12,11 @@ without recording (of a tensor that did not require grad) are replayed by their 
 
 from __future__ import annotations
 
+__all__ = [
+    "ViewNode", "edge_of", "current_grad_fn", "record", "record_binary", "record_transfer",
+    "refresh_view", "record_copy", "CopySlices"
+]
+
 from typing import Any
 
 from ..core import dispatch

@@ -5,6 +5,8 @@ its decomposition's arguments with handles in place of tensors."""
 
 from __future__ import annotations
 
+__all__ = ["build"]
+
 import warnings
 from typing import Any, Callable
 

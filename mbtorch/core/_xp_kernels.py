@@ -3,6 +3,8 @@ shared through ``plugin_api.xp_kernels``. Each kernel follows ``op.PRIMITIVES``.
 
 from __future__ import annotations
 
+__all__ = ["build", "binary_ufunc", "weak_scalar", "returns_scalars", "sparse_grid"]
+
 from typing import Any, Callable
 
 from .op import Op

@@ -7,6 +7,8 @@ pooling a chain of elementwise maxima over the kernel positions (no copy of the 
 
 from __future__ import annotations
 
+__all__ = ["build"]
+
 import itertools
 from typing import Any, Callable
 

@@ -15,6 +15,8 @@ from . import dtypes as _dt
 from .hookspecs import PLUGIN_API_VERSION
 from .op import INPLACE, OPS, PRIMITIVES, Op
 
+__all__ = ["Storage", "BackendSpec", "PluginError", "validate", "Backend"]
+
 
 class Storage(Protocol):
     """Memory management a backend provides (handles are the backend's own array objects)."""

@@ -73,11 +73,3 @@ class device:  # noqa: N801 - torch's spelling
         return (device, (self._str,))
 
 
-def as_device(value: object, op: str = "device") -> device:
-    """Parse a user device argument (``str``, ``device`` or int meaning cuda) for ``op``."""
-    if isinstance(value, device):
-        return value
-    if isinstance(value, str):
-        return device(value)
-    raise TypeError(f"{op}(): argument 'device' must be a str or mbtorch.device, "
-                    f"not {type(value).__name__}")

@@ -9,6 +9,8 @@ has a derivative entry; a composite without one is decomposed so its parts are r
 
 from __future__ import annotations
 
+__all__ = ["AUTOGRAD", "install_autograd", "wrap", "needs_grad", "run"]
+
 from typing import Any
 
 from . import fallback

@@ -17,9 +17,11 @@ __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "half", "float", "double", "short", "int", "long",
     "get_default_dtype", "set_default_dtype", "promote_types", "ALL_DTYPES",
+    "BOOL_CATEGORY", "INTEGRAL_CATEGORY", "FLOATING_CATEGORY",
 ]
 
-_BOOL, _INT, _FLOAT = 0, 1, 2
+BOOL_CATEGORY, INTEGRAL_CATEGORY, FLOATING_CATEGORY = 0, 1, 2
+"""The values of ``dtype.category`` (ordered: promotion goes up the categories)."""
 
 
 class dtype:  # noqa: N801 - torch's spelling
@@ -36,7 +38,7 @@ class dtype:  # noqa: N801 - torch's spelling
 
     @property
     def is_floating_point(self) -> bool:
-        return self.category == _FLOAT
+        return self.category == FLOATING_CATEGORY
 
     @property
     def is_complex(self) -> bool:
@@ -62,16 +64,16 @@ _SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Shor
                  "int32": "Int", "int64": "Long", "float16": "Half", "bfloat16": "BFloat16",
                  "float32": "Float", "float64": "Double"}
 
-bool = dtype("bool", 1, _BOOL, False, 0)  # noqa: A001
-uint8 = dtype("uint8", 1, _INT, False, 1)
-int8 = dtype("int8", 1, _INT, True, 1)
-int16 = dtype("int16", 2, _INT, True, 2)
-int32 = dtype("int32", 4, _INT, True, 3)
-int64 = dtype("int64", 8, _INT, True, 4)
-float16 = dtype("float16", 2, _FLOAT, True, 1)
-bfloat16 = dtype("bfloat16", 2, _FLOAT, True, 1)
-float32 = dtype("float32", 4, _FLOAT, True, 2)
-float64 = dtype("float64", 8, _FLOAT, True, 3)
+bool = dtype("bool", 1, BOOL_CATEGORY, False, 0)  # noqa: A001
+uint8 = dtype("uint8", 1, INTEGRAL_CATEGORY, False, 1)
+int8 = dtype("int8", 1, INTEGRAL_CATEGORY, True, 1)
+int16 = dtype("int16", 2, INTEGRAL_CATEGORY, True, 2)
+int32 = dtype("int32", 4, INTEGRAL_CATEGORY, True, 3)
+int64 = dtype("int64", 8, INTEGRAL_CATEGORY, True, 4)
+float16 = dtype("float16", 2, FLOATING_CATEGORY, True, 1)
+bfloat16 = dtype("bfloat16", 2, FLOATING_CATEGORY, True, 1)
+float32 = dtype("float32", 4, FLOATING_CATEGORY, True, 2)
+float64 = dtype("float64", 8, FLOATING_CATEGORY, True, 3)
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
@@ -80,8 +82,8 @@ ALL_DTYPES: tuple[dtype, ...] = (
     bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
 )
 BY_NAME: dict[str, dtype] = {d.name: d for d in ALL_DTYPES}
-FLOATING = tuple(d for d in ALL_DTYPES if d.category == _FLOAT)
-INTEGRAL = tuple(d for d in ALL_DTYPES if d.category == _INT)
+FLOATING = tuple(d for d in ALL_DTYPES if d.category == FLOATING_CATEGORY)
+INTEGRAL = tuple(d for d in ALL_DTYPES if d.category == INTEGRAL_CATEGORY)
 
 
 def _promote_uncached(a: dtype, b: dtype) -> dtype:
@@ -89,7 +91,7 @@ def _promote_uncached(a: dtype, b: dtype) -> dtype:
         return a
     if a.category != b.category:
         return a if a.category > b.category else b
-    if a.category == _FLOAT:
+    if a.category == FLOATING_CATEGORY:
         if a._rank == b._rank:  # float16 with bfloat16
             return float32
         return a if a._rank > b._rank else b
@@ -124,7 +126,7 @@ def get_default_dtype() -> dtype:
 
 def set_default_dtype(d: dtype) -> None:
     """Set the default floating dtype (float16, bfloat16, float32 or float64)."""
-    if not isinstance(d, dtype) or d.category != _FLOAT:
+    if not isinstance(d, dtype) or d.category != FLOATING_CATEGORY:
         raise TypeError(f"set_default_dtype(): only floating-point types are supported "
                         f"as the default type, got {d!r}")
     _default.value = d
@@ -148,9 +150,9 @@ def combine_categories(higher: dtype | None, lower: dtype | None) -> dtype | Non
         return lower
     if lower is None:
         return higher
-    if higher.category == _FLOAT:
+    if higher.category == FLOATING_CATEGORY:
         return higher
-    if higher is bool or lower.category == _FLOAT:
+    if higher is bool or lower.category == FLOATING_CATEGORY:
         return _PROMOTE[(higher, lower)]
     return higher
 

@@ -1,4 +1,4 @@
-"""Opt-in CPU fallback (DESIGN.md, "Dispatch").
+"""Opt-in CPU fallback: the dispatcher's last resort, only when the user asks for it.
 
 A backend kernel may raise ``NotImplementedError`` for a case its device cannot run (a dtype
 its hardware lacks, say). By default that error reaches the user. With the fallback on
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import warnings
 from typing import Any
+
+__all__ = ["set_cpu_fallback", "is_cpu_fallback_enabled", "applies", "run_on_cpu"]
 
 _enabled = os.environ.get("MBTORCH_CPU_FALLBACK", "") not in ("", "0")
 _warned: set = set()

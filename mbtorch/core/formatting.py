@@ -18,6 +18,8 @@ import numpy as np
 
 from . import dtypes as _dt
 
+__all__ = ["PRINT_OPTS", "set_printoptions", "get_printoptions", "printoptions", "tensor_repr"]
+
 
 @dataclass
 class _PrintOptions:
@@ -187,7 +189,7 @@ def tensor_repr(t) -> str:
     else:
         summarize = arr.size > PRINT_OPTS.threshold
         shown = _summarized(arr) if summarize else arr
-        fmt = _Formatter(shown.reshape(-1), t._dtype.category == 2)
+        fmt = _Formatter(shown.reshape(-1), t._dtype.category == _dt.FLOATING_CATEGORY)
         body = _render(arr, fmt, len(prefix), summarize)
     if t._device.type != "cpu":
         suffixes.append(f"device='{t._device}'")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import pluggy
 
+__all__ = ["PROJECT", "PLUGIN_API_VERSION", "hookspec", "hookimpl", "mbtorch_backend"]
+
 PROJECT = "mbtorch"
 PLUGIN_API_VERSION = 1
 """Bumped on any incompatible change to the hooks, the ``BackendSpec`` or the kernel

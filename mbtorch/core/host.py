@@ -10,6 +10,11 @@ import numpy as np
 
 from . import dtypes as dt
 
+__all__ = [
+    "NUMPY_DTYPES", "FROM_NUMPY", "dtype_from_numpy", "to_host_array", "finfo",
+    "iinfo"
+]
+
 NUMPY_DTYPES: dict[dt.dtype, np.dtype] = {
     dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8), dt.int8: np.dtype(np.int8),
     dt.int16: np.dtype(np.int16), dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
@@ -17,10 +22,6 @@ NUMPY_DTYPES: dict[dt.dtype, np.dtype] = {
     dt.float32: np.dtype(np.float32), dt.float64: np.dtype(np.float64),
 }
 FROM_NUMPY: dict[np.dtype, dt.dtype] = {v: k for k, v in NUMPY_DTYPES.items()}
-
-
-def numpy_dtype(d: dt.dtype) -> np.dtype:
-    return NUMPY_DTYPES[d]
 
 
 def dtype_from_numpy(npd: Any, op: str) -> dt.dtype:
@@ -41,20 +42,20 @@ def _infer_python(data: Any, op: str) -> dt.dtype:
         if isinstance(x, (list, tuple)):
             stack.extend(x)
         elif isinstance(x, bool) or isinstance(x, np.bool_):
-            kinds.add(0)
+            kinds.add(dt.BOOL_CATEGORY)
         elif isinstance(x, (int, np.integer)):
-            kinds.add(1)
+            kinds.add(dt.INTEGRAL_CATEGORY)
         elif isinstance(x, (float, np.floating)):
-            kinds.add(2)
+            kinds.add(dt.FLOATING_CATEGORY)
         elif hasattr(x, "_data") and hasattr(x, "_dtype"):  # a Tensor inside a list
             kinds.add(x._dtype.category)
         elif isinstance(x, complex):
             raise TypeError(f"{op}(): complex numbers are not supported")
         else:
             raise TypeError(f"{op}(): could not infer dtype of {type(x).__name__}")
-    if not kinds or 2 in kinds:
+    if not kinds or dt.FLOATING_CATEGORY in kinds:
         return dt.get_default_dtype()
-    return dt.int64 if 1 in kinds else dt.bool
+    return dt.int64 if dt.INTEGRAL_CATEGORY in kinds else dt.bool
 
 
 def to_host_array(data: Any, dtype: dt.dtype | None, op: str) -> tuple[np.ndarray, dt.dtype]:
@@ -91,7 +92,7 @@ class finfo:  # noqa: N801 - torch's spelling
 
     def __init__(self, type: dt.dtype | None = None):  # noqa: A002
         type = type or dt.get_default_dtype()
-        if type.category != 2:
+        if type.category != dt.FLOATING_CATEGORY:
             raise TypeError(f"finfo(): {type} is not a floating point dtype")
         info = ml_dtypes.finfo(NUMPY_DTYPES[type])
         self.dtype = type.name
@@ -112,7 +113,7 @@ class iinfo:  # noqa: N801
     """Limits of an integer dtype, as ``torch.iinfo``."""
 
     def __init__(self, type: dt.dtype):  # noqa: A002
-        if type.category == 2:
+        if type.category == dt.FLOATING_CATEGORY:
             raise TypeError(f"iinfo(): {type} is not an integer dtype")
         info = np.iinfo(NUMPY_DTYPES[type]) if type is not dt.bool else None
         self.dtype = type.name

@@ -11,6 +11,11 @@ from typing import Any, Sequence
 from . import dtypes as _dt
 from .tensor import Tensor, wrap_dim
 
+__all__ = [
+    "broadcast_shapes", "broadcast_all", "result_type", "check_same_device", "normalize_dims",
+    "check_shape_arg", "check_nonnegative_shape"
+]
+
 _SCALAR_TYPES = (bool, int, float)
 
 
@@ -109,8 +114,3 @@ def check_nonnegative_shape(shape: tuple, op: str) -> None:
         if s < 0:
             raise RuntimeError(f"{op}(): Trying to create tensor with negative dimension {s}: "
                                f"{list(shape)}")
-
-
-def python_scalar(value: Any, dtype: _dt.dtype) -> Any:
-    """A Python scalar converted to the Python type of ``dtype`` (how kernels receive it)."""
-    return dtype.to_python_type()(value)

@@ -19,8 +19,10 @@ are normalised to non-negative ints. Where the table says *scalar*, an operand m
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
+
+__all__ = ["Op", "KernelSig", "PRIMITIVES", "INPLACE", "OpDef", "OPS", "define"]
 
 
 class Op(enum.IntEnum):
@@ -222,9 +224,6 @@ class OpDef:
 
     op: Op
     decomposition: Callable | None = None
-    doc: str = ""
-    differentiable: bool = True
-    extra: dict = field(default_factory=dict)
 
     @property
     def is_primitive(self) -> bool:
@@ -234,8 +233,7 @@ class OpDef:
 OPS: dict[Op, OpDef] = {op: OpDef(op) for op in PRIMITIVES}
 
 
-def define(op: Op, decomposition: Callable | None = None, *, differentiable: bool = True,
-           doc: str = "") -> Callable:
+def define(op: Op, decomposition: Callable | None = None) -> Callable:
     """Register a composite op's decomposition; usable as a decorator."""
 
     def register(fn: Callable) -> Callable:
@@ -245,7 +243,7 @@ def define(op: Op, decomposition: Callable | None = None, *, differentiable: boo
             raise ValueError(f"define(): {op.name} is a primitive; it has no decomposition")
         if op in OPS:
             raise ValueError(f"define(): {op.name} is defined twice")
-        OPS[op] = OpDef(op, fn, doc or (fn.__doc__ or "").strip(), differentiable)
+        OPS[op] = OpDef(op, fn)
         return fn
 
     return register(decomposition) if decomposition is not None else register

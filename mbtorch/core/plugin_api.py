@@ -13,6 +13,11 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "PHILOX_M", "PHILOX_W", "PHILOX_ROUNDS", "index_error", "zero_division_error", "philox_words",
+    "xp_kernels", "xp_composites", "xp_inplace_kernels"
+]
+
 from typing import Any, Callable
 
 from . import dtypes as _dt

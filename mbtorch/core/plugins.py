@@ -25,6 +25,11 @@ from . import hookspecs
 from .backend import Backend, BackendSpec, PluginError, validate
 from .op import PRIMITIVES
 
+__all__ = [
+    "ENTRY_POINT_GROUP", "AUTOLOAD_ENV", "KNOWN_PACKAGES", "BackendStatus", "autoload_disabled",
+    "rescan", "register_plugin", "unregister", "get_backend", "status", "loaded_backends"
+]
+
 ENTRY_POINT_GROUP = "mbtorch.backends"
 AUTOLOAD_ENV = "MBTORCH_DISABLE_PLUGIN_AUTOLOAD"
 KNOWN_PACKAGES = {"cpu": "mbtorch-numpy", "cuda": "mbtorch-cuda", "opencl": "mbtorch-opencl",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+__all__ = ["STATE"]
+
 
 class _State(threading.local):
     grad_enabled: bool = True

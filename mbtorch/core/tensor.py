@@ -3,8 +3,11 @@
 A tensor holds its backend's *handle* (``_data``: a NumPy array, a CuPy array, an OpenCL
 buffer view...), its shape, dtype and device, and for views the *root* tensor whose storage it
 shares (``_root``) with its offset; strides are asked of the backend lazily. The math lives in
-``mbtorch.core.ops``; methods are attached there with ``@tensor_method`` next to the function
-they call, so ``Tensor.sum`` is defined where ``mbtorch.sum`` is.
+``mbtorch.core.ops``. Each ops module declares the ``Tensor`` methods it provides in one table,
+``TENSOR_METHODS`` (filled by ``@tensor_method`` next to the function a method calls, so
+``Tensor.sum`` is defined where ``mbtorch.sum`` is); ``install_methods`` — called once by
+``mbtorch.core.ops`` and once by ``mbtorch.autograd`` — puts the tables on the class, refusing a
+name two modules claim. Methods are plain class attributes: nothing is looked up per call.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from typing import Any, Callable
 
 from . import dtypes as _dt
 from .device import device as _device_cls
+
+__all__ = [
+    "Tensor", "Size", "is_contiguous_layout", "contiguous_strides", "wrap_dim", "method_table",
+    "install_methods", "tensor_method",
+]
 
 
 class Tensor:
@@ -31,11 +39,23 @@ class Tensor:
     _grad_fn: Any = None
     _retains_grad: bool = False
     _hooks: "list | None" = None
-    _is_param: bool = False
 
     def __init__(self, *args, **kwargs):
         raise TypeError("use mbtorch.tensor(...), mbtorch.empty(...) and friends to create "
                         "tensors; Tensor() itself is not a constructor here")
+
+    @staticmethod
+    def _make_subclass(cls: type, data: "Tensor", requires_grad: bool = False) -> "Tensor":
+        """A ``cls`` instance sharing ``data``'s storage, a leaf (torch's
+        ``Tensor._make_subclass``, with which ``nn.Parameter`` is built)."""
+        t = object.__new__(cls)
+        t._data, t._shape, t._dtype = data._data, data._shape, data._dtype
+        t._device, t._be = data._device, data._be
+        if data._root is not None:
+            t._root, t._offset, t._stride = data._root, data._offset, data._stride
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
 
     # -- metadata -------------------------------------------------------------------------
     @property
@@ -130,7 +150,7 @@ class Tensor:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self._dtype.category != 2:
+        if requires_grad and self._dtype.category != _dt.FLOATING_CATEGORY:
             raise RuntimeError("requires_grad_(): only Tensors of floating point dtype can "
                                f"require gradients (got {self._dtype.name})")
         if not requires_grad and self._grad_fn is not None:
@@ -200,7 +220,7 @@ class Tensor:
         return bool(self.item())
 
     def __index__(self) -> int:
-        if self._dtype.category != 1 or self.numel() != 1:
+        if self._dtype.category != _dt.INTEGRAL_CATEGORY or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())
@@ -271,6 +291,8 @@ def is_contiguous_layout(shape: tuple[int, ...], strides: tuple[int, ...]) -> bo
 
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Row-major strides in elements (a size-0 dim counts as 1), the one helper every backend
+    and the conformance suite use."""
     strides = []
     acc = 1
     for s in reversed(shape):
@@ -293,8 +315,45 @@ def wrap_dim(dim: Any, ndim: int, op: str, arg: str = "dim") -> int:
     return dim + n if dim < 0 else dim
 
 
+def method_table(table: dict[str, Any]) -> Callable:
+    """A decorator that enters a function into ``table`` (a module's ``TENSOR_METHODS``) as a
+    ``Tensor`` method, under its own name or ``name``; the function itself is unchanged.
+
+    >>> TENSOR_METHODS: dict[str, Any] = {}
+    >>> tensor_method = method_table(TENSOR_METHODS)
+    >>> @tensor_method
+    ... def sum(input, dim=None): ...
+    """
+
+    def tensor_method(fn: Callable | None = None, *, name: str | None = None):
+        def enter(f: Callable) -> Callable:
+            table[name or f.__name__] = f
+            return f
+
+        return enter(fn) if fn is not None else enter
+
+    return tensor_method
+
+
+_INSTALLED: dict[str, str] = {}  # method name -> the module whose table provided it
+
+
+def install_methods(*modules: Any) -> None:
+    """Put each module's ``TENSOR_METHODS`` on ``Tensor``; a name two modules claim is an
+    error naming both (a method is defined once)."""
+    for module in modules:
+        for name, fn in module.TENSOR_METHODS.items():
+            owner = _INSTALLED.get(name)
+            if owner is not None and owner != module.__name__:
+                raise RuntimeError(f"Tensor.{name} is provided by both {owner} and "
+                                   f"{module.__name__}")
+            _INSTALLED[name] = module.__name__
+            setattr(Tensor, name, fn)
+
+
 def tensor_method(fn: Callable | None = None, *, name: str | None = None):
-    """Attach a public function as a ``Tensor`` method (used by ``mbtorch.core.ops``)."""
+    """Attach ``fn`` to ``Tensor`` at once. Kept only for ``core/ops/binary.py`` until it
+    declares a ``TENSOR_METHODS`` table like the other ops modules (``method_table``)."""
 
     def attach(f: Callable) -> Callable:
         setattr(Tensor, name or f.__name__, f)

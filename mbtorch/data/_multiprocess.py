@@ -38,6 +38,8 @@ from ._worker import (
     worker_loop,
 )
 
+__all__ = ["MultiProcessIter"]
+
 # How long the main process waits on the result queue before checking its workers are alive.
 _POLL_INTERVAL = 0.1
 # How long shutdown waits for workers to finish their current task before terminating them.

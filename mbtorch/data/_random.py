@@ -14,6 +14,8 @@ import numpy as np
 
 import mbtorch
 
+__all__ = ["randperm", "randint", "multinomial", "seed"]
+
 
 def randperm(n: int, generator: Any) -> list[int]:
     """A random permutation of ``range(n)``."""

@@ -22,6 +22,12 @@ import numpy as np
 
 from mbtorch.core.tensor import Tensor
 
+__all__ = [
+    "WorkerInfo", "get_worker_info", "ExceptionWrapper", "KeyErrorMessage",
+    "IterableDatasetStopIteration", "Retire", "ResumeIteration", "dumps", "loads", "Carrier",
+    "MapFetcher", "IterableFetcher", "WorkerConfig", "worker_loop"
+]
+
 # How often an idle worker checks that its parent process still exists (seconds).
 _WATCHDOG_INTERVAL = 1.0
 

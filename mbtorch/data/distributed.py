@@ -19,6 +19,8 @@ import mbtorch
 from . import _random
 from .sampler import Sampler
 
+__all__ = ["DistributedSampler"]
+
 
 def _from_group(what: str) -> int:
     from .. import distributed as dist

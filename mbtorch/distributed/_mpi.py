@@ -21,6 +21,8 @@ import mbtorch
 from ..core.tensor import Tensor
 from .reduce_op import RedOpType
 
+__all__ = ["Pending", "MpiComm"]
+
 _MPI: Any = None  # the mpi4py.MPI module, bound on first use (importing it initializes MPI)
 _TYPES: dict[np.dtype, Any] = {}
 _OPS: dict[RedOpType, Any] = {}

@@ -24,6 +24,8 @@ import mbtorch
 from ..core.tensor import Tensor
 from .reduce_op import RedOpType
 
+__all__ = ["Pending", "NcclComm"]
+
 _UNIQUE_ID_BYTES = 128  # NCCL_UNIQUE_ID_BYTES; CuPy hands the id over as a tuple of ints
 
 

@@ -20,6 +20,11 @@ from ..core.tensor import Tensor
 from .group import TIMEOUT_ENV, DistBackendError, ProcessGroup, _default
 from .reduce_op import RedOpType
 
+__all__ = [
+    "Work", "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
+    "reduce_scatter_tensor", "barrier"
+]
+
 # How a wait polls: MPI only progresses while polled, so spin; after a few polls yield the
 # CPU on every poll (ranks may share cores with each other or other work, as MPICH's own
 # blocking waits do); after a second, poll every millisecond (a rank that long behind is

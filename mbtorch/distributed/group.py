@@ -23,6 +23,14 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+__all__ = [
+    "BACKENDS", "TIMEOUT_ENV", "DEFAULT_TIMEOUT", "NOT_INITIALIZED", "DistError",
+    "DistBackendError", "ProcessGroup", "STATE", "GroupMember", "group", "is_available",
+    "is_mpi_available", "is_nccl_available", "is_initialized", "init_process_group",
+    "destroy_process_group", "get_rank", "get_world_size", "get_backend", "get_default_group",
+    "launcher_world_size", "get_node_local_rank"
+]
+
 BACKENDS = ("mpi", "nccl")
 TIMEOUT_ENV = "MBTORCH_DIST_TIMEOUT"
 DEFAULT_TIMEOUT = timedelta(minutes=10)

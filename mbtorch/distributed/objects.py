@@ -11,6 +11,8 @@ import numpy as np
 
 from .collectives import _ready, _wait_for
 
+__all__ = ["all_gather_object", "broadcast_object_list"]
+
 
 def _gather_bytes(pg: Any, payload: bytes, what: str) -> list[bytes]:
     size = np.array([len(payload)], np.int64)

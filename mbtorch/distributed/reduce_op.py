@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+__all__ = ["RedOpType", "ReduceOp"]
+
 
 class RedOpType(enum.Enum):
     SUM = 0

@@ -1,7 +1,10 @@
 """Neural-network layers, losses and utilities, written only against the public Tensor API
-(DESIGN.md), so they run on every backend."""
+(never a backend's arrays or the tensor's private fields), so they run on every backend."""
 
-from . import functional, init, utils  # noqa: F401
-from .modules import *  # noqa: F401,F403
-from .parameter import Buffer, Parameter  # noqa: F401
-from . import parallel  # noqa: F401,E402
+from . import functional, init, utils
+from .modules import *  # noqa: F403 - modules/__init__.py lists its names in __all__
+from .modules import __all__ as _modules_all
+from .parameter import Buffer, Parameter
+from . import parallel  # noqa: E402
+
+__all__ = ["functional", "init", "utils", "parallel", "Buffer", "Parameter", *_modules_all]

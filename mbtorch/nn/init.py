@@ -9,6 +9,12 @@ from typing import Any
 from .. import autograd as _ag
 from ..core.tensor import Tensor
 
+__all__ = [
+    "calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_",
+    "orthogonal_", "dirac_"
+]
+
 
 def calculate_gain(nonlinearity: str, param: Any = None) -> float:
     """The recommended gain for a nonlinearity, as ``torch.nn.init.calculate_gain``."""

@@ -6,6 +6,8 @@ from typing import Any
 
 from ..core.tensor import Tensor
 
+__all__ = ["Parameter", "Buffer"]
+
 
 class Parameter(Tensor):
     """A leaf tensor that requires grad by default and is registered when assigned to a
@@ -18,16 +20,7 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): data must be a Tensor, not {type(data).__name__}")
-        p = object.__new__(cls)
-        src = data.detach()
-        p._data, p._shape, p._dtype = src._data, src._shape, src._dtype
-        p._device, p._be = src._device, src._be
-        if src._root is not None:
-            p._root, p._offset, p._stride = src._root, src._offset, src._stride
-        p._is_param = True
-        if requires_grad:
-            p.requires_grad_(True)
-        return p
+        return Tensor._make_subclass(cls, data.detach(), requires_grad)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -38,9 +31,9 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> "Parameter":
         if id(self) in memo:
             return memo[id(self)]
-        out = Parameter(self.detach().clone(), self._requires_grad)
-        if self._grad is not None:
-            out._grad = self._grad.__deepcopy__(memo)
+        out = Parameter(self.detach().clone(), self.requires_grad)
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = out
         return out
 

@@ -8,6 +8,8 @@ from typing import Any, Iterable
 from ..core.ops.creation import zeros_like
 from .optimizer import Optimizer
 
+__all__ = ["Adam", "AdamW"]
+
 
 def _check(lr: float, betas: tuple, eps: float, weight_decay: float) -> None:
     if lr < 0.0:

@@ -9,6 +9,11 @@ from typing import Any, Callable, Sequence
 
 from .optimizer import Optimizer
 
+__all__ = [
+    "LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+    "LinearLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"
+]
+
 
 class LRScheduler:
     """Base: subclasses give ``lr_at(epoch)`` per parameter group (closed forms)."""

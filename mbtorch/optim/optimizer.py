@@ -9,6 +9,8 @@ from typing import Any, Callable, Iterable
 from .. import autograd as _ag
 from ..core.tensor import Tensor
 
+__all__ = ["required", "Optimizer"]
+
 
 class _Required:
     def __repr__(self) -> str:

@@ -7,6 +7,8 @@ from typing import Any, Iterable
 from ..core.ops.creation import full_like, zeros_like
 from .optimizer import Optimizer
 
+__all__ = ["RMSprop", "Adagrad"]
+
 
 class RMSprop(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,

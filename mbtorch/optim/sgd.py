@@ -6,6 +6,8 @@ from typing import Any, Iterable
 
 from .optimizer import Optimizer, required
 
+__all__ = ["SGD"]
+
 
 class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,

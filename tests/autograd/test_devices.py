@@ -10,6 +10,7 @@ import mbtorch as mt
 from mbtorch.autograd import gradcheck
 from mbtorch.core.op import Op
 from tests.autograd.test_derivatives import SAMPLES
+from tests.conftest import MINI_MISSING, mini_available
 
 ON_ANY_DEVICE = [
     Op.ADD, Op.MUL, Op.DIV, Op.POW, Op.EXP, Op.LOG, Op.TANH, Op.SIGMOID, Op.RELU, Op.WHERE,
@@ -20,9 +21,8 @@ ON_ANY_DEVICE = [
 
 
 def _device():
-    status = {s.device_type: s for s in mt.backends.status()}
-    if "mini" not in status or status["mini"].state != "available":
-        pytest.skip("the template plugin (device 'mini') is not installed")
+    if not mini_available():
+        pytest.fail(MINI_MISSING)
     return "mini"
 
 

@@ -89,3 +89,12 @@ def test_dist_matches_torch():
         mt.dist(mt.ones(2, dtype=mt.int64), mt.zeros(2, dtype=mt.int64))
     with pytest.raises(RuntimeError, match="must match"):
         mt.dist(mt.ones(2), mt.zeros(3))
+
+
+def test_vector_norm_ord0_counts_nonzeros_with_a_zero_gradient():
+    v = [float("nan"), 0.0, float("inf"), -0.0, -2.0]
+    x = mt.tensor(v, requires_grad=True)
+    y = mt.linalg.vector_norm(x, ord=0)
+    assert y.item() == torch.linalg.vector_norm(torch.tensor(v), ord=0).item() == 3.0
+    y.backward()  # differentiable, as in PyTorch, with gradient 0
+    assert x.grad.tolist() == [0.0] * 5

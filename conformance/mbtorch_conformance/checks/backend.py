@@ -15,12 +15,15 @@ from ..derive import derive_backend
 from ..samples import draw, seed_for, special_values
 from .common import Context, Outcome, to_host
 
+__all__ = ["roundtrip", "undeclared", "probe_context", "random_streams"]
+
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     if a.dtype.kind == "f" or a.dtype.name == "bfloat16":
-        nan_a, nan_b = np.isnan(a.astype(np.float32)), np.isnan(b.astype(np.float32))
+        with np.errstate(over="ignore"):  # float64 beyond float32's range: inf, not NaN
+            nan_a, nan_b = np.isnan(a.astype(np.float32)), np.isnan(b.astype(np.float32))
         if (nan_a != nan_b).any():
             return False
         a, b = np.where(nan_a, 0, a).astype(a.dtype), np.where(nan_b, 0, b).astype(b.dtype)

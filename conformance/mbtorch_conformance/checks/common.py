@@ -17,6 +17,11 @@ from ..db import Entry, call_code, resolve
 from ..samples import Sample, from_cases, seed_for, special_samples
 from ..tolerances import Errors, Mismatch, round_to
 
+__all__ = [
+    "Context", "Outcome", "entry_seed", "samples", "compute_dtype", "expected_dtypes", "reference",
+    "device_args", "call", "to_host", "check_outputs", "repro"
+]
+
 
 @dataclass
 class Context:

@@ -21,6 +21,8 @@ from .common import (
     samples,
 )
 
+__all__ = ["run_one", "forward", "noncontig"]
+
 
 def run_one(entry: Entry, sample: Sample, dtype: mt.dtype, ctx: Context, out: Outcome) -> None:
     """Run one sample on the device and compare it with the reference; record into ``out``."""

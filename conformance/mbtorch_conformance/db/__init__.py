@@ -23,6 +23,11 @@ from mbtorch.core.op import Op
 
 from ..samples import Case, Lit
 
+__all__ = [
+    "BOOL", "INTS", "FLOATS", "INTEGRAL", "NUMERIC", "ALL", "Bad", "Entry", "MissingAPI",
+    "resolve", "call_code", "all_entries", "missing_ops"
+]
+
 BOOL = (mt.bool,)
 INTS = (mt.uint8, mt.int8, mt.int16, mt.int32, mt.int64)
 FLOATS = (mt.float16, mt.bfloat16, mt.float32, mt.float64)

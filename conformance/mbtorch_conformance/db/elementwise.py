@@ -13,6 +13,11 @@ from mbtorch.core.op import Op
 from ..samples import BINARY, TERNARY, UNARY, Lit, Mask, case
 from . import ALL, FLOATS, INTEGRAL, INTS, NUMERIC, Bad, Entry
 
+__all__ = [
+    "NOT_TENSOR", "NO_BROADCAST", "BOOL_IN", "FLOAT_IN", "CLAMP_CASES", "WHERE_CASES",
+    "LERP_CASES", "ENTRIES"
+]
+
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 NOT_TENSOR = Bad((Lit([1.0, 2.0]),), {}, TypeError, "a list is not a Tensor")
 NO_BROADCAST = Bad(((2, 3), (4,)), {}, RuntimeError, "shapes (2, 3) and (4,) don't broadcast")

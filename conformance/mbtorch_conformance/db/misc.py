@@ -11,6 +11,8 @@ from mbtorch.core.plugin_api import philox_words
 from ..samples import Index, Lit, Mask, Perm, case
 from . import ALL, FLOATS, NUMERIC, Bad, Entry
 
+__all__ = ["MATMUL", "GATHER", "SCATTER", "SORT", "ENTRIES"]
+
 _STD = ("standard", "full")
 _MM_TOL = {mt.float32: (1e-5, 1e-5), mt.float16: (1e-3, 1e-3), mt.bfloat16: (1.6e-2, 1e-3)}
 

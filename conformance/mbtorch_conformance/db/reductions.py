@@ -10,6 +10,8 @@ from mbtorch.core.op import Op
 from ..samples import Sp, case
 from . import ALL, FLOATS, NUMERIC, Bad, Entry
 
+__all__ = ["REDUCE", "NONEMPTY", "DIM_REQUIRED", "ONE_DIM", "BAD_DIM", "ENTRIES"]
+
 _STD = ("standard", "full")
 REDUCE = [
     case((3, 4)), case((3, 4), dim=0), case((3, 4), dim=1, keepdim=True), case(()),

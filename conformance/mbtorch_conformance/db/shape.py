@@ -10,6 +10,8 @@ from mbtorch.core.op import Op
 from ..samples import Lit, Sp, case
 from . import ALL, FLOATS, Bad, Entry
 
+__all__ = ["ENTRIES"]
+
 _STD = ("standard", "full")
 _DIMS = Bad(((2, 3),), {"dim": 5}, IndexError, "dim 5 of a 2-d tensor")
 

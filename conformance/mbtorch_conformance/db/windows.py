@@ -14,6 +14,8 @@ from mbtorch.core.op import Op
 from ..samples import case
 from . import FLOATS, Bad, Entry
 
+__all__ = ["ENTRIES"]
+
 _STD = ("standard", "full")
 # fold sums up to prod(kernel) terms per element
 _SUM_TOL = {mt.float16: (2e-3, 2e-3), mt.bfloat16: (1.6e-2, 1.6e-2)}

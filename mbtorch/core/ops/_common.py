@@ -12,6 +12,11 @@ from ..plugins import get_backend
 from ..state import STATE
 from ..tensor import Tensor
 
+__all__ = [
+    "set_current_device_index", "resolve_device", "device_index", "check_dtype_supported",
+    "empty_on", "cast", "to_device", "scalar_for", "grad_enabled"
+]
+
 _current_index: dict[str, int] = {}
 _resolved: dict[Any, tuple[Device, Any]] = {}
 
@@ -83,9 +88,9 @@ def to_device(x: Tensor, dev: Any, op: str = "to") -> Tensor:
 def scalar_for(value: Any, dtype: _dt.dtype) -> Any:
     """A Python scalar as the Python type of ``dtype``, integers wrapped like PyTorch's."""
     cat = dtype.category
-    if cat == 2:
+    if cat == _dt.FLOATING_CATEGORY:
         return float(value)
-    if cat == 0:
+    if cat == _dt.BOOL_CATEGORY:
         return bool(value)
     v = int(value)
     bits = dtype.itemsize * 8

@@ -4,6 +4,11 @@ by the public functions in ``binary.py`` and ``unary.py``."""
 
 from __future__ import annotations
 
+__all__ = [
+    "ARITH", "FLOAT", "COMPARE", "BITWISE", "LOGICAL", "INTEGRAL_ID", "binary", "unary",
+    "run_wide", "check_tensor"
+]
+
 from typing import Any
 
 from .. import dispatch

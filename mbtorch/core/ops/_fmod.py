@@ -19,6 +19,8 @@ from . import binary as _b
 from . import unary as _u
 from ._common import cast
 
+__all__ = ["fmod", "remainder"]
+
 
 class _Format:
     """The binary format's parameters: significand digits, exponent range, Veltkamp's c."""

@@ -23,6 +23,11 @@ from ..op import Op
 from ..tensor import Tensor
 from ._common import run
 
+__all__ = [
+    "DEFAULT_SEED", "Generator", "default_generator", "check_generator", "words", "manual_seed",
+    "seed", "initial_seed", "get_rng_state", "set_rng_state"
+]
+
 DEFAULT_SEED = 67280421310721  # PyTorch's default seed, so initial_seed() reads the same
 _U64 = 1 << 64
 _STATE_BYTES = 16  # seed and offset, 8 bytes each, little-endian

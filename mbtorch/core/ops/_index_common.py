@@ -12,6 +12,11 @@ from ..op import Op
 from ..tensor import Tensor
 from ._common import run
 
+__all__ = [
+    "IndexOutOfBounds", "iota", "as_index", "cast_long", "index_range", "check_bounds",
+    "wrap_negative", "require_derivative"
+]
+
 
 class IndexOutOfBounds(IndexError, RuntimeError):
     """An index value outside its dimension.
@@ -35,7 +40,7 @@ def as_index(obj: Any, like: Tensor) -> Tensor:
     from .creation import tensor
 
     t = tensor(obj, device=like._device)
-    if t.numel() == 0 and t._dtype.category == 2:
+    if t.numel() == 0 and t._dtype.category == _dt.FLOATING_CATEGORY:
         t = cast_long(t)  # ``x[[]]`` selects nothing, as in PyTorch
     return t
 

@@ -14,6 +14,8 @@ from . import views as _v
 from ._common import run
 from ._index_common import iota
 
+__all__ = ["shift", "segmented_scan", "cumsum_1d", "scatter_multiply"]
+
 
 def shift(x: Tensor, s: int, fill: int | float | bool) -> Tensor:
     """1-d ``x`` moved ``s`` places towards the end, ``fill`` shifted in."""

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from ._reduce import check_input
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def is_tensor(obj: Any) -> bool:

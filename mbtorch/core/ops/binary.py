@@ -3,6 +3,14 @@ methods and in-place forms. Composites carry their decomposition right here."""
 
 from __future__ import annotations
 
+__all__ = [
+    "add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "float_power", "atan2",
+    "arctan2", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "greater",
+    "greater_equal", "less", "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "logical_and", "logical_or", "logical_xor", "equal", "subtract", "multiply", "divide",
+    "true_divide", "isclose", "allclose"
+]
+
 from typing import Any
 
 from .. import dtypes as _dt

@@ -13,7 +13,7 @@ from ..device import device as Device
 from ..host import to_host_array
 from ..meta import broadcast_shapes
 from ..op import Op, define
-from ..tensor import Tensor, is_contiguous_layout, tensor_method
+from ..tensor import Tensor, is_contiguous_layout, method_table
 from ._common import (
     cast,
     check_dtype_supported,
@@ -23,6 +23,12 @@ from ._common import (
     scalar_for,
     wrap,
 )
+
+__all__ = ["clone", "detach", "detach_"]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _has_internal_overlap(t: Tensor) -> bool:

@@ -12,10 +12,19 @@ from .. import dtypes as _dt
 from ..host import dtype_from_numpy
 from ..meta import check_nonnegative_shape, check_shape_arg
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from ._common import cast, empty_on, resolve_device, run, scalar_for
 from .copying import from_host, host_to_tensor
+
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "full", "zeros", "ones", "empty", "zeros_like",
+    "ones_like", "empty_like", "full_like", "zero_", "fill_", "arange", "linspace", "eye"
+]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -35,7 +44,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     if requires_grad and dtype is None:
         pass
     t = host_to_tensor(data, dtype, device, "tensor")
-    if requires_grad and t._dtype.category != 2:
+    if requires_grad and t._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError("tensor(): Only Tensors of floating point dtype can require "
                            "gradients")
     return _finish(t, requires_grad)
@@ -180,10 +189,10 @@ def _new(fn_name: str, value: Any):
     return method
 
 
-Tensor.new_zeros = _new("new_zeros", 0)
-Tensor.new_ones = _new("new_ones", 1)
-Tensor.new_empty = _new("new_empty", _EMPTY)
-Tensor.new_full = _new("new_full", None)
+TENSOR_METHODS["new_zeros"] = _new("new_zeros", 0)
+TENSOR_METHODS["new_ones"] = _new("new_ones", 1)
+TENSOR_METHODS["new_empty"] = _new("new_empty", _EMPTY)
+TENSOR_METHODS["new_full"] = _new("new_full", None)
 
 
 @tensor_method
@@ -235,7 +244,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
     n = max(0, math.ceil((end - start) / step))
     d, be = resolve_device(device, "arange")
     idx = iota(n, d, be)
-    if dtype.category == 2:
+    if dtype.category == _dt.FLOATING_CATEGORY:
         wide = _dt.float64 if _dt.float64 in be.dtypes else _dt.float32
         vals = _b.add(_b.mul(cast(idx, wide), float(step)), float(start))
     else:
@@ -260,7 +269,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     from .unary import where
 
     vals = where(_b.lt(i, steps // 2), low, high)
-    if dtype.category != 2:
+    if dtype.category != _dt.FLOATING_CATEGORY:
         from .unary import trunc
 
         vals = trunc(vals)

@@ -18,8 +18,14 @@ import numpy as np
 from .. import plugins
 from ..device import device as Device
 from ..host import dtype_from_numpy
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from ._common import check_dtype_supported, resolve_device, wrap
+
+__all__ = ["from_dlpack"]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 DEVICE_NAMES = {1: "kDLCPU", 2: "kDLCUDA", 3: "kDLCUDAHost", 4: "kDLOpenCL", 7: "kDLVulkan",
                 8: "kDLMetal", 10: "kDLROCM", 13: "kDLCUDAManaged", 14: "kDLOneAPI"}

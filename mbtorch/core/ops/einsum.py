@@ -15,6 +15,8 @@ from ..tensor import Tensor
 from ._reduce import check_input
 from .linalg import _check_dtypes, _matmul
 
+__all__ = ["einsum"]
+
 _ELLIPSIS = "..."
 
 

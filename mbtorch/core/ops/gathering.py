@@ -13,11 +13,15 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import broadcast_shapes, check_same_device
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import views as _v
 from ._common import cast, run, scalar_for
 from ._index_common import IndexOutOfBounds, cast_long, check_bounds, wrap_negative
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _check_tensor(x: Any, op: str, arg: str) -> None:
@@ -88,7 +92,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` with the non-``dim`` dims broadcast; flat when ``dim`` is None."""
     _check_tensor(indices, "take_along_dim", "indices")
-    if indices._dtype.category != 1:
+    if indices._dtype.category != _dt.INTEGRAL_CATEGORY:
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be int64 but got "
                            f"{indices._dtype.name}")
     if dim is None:

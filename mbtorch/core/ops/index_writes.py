@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..meta import broadcast_shapes, check_same_device
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from . import views as _v
@@ -21,6 +21,10 @@ from ._common import cast, scalar_for
 from ._index_common import check_bounds, wrap_negative
 from ._reduce import check_input
 from .copying import write_result
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 class _CopyOutOfBounds(IndexError):
@@ -180,8 +184,8 @@ def _index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tenso
     return write_result(self, index_copy(self, dim, index, source), "index_copy_")
 
 
-Tensor.masked_scatter_ = _masked_scatter_
-Tensor.index_fill_ = _index_fill_
-Tensor.index_copy_ = _index_copy_
+TENSOR_METHODS["masked_scatter_"] = _masked_scatter_
+TENSOR_METHODS["index_fill_"] = _index_fill_
+TENSOR_METHODS["index_copy_"] = _index_copy_
 
 __all__ = ["index_copy", "index_fill", "masked_scatter"]

@@ -19,12 +19,16 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import broadcast_all, broadcast_shapes
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import views as _v
 from ._common import cast, run, scalar_for
 from ._index_common import as_index, cast_long, check_bounds, wrap_negative
 from .gathering import nonzero  # noqa: F401 - ``where(cond)`` finds it here
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte or bool "
           "tensors are valid indices")
@@ -186,7 +190,7 @@ def _tensor_item(x: Tensor, it: Any, dim: int, adv: list) -> tuple[Tensor, int]:
         for j in range(t.ndim):
             adv.append((dim + j, _v.select(nz, 1, j)))
         return x, dim + t.ndim
-    if t._dtype.category != 1:
+    if t._dtype.category != _dt.INTEGRAL_CATEGORY:
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if t._device is not x._device:
         raise RuntimeError(f"indices should be either on cpu or on the same device as the "
@@ -316,11 +320,6 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     from .copying import clone
 
     return index_put_(clone(input), indices, values, accumulate)
-
-
-def index_tensor(input: Tensor, indices: Any) -> Tensor:
-    """``input[indices]`` for a tuple of index tensors (``torch.ops.aten.index``)."""
-    return getitem(input, tuple(slice(None) if t is None else t for t in indices))
 
 
 __all__ = ["index_put", "index_put_"]

@@ -13,10 +13,14 @@ from typing import Any, Sequence
 
 from ..meta import check_same_device, result_type
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import views as _v
 from ._common import cast, empty_on, run, scalar_for
 from ._index_common import require_derivative
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _fill(dst: Tensor, src: Any) -> None:

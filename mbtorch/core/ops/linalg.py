@@ -13,11 +13,15 @@ from typing import Any, Sequence
 from .. import dtypes as _dt
 from ..meta import broadcast_shapes, check_same_device
 from ..op import Op
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from ._common import run
 from ._reduce import check_input
 from .copying import write_result
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 # C++ type names PyTorch prints in "expected m1 and m2 to have the same dtype" messages
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -195,8 +199,8 @@ def _rmatmul_op(self: Any, other: Any) -> Any:
     return matmul(other, self)
 
 
-Tensor.__matmul__ = _matmul_op
-Tensor.__rmatmul__ = _rmatmul_op
+TENSOR_METHODS["__matmul__"] = _matmul_op
+TENSOR_METHODS["__rmatmul__"] = _rmatmul_op
 
 
 @tensor_method
@@ -219,7 +223,7 @@ def _scaled_add(input: Tensor, prod: Tensor, beta: Any, alpha: Any, name: str) -
     if broadcast_shapes(input._shape, prod._shape, name) != prod._shape:
         raise RuntimeError(f"{name}(): the shape of input {list(input._shape)} cannot be "
                            f"broadcast to {list(prod._shape)}")
-    if prod._dtype.category != 2 and (type(alpha) is float or type(beta) is float):
+    if not prod._dtype.is_floating_point and (type(alpha) is float or type(beta) is float):
         raise RuntimeError(f"{name}(): for integral input tensors, alpha and beta must not be "
                            "floating point numbers")
     if alpha != 1:
@@ -256,8 +260,8 @@ def _baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, al
                         "baddbmm_")
 
 
-Tensor.addmm_ = _addmm_
-Tensor.baddbmm_ = _baddbmm_
+TENSOR_METHODS["addmm_"] = _addmm_
+TENSOR_METHODS["baddbmm_"] = _baddbmm_
 
 
 @tensor_method

@@ -14,13 +14,17 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..meta import result_type
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from . import views as _v
 from ._common import cast
 from ._reduce import check_input
 from .creation import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _zero(x: Tensor) -> Tensor:
@@ -106,7 +110,7 @@ def _tri_indices(name: str, row: int, col: int, offset: int, dtype: Any, device:
         if value < 0:
             raise RuntimeError(f"{arg} must be non-negative, got{value}")
     dtype = _dt.int64 if dtype is None else _dt.as_dtype(dtype, name)
-    if dtype.category != 1:
+    if dtype.category != _dt.INTEGRAL_CATEGORY:
         raise NotImplementedError(f'"{name}" not implemented for \'{dtype.scalar_name}\'')
     # the indices depend only on the arguments: computed on the host, like arange's values
     r, c = np.indices((row, col)).reshape(2, -1)

@@ -15,11 +15,15 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from ._common import cast
 from ._reduce import check_input, prepare, reduce, reduced_shape, upcast
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _NUMBER = (int, float)
 
@@ -34,7 +38,10 @@ def _vector_norm(x: Tensor, dims: tuple, ord: float, keepdim: bool) -> Tensor:
     elif ord == -math.inf:
         out = reduce(Op.AMIN, a, dims, keepdim, shape)
     elif ord == 0:
-        out = reduce(Op.SUM, cast(_b.ne(y, 0), y._dtype), dims, keepdim, shape)
+        # the count of non-zeros; sign(|y|) is that 0/1 indicator with a zero gradient, so the
+        # result is differentiable (gradient 0) as in PyTorch; NaN counts as non-zero
+        nonzero = _u.where(_u.isnan(y), 1.0, _u.sign(a))
+        out = reduce(Op.SUM, nonzero, dims, keepdim, shape)
     elif ord == 1:
         out = reduce(Op.SUM, a, dims, keepdim, shape)
     elif ord == 2:
@@ -55,7 +62,7 @@ def _root(s: Tensor, ord: float) -> Tensor:
 
 
 def _check_floating(x: Tensor, name: str) -> None:
-    if x._dtype.category != 2:
+    if x._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {x._dtype.scalar_name}")
 
@@ -64,7 +71,7 @@ def _with_dtype(x: Tensor, dtype: Any, name: str) -> Tensor:
     if dtype is None:
         return x
     dtype = _dt.as_dtype(dtype, name)
-    if dtype.category != 2 or _dt.promote_types(x._dtype, dtype) is not dtype:
+    if dtype.category != _dt.FLOATING_CATEGORY or _dt.promote_types(x._dtype, dtype) is not dtype:
         raise RuntimeError(f"{name}: the dtype of the input ({x._dtype.scalar_name}) should be "
                            f"convertible without narrowing to the specified dtype "
                            f"({dtype.scalar_name})")
@@ -184,7 +191,7 @@ def dist(input: Tensor, other: Tensor, p: Any = 2) -> Tensor:
     check_input(input, "dist")
     check_input(other, "dist", "other")
     diff = _b.sub(input, other)
-    if diff._dtype.category != 2:
+    if diff._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
                            f"Got {diff._dtype.scalar_name} instead.")
     return vector_norm(diff, float(p))
@@ -197,7 +204,7 @@ _CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
 def _check_cdist(x1: Tensor, x2: Tensor, p: float, compute_mode: Any) -> None:
     for x, name in ((x1, "X1"), (x2, "X2")):
         check_input(x, "cdist", name.lower())
-        if x._dtype.category != 2:
+        if x._dtype.category != _dt.FLOATING_CATEGORY:
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
                                f"{x._dtype.scalar_name}")
         if x.ndim < 2:

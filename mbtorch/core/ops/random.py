@@ -29,7 +29,7 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import check_nonnegative_shape, check_shape_arg
 from ..op import Op
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, check_dtype_supported, resolve_device, run
@@ -46,6 +46,16 @@ from ._generator import (  # noqa: F401 - re-exported through mbtorch
 )
 from .copying import copy_
 from .views import select, view
+
+__all__ = [
+    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "bernoulli",
+    "normal", "Generator", "default_generator", "get_rng_state", "initial_seed", "manual_seed",
+    "seed", "set_rng_state",
+]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _SIGNIFICAND = {_dt.float16: 11, _dt.bfloat16: 8, _dt.float32: 24, _dt.float64: 53}
 _TWO_PI = 2.0 * math.pi
@@ -108,7 +118,7 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 def _float_dtype(dtype: Any, op: str) -> _dt.dtype:
     dt_ = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype, op)
-    if dt_.category != 2:
+    if dt_.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"{op}(): not implemented for '{dt_.name}'; expected a "
                                   "floating point dtype")
     return dt_
@@ -124,7 +134,7 @@ def _setup(size: tuple, dtype: _dt.dtype, device: Any, op: str) -> tuple:
 
 def _dtype_bounds(dtype: _dt.dtype) -> tuple[int, int]:
     """The integer range a dtype holds exactly (floats: their contiguous integers)."""
-    if dtype.category == 2:
+    if dtype.category == _dt.FLOATING_CATEGORY:
         edge = 1 << _SIGNIFICAND[dtype]
         return -edge, edge
     if dtype is _dt.bool:
@@ -271,7 +281,7 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Generator | None = Non
     if not isinstance(input, Tensor):
         raise TypeError(f"bernoulli(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"bernoulli(): not implemented for '{input._dtype.name}'; "
                                   "expected a floating point dtype")
     g = check_generator(generator, "bernoulli")
@@ -298,7 +308,7 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator 
         return _finish(_b.add(_b.mul(z, float(std)), float(mean)), requires_grad)
     # the broadcast shape, promoted dtype and device of mean and std, from one cheap op
     base = _b.add(mean, std) if len(tensors) == 2 else _b.mul(tensors[0], 0.0)
-    if base._dtype.category != 2:
+    if base._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"normal(): not implemented for '{base._dtype.name}'; "
                                   "expected floating point mean or std")
     z = std_normal(base._shape, base._dtype, base._device, base._be, g)
@@ -307,7 +317,7 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator 
 
 # -- in-place samplers ------------------------------------------------------------------------
 def _float_self(self: Tensor, op: str) -> None:
-    if self._dtype.category != 2:
+    if self._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"{op}(): not implemented for '{self._dtype.name}'; "
                                   "expected a floating point tensor")
 

@@ -12,11 +12,15 @@ from typing import Any, Sequence
 from .. import dtypes as _dt
 from ..meta import check_shape_arg
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import views as _v
 from ._common import run
 from ._index_common import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 # -- flip ----------------------------------------------------------------------------------
@@ -189,7 +193,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
 def _interleave_index(counts: Tensor, like: Tensor) -> Tensor:
     """``[0]*c0 + [1]*c1 + ...`` for 1-d int ``counts`` (its length is data-dependent, as in
     PyTorch, which synchronises here too)."""
-    if counts.ndim != 1 or counts._dtype.category != 1:
+    if counts.ndim != 1 or counts._dtype.category != _dt.INTEGRAL_CATEGORY:
         raise RuntimeError("repeat_interleave(): repeats must be 0-dim or 1-dim tensor of "
                            "integers")
     from ._index_common import index_range

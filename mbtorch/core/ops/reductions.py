@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, run
@@ -31,6 +31,10 @@ from ._reduce import (
     upcast,
 )
 from .creation import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _return_type(name: str, fields: tuple[str, str]) -> type:
@@ -57,7 +61,7 @@ def _amin(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     """amin(x) = -amax(-x) for floats (NaN still propagates); ~amax(~x) for integers and
     bools, where ``~`` reverses the order without overflow."""
     shape = reduced_shape(x._shape, dims, keepdim)
-    if x._dtype.category == 2:
+    if x._dtype.category == _dt.FLOATING_CATEGORY:
         return _u.neg(reduce(Op.AMAX, _u.neg(x), dims, keepdim, shape))
     return _u.bitwise_not(reduce(Op.AMAX, _u.bitwise_not(x), dims, keepdim, shape))
 
@@ -68,7 +72,7 @@ def _arg_extreme(x: Tensor, dim: int, keepdim: bool, extreme: Op) -> Tensor:
     n = x._shape[dim]
     m = reduce(extreme, x, (dim,), True, reduced_shape(x._shape, (dim,), True))
     hit = _b.eq(x, m)
-    if x._dtype.category == 2:
+    if x._dtype.category == _dt.FLOATING_CATEGORY:
         hit = _b.logical_or(hit, _b.ne(x, x))
     idx = iota(n, x._device, x._be).reshape(tuple(n if d == dim else 1 for d in range(x.ndim)))
     candidates = _u.where(hit, idx, n)
@@ -140,12 +144,12 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,
     check_input(input, "mean")
     if dtype is not None:
         dtype = _dt.as_dtype(dtype, "mean")
-        if dtype.category != 2:
+        if dtype.category != _dt.FLOATING_CATEGORY:
             raise RuntimeError("mean(): could not infer output dtype. Optional dtype must be "
                                f"either a floating point or complex dtype. Got: "
                                f"{dtype.scalar_name}")
         input = cast(input, dtype, "mean")
-    elif input._dtype.category != 2:
+    elif input._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
                            f"a floating point or complex dtype. Got: {input._dtype.scalar_name}")
     x, dims, keepdim, shape = prepare(input, dim, keepdim, "mean")
@@ -157,7 +161,7 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *,
            dtype: _dt.dtype | None = None) -> Tensor:
     """``sum`` treating NaN as zero."""
     check_input(input, "nansum")
-    if input._dtype.category == 2:
+    if input._dtype.category == _dt.FLOATING_CATEGORY:
         input = _u.where(_u.isnan(input), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype)
 
@@ -167,7 +171,7 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *,
             dtype: _dt.dtype | None = None) -> Tensor:
     """``mean`` over the non-NaN elements."""
     check_input(input, "nanmean")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {input._dtype.scalar_name}")
     x = input if dtype is None else cast(input, _dt.as_dtype(dtype, "nanmean"), "nanmean")

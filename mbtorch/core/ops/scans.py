@@ -13,13 +13,17 @@ from typing import Any, Sequence
 
 from .. import dtypes as _dt
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, run
 from ._reduce import check_input, sum_dtype
 from .copying import clone, write_result
 from .creation import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _scan(x: Tensor, dim: int, combine: Any, identity: Any) -> Tensor:
@@ -85,8 +89,8 @@ def _cumprod_(self: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tens
     return write_result(self, cumprod(self, dim, dtype=dtype), "cumprod_")
 
 
-Tensor.cumsum_ = _cumsum_
-Tensor.cumprod_ = _cumprod_
+TENSOR_METHODS["cumsum_"] = _cumsum_
+TENSOR_METHODS["cumprod_"] = _cumprod_
 
 CumResult = namedtuple("cummax", ["values", "indices"])
 
@@ -100,7 +104,7 @@ def _cum_extreme_indices(x: Tensor, dim: int, largest: bool) -> Tensor:
     pos = iota(n, x._device, x._be).reshape(tuple(n if d == dim else 1 for d in range(x.ndim)))
     idx = pos.expand(x._shape)
     pos, vals = idx, x
-    is_float = x._dtype.category == 2
+    is_float = x._dtype.category == _dt.FLOATING_CATEGORY
     step = 1
     while step < n:
         back = _b.sub(pos, step)

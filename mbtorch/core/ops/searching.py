@@ -14,12 +14,16 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import check_same_device, result_type
 from ..op import Op
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from . import views as _v
 from ._common import cast, run, scalar_for
 from .gathering import _gather_run
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _SCALARS = (bool, int, float)
 _NAME = "torch.searchsorted()"
@@ -201,7 +205,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     when both are 0); values outside the range and NaN are not counted."""
     if not isinstance(input, Tensor):
         raise TypeError(f"histc(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"histc(): not implemented for '{input._dtype.scalar_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "

@@ -12,11 +12,15 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, run
 from ._reduce import check_input, float_dtype, prepare, reduce, reduced_shape, upcast
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def _shifted(y: Tensor, dims: tuple) -> tuple[Tensor, Tensor]:
@@ -81,7 +85,7 @@ def _softmax_like(op: Op, name: str, input: Tensor, dim: Any, dtype: Any) -> Ten
         raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
     if dtype is not None:
         input = cast(input, _dt.as_dtype(dtype, name), name)
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f'"{name}_kernel_impl" not implemented for '
                                   f"'{input._dtype.scalar_name}'")
     d = wrap_dim(dim, input.ndim, name)

@@ -8,11 +8,15 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import views as _v
 from ._common import run
 from ._index_common import iota
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 # PyTorch returns named tuples (torch.return_types.sort, ...)
 SortResult = namedtuple("sort", ["values", "indices"])

@@ -15,12 +15,16 @@ from typing import Any, Callable
 from .. import dtypes as _dt
 from ..meta import result_type
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from ._common import cast
 from ._elementwise import FLOAT, check_tensor, unary
 from .copying import write_result
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _SCALARS = (bool, int, float)
 _LOW = (_dt.float16, _dt.bfloat16)
@@ -121,13 +125,13 @@ def _erfinv_(self: Tensor) -> Tensor:
     return write_result(self, erfinv(self), "erfinv_")
 
 
-Tensor.erfinv_ = _erfinv_
+TENSOR_METHODS["erfinv_"] = _erfinv_
 
 
 # -- helpers -------------------------------------------------------------------------------
 def _float_dtype(operands: tuple, name: str) -> _dt.dtype:
     dtype = result_type(operands, name)
-    return dtype if dtype.category == 2 else _dt.get_default_dtype()
+    return dtype if dtype.category == _dt.FLOATING_CATEGORY else _dt.get_default_dtype()
 
 
 def _opmath(fn: Callable, dtype: _dt.dtype, *args: Any) -> Tensor:
@@ -147,7 +151,7 @@ def _floating_pair(a: Any, b: Any, name: str) -> _dt.dtype:
     check_tensor(a, name)
     check_tensor(b, name, "other")
     dtype = result_type((a, b), name)
-    if dtype.category != 2:
+    if dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"{name}(): not implemented for '{dtype.scalar_name}'")
     return dtype
 
@@ -157,7 +161,7 @@ def _inplace(fn: Callable, name: str) -> Callable:
         return write_result(self, fn(self, *args, **kwargs), name)
 
     f.__name__ = name
-    setattr(Tensor, name, f)
+    TENSOR_METHODS[name] = f
     return f
 
 

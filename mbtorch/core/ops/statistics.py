@@ -9,12 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from ._common import cast
 from ._reduce import check_input, numel_of, prepare, reduce, reduced_shape, upcast
 from .reductions import mean
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 @define(Op.VAR)
@@ -51,7 +55,7 @@ def _parse(name: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, An
 def _variance(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
               name: str) -> Tensor:
     check_input(input, name)
-    if input._dtype.category != 2:
+    if not input._dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
     dim, correction = _parse(name, dim, unbiased, correction)
     x, dims, keepdim, shape = prepare(input, dim, keepdim, name)

@@ -9,12 +9,20 @@ from typing import Any
 from .. import dtypes as _dt
 from ..meta import broadcast_all, result_type
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import unary as _u
 from ._common import cast, run, scalar_for
 from ._elementwise import check_tensor, run_wide
 from .copying import write_result
+
+__all__ = [
+    "where", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "nan_to_num", "addcmul", "addcdiv"
+]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 # -- where, clamp, lerp, nan_to_num -------------------------------------------------------
@@ -85,7 +93,7 @@ def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: 
     return write_result(self, clamp(self, min, max), "clamp_")
 
 
-Tensor.clamp_ = Tensor.clip_ = _clamp_
+TENSOR_METHODS["clamp_"] = TENSOR_METHODS["clip_"] = _clamp_
 
 
 @tensor_method
@@ -114,7 +122,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     if input._dtype is not end._dtype:
         raise RuntimeError(f"lerp(): expected dtype {input._dtype.name} for `end` but got "
                            f"dtype {end._dtype.name}")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"lerp(): not implemented for '{input._dtype.scalar_name}'")
     if not isinstance(weight, Tensor):
         from .creation import full
@@ -136,7 +144,7 @@ def _nan_to_num(x, nan, posinf, neginf):
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
     check_tensor(input, "nan_to_num")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         return input.clone()
     from ..host import finfo
 
@@ -151,7 +159,7 @@ def _lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
     return write_result(self, lerp(self, end, weight), "lerp_")
 
 
-Tensor.lerp_ = _lerp_
+TENSOR_METHODS["lerp_"] = _lerp_
 
 
 @tensor_method
@@ -164,7 +172,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
 @tensor_method
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 / tensor2``."""
-    if (tensor1._dtype.category != 2 and tensor2._dtype.category != 2):
+    if not (tensor1._dtype.is_floating_point or tensor2._dtype.is_floating_point):
         raise RuntimeError("addcdiv(): Integer division with addcdiv is no longer supported, "
                            "and in a future release addcdiv will perform a true division of "
                            "tensor1 and tensor2.")
@@ -180,5 +188,5 @@ def _addc_inplace(fn, name):
     return f
 
 
-Tensor.addcmul_ = _addc_inplace(addcmul, "addcmul_")
-Tensor.addcdiv_ = _addc_inplace(addcdiv, "addcdiv_")
+TENSOR_METHODS["addcmul_"] = _addc_inplace(addcmul, "addcmul_")
+TENSOR_METHODS["addcdiv_"] = _addc_inplace(addcdiv, "addcdiv_")

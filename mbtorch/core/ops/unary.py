@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op, define
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, method_table
 from . import binary as _b
 from ._common import cast, run
 from ._elementwise import (
@@ -23,6 +23,18 @@ from ._elementwise import (
     unary,
 )
 from .copying import write_result
+
+__all__ = [
+    "abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
+    "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan",
+    "sinh", "cosh", "tanh", "sigmoid", "erf", "relu", "floor", "ceil", "trunc", "fix",
+    "reciprocal", "square", "sign", "bitwise_not", "logical_not", "round", "isnan", "isinf",
+    "isfinite", "isposinf", "isneginf", "signbit", "sgn", "frac", "deg2rad", "rad2deg"
+]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -42,7 +54,7 @@ def _public(op: Op, name: str, kind: int, guard: Any = None):
         return write_result(self, fn(self), name + "_")
 
     inplace.__name__ = name + "_"
-    setattr(Tensor, name + "_", inplace)
+    TENSOR_METHODS[name + "_"] = inplace
     return fn
 
 
@@ -247,7 +259,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     if decimals == 0:
         return unary(Op.ROUND, "round", input, INTEGRAL_ID)
     check_tensor(input, "round")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"round(): decimals={decimals} is not implemented for "
                                   f"'{input._dtype.scalar_name}'")
     if decimals < 0:  # divide by the exact power of ten, as PyTorch
@@ -261,7 +273,7 @@ def _round_(self: Tensor, *, decimals: int = 0) -> Tensor:
     return write_result(self, round(self, decimals=decimals), "round_")
 
 
-Tensor.round_ = _round_
+TENSOR_METHODS["round_"] = _round_
 
 
 @tensor_method
@@ -281,7 +293,7 @@ def isfinite(input: Tensor) -> Tensor:
 
 def _classify(op: Op, name: str, x: Tensor, int_value: bool) -> Tensor:
     check_tensor(x, name)
-    if x._dtype.category != 2:
+    if x._dtype.category != _dt.FLOATING_CATEGORY:
         from .creation import full_like
 
         return full_like(x, int_value, dtype=_dt.bool)
@@ -300,7 +312,7 @@ def isneginf(input: Tensor) -> Tensor:
 
 @tensor_method
 def signbit(input: Tensor) -> Tensor:
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         return _b.lt(input, 0)
     # -0.0 has its sign bit set: 1 / -0.0 is -inf
     return _b.logical_or(_b.lt(input, 0),
@@ -317,7 +329,7 @@ def sgn(input: Tensor) -> Tensor:
 def frac(input: Tensor) -> Tensor:
     """The fractional part ``x - trunc(x)``, with the sign of ``x``; floating only."""
     check_tensor(input, "frac")
-    if input._dtype.category != 2:
+    if input._dtype.category != _dt.FLOATING_CATEGORY:
         raise NotImplementedError(f"frac(): not implemented for '{input._dtype.scalar_name}'")
     return _b.sub(input, trunc(input))
 
@@ -329,7 +341,7 @@ _RAD_PER_DEG = math.pi / 180.0
 def deg2rad(input: Tensor) -> Tensor:
     """Degrees to radians; integers and bools give the default float dtype."""
     check_tensor(input, "deg2rad")
-    x = input if input._dtype.category == 2 else cast(input, _dt.get_default_dtype())
+    x = input if input._dtype.is_floating_point else cast(input, _dt.get_default_dtype())
     return _b.mul(x, _RAD_PER_DEG)
 
 
@@ -337,13 +349,13 @@ def deg2rad(input: Tensor) -> Tensor:
 def rad2deg(input: Tensor) -> Tensor:
     """Radians to degrees; integers and bools give the default float dtype."""
     check_tensor(input, "rad2deg")
-    x = input if input._dtype.category == 2 else cast(input, _dt.get_default_dtype())
+    x = input if input._dtype.is_floating_point else cast(input, _dt.get_default_dtype())
     return _b.mul(x, 180.0 / math.pi)
 
 
 for _f in (sgn, frac, deg2rad, rad2deg):
-    setattr(Tensor, _f.__name__ + "_",
-            (lambda f: lambda self: write_result(self, f(self), f.__name__ + "_"))(_f))
+    TENSOR_METHODS[_f.__name__ + "_"] = (
+        lambda f: lambda self: write_result(self, f(self), f.__name__ + "_"))(_f)
 
 
 # ``where``, ``clamp``, ``lerp``... live in ternary.py; re-exported here because the

@@ -12,8 +12,18 @@ from typing import Any, Sequence
 from ..meta import check_shape_arg
 from ..op import OPS, Op, define
 from ..state import STATE
-from ..tensor import Tensor, tensor_method, wrap_dim
+from ..tensor import Tensor, contiguous_strides, method_table, wrap_dim
 from ._common import run, wrap
+
+__all__ = [
+    "reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims", "t",
+    "movedim", "moveaxis", "broadcast_to", "squeeze", "unsqueeze", "select", "narrow", "diagonal",
+    "as_strided"
+]
+
+TENSOR_METHODS: dict = {}
+"""The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
+tensor_method = method_table(TENSOR_METHODS)
 
 
 def make_view(x: Tensor, shape: tuple, strides: tuple, offset: int) -> Tensor:
@@ -41,7 +51,7 @@ def _view_strides(shape: tuple, strides: tuple, new: tuple) -> tuple | None:
     for s in shape:
         numel *= s
     if numel == 0:
-        return strides if shape == new else _contig(new)
+        return strides if shape == new else contiguous_strides(new)
     out = [0] * len(new)
     view_d = len(new) - 1
     chunk_base = strides[-1]
@@ -61,14 +71,6 @@ def _view_strides(shape: tuple, strides: tuple, new: tuple) -> tuple | None:
     if view_d != -1:
         return None
     return tuple(out)
-
-
-def _contig(shape: tuple) -> tuple:
-    out, acc = [], 1
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(out))
 
 
 def infer_size(shape: tuple, numel: int, op: str) -> tuple:
@@ -275,9 +277,10 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, 1) if input.ndim == 2 else alias_view(input)
 
 
-Tensor.T = property(lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
-Tensor.H = Tensor.T
+TENSOR_METHODS["T"] = property(
+    lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
+TENSOR_METHODS["mT"] = property(lambda self: transpose(self, -2, -1))
+TENSOR_METHODS["H"] = TENSOR_METHODS["T"]
 
 
 @tensor_method

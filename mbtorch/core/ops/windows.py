@@ -24,11 +24,13 @@ from ..op import Op, define
 from ..tensor import Tensor
 from . import binary as _b
 from . import views as _v
-from ._common import run
+from ._common import cast, run
 from .creation import arange, zeros
 from .gathering import _scatter_run, gather
 from .joining import pad_constant
 from .reductions import argmax
+
+__all__ = ["out_size", "ceil_extra", "windows", "im2col", "col2im", "max_pool", "max_pool_grad"]
 
 
 def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -94,7 +96,10 @@ def _col2im(cols: Tensor, spatial: tuple, kernel: tuple, dilation: tuple,
     c = ck // _prod(kernel)
     out_sp = tuple(out_size(spatial[i], kernel[i], stride[i], 0, dilation[i]) for i in range(n))
     parts = _v.reshape(cols, (batch, c) + tuple(kernel) + out_sp)
-    z = zeros((batch, c) + tuple(spatial), dtype=cols._dtype, device=cols._device)
+    # float16/bfloat16 overlaps are summed in float32 and rounded once, as the native kernels
+    # and PyTorch's cpu do (up to prod(kernel) terms that may cancel)
+    acc = _dt.float32 if cols._dtype in (_dt.float16, _dt.bfloat16) else cols._dtype
+    z = zeros((batch, c) + tuple(spatial), dtype=acc, device=cols._device)
     # overlapping windows: each kernel position adds its block into a strided region of z
     for pos in itertools.product(*[range(k) for k in kernel]):
         region, part = z, parts
@@ -104,7 +109,7 @@ def _col2im(cols: Tensor, spatial: tuple, kernel: tuple, dilation: tuple,
                                   stride[i])
             part = _v.select(part, 2, p)
         region.copy_(_b.add(region, part))
-    return z
+    return z if acc is cols._dtype else cast(z, cols._dtype)
 
 
 def col2im(cols: Tensor, spatial: tuple, kernel: tuple, dilation: tuple,

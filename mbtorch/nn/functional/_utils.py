@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = []
+
 
 def _tuple(v: Any, n: int, name: str, op: str) -> tuple[int, ...]:
     if isinstance(v, int):

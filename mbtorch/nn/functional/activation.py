@@ -9,6 +9,13 @@ import mbtorch as _mt
 
 from ...core.tensor import Tensor
 
+__all__ = [
+    "relu", "relu_", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "softplus", "mish",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "logsigmoid", "sigmoid", "tanh", "softsign",
+    "tanhshrink", "threshold", "glu", "softmax", "log_softmax", "softmin", "dropout", "dropout1d",
+    "dropout2d"
+]
+
 
 def _inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
     return input.copy_(out) if inplace else out

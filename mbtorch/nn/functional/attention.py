@@ -12,6 +12,8 @@ from ...core.tensor import Tensor
 from .activation import dropout
 from .linear import linear
 
+__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,

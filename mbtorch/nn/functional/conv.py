@@ -13,6 +13,8 @@ from ...core.tensor import Tensor
 from ._utils import _tuple
 from .padding import pad
 
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "unfold", "fold"]
+
 
 def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
     return (size + 2 * p - d * (k - 1) - 1) // s + 1

@@ -8,6 +8,8 @@ import mbtorch as _mt
 
 from ...core.tensor import Tensor
 
+__all__ = ["linear", "bilinear", "embedding", "one_hot", "normalize"]
+
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``."""

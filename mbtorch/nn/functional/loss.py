@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import mbtorch as _mt
 
-from ...core.ops._index_common import index_range
-from ...core.ops.gathering import _gather_run
 from ...core.tensor import Tensor
+
+__all__ = [
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity"
+]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -101,15 +104,14 @@ def _nll_all_valid(logp: Tensor, target: Tensor, c: int, reduction: str) -> Tens
     """nll_loss when no target is ignored (the usual case, checked by one min/max pass): every
     weight is 1, so no mask, no weights, and the mean divides by the count. None when some
     target is negative (ignored or out of bounds: the general path sorts it out)."""
-    lo, hi = index_range(target)
+    lo, hi = (int(v) for v in _mt.aminmax(target))
     if lo < 0:
         return None
     if hi >= c:
         raise IndexError(f"nll_loss(): Target {hi} is out of bounds.")
     if reduction not in _REDUCTIONS:
         return None
-    # bounds are checked just above: the GATHER primitive directly, without gather()'s checks
-    picked = -_gather_run(logp, logp.dim() - 1, target.unsqueeze(-1)).squeeze(-1)
+    picked = -logp.gather(logp.dim() - 1, target.unsqueeze(-1)).squeeze(-1)
     if reduction == "mean":
         return picked.sum() / picked.numel()
     return _reduce(picked, reduction, "nll_loss")

@@ -10,6 +10,8 @@ import mbtorch as _mt
 from ... import autograd as _ag
 from ...core.tensor import Tensor
 
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
+
 
 def _bcast(t: Tensor | None, ndim: int) -> Tensor | None:
     return None if t is None else t.reshape((1, -1) + (1,) * (ndim - 2))

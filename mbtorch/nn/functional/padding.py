@@ -9,6 +9,8 @@ import mbtorch as _mt
 from ...core.tensor import Tensor
 from ._utils import _tuple
 
+__all__ = ["pad", "interpolate", "upsample"]
+
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: constant, reflect, replicate or circular."""

@@ -13,6 +13,11 @@ from ...core.tensor import Tensor
 from ._utils import _tuple
 from .padding import pad
 
+__all__ = [
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
+    "adaptive_avg_pool1d"
+]
+
 
 def _pool_setup(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                 n: int, op: str):

@@ -70,3 +70,16 @@ from .pooling import (  # noqa: F401
 )
 from .rnn import GRU, LSTM, RNN, RNNBase  # noqa: F401
 from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: F401
+
+__all__ = [
+    "CELU", "ELU", "GELU", "GLU", "SELU", "Dropout", "Dropout1d", "Dropout2d", "Hardsigmoid",
+    "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "MultiheadAttention",
+    "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh",
+    "Tanhshrink", "Threshold", "Identity", "ModuleDict", "ModuleList", "ParameterDict",
+    "ParameterList", "Sequential", "Conv1d", "Conv2d", "ConvTranspose2d", "Bilinear", "Embedding",
+    "Flatten", "Linear", "NonDynamicallyQuantizableLinear", "Unflatten", "BCELoss",
+    "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
+    "NLLLoss", "SmoothL1Loss", "Module", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d",
+    "Upsample", "GRU", "LSTM", "RNN", "RNNBase", "TransformerEncoder", "TransformerEncoderLayer"
+]

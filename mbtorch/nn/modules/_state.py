@@ -6,6 +6,8 @@ from typing import Any
 
 from ...core.tensor import Tensor
 
+__all__ = ["load_state_dict"]
+
 
 def load_state_dict(module: Any, state_dict: dict, strict: bool, assign: bool,
                     result_type: Any) -> Any:

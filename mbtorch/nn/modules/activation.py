@@ -12,6 +12,13 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = [
+    "ReLU", "ReLU6", "LeakyReLU", "ELU", "CELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
+    "Softplus", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign", "Tanhshrink",
+    "Softmax", "LogSoftmax", "Softmin", "GLU", "Threshold", "Dropout", "Dropout1d", "Dropout2d",
+    "MultiheadAttention"
+]
+
 
 def _simple(name: str, fn: Any, params: tuple[tuple[str, Any], ...] = (),
             inplace: bool = False) -> type:

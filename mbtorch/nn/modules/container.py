@@ -9,6 +9,8 @@ from typing import Any, Iterable, Iterator
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["Identity", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+
 
 class Identity(Module):
     """Returns its input unchanged (extra constructor arguments are ignored, as PyTorch)."""

@@ -14,6 +14,8 @@ from ..functional._utils import _tuple
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+
 
 class _ConvNd(Module):
     _n = 2

@@ -14,6 +14,10 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = [
+    "Linear", "NonDynamicallyQuantizableLinear", "Bilinear", "Embedding", "Flatten", "Unflatten"
+]
+
 
 def _factory(device: Any, dtype: Any) -> dict:
     return {"device": device, "dtype": dtype}

@@ -8,6 +8,11 @@ from ...core.tensor import Tensor
 from .. import functional as F
 from .module import Module
 
+__all__ = [
+    "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
+    "BCEWithLogitsLoss", "KLDivLoss"
+]
+
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:

@@ -9,6 +9,8 @@ from typing import Any, Callable, Iterator
 from ...core.tensor import Tensor
 from ..parameter import Buffer, Parameter
 
+__all__ = ["Module"]
+
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     def __repr__(self) -> str:

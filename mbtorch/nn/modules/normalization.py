@@ -12,6 +12,8 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
+
 
 def _affine_params(mod: Module, affine: bool, bias: bool, shape: tuple, f: dict) -> None:
     """``weight`` (ones) and ``bias`` (zeros) when affine; absent ones registered as None."""

@@ -8,6 +8,11 @@ from ...core.tensor import Tensor
 from .. import functional as F
 from .module import Module
 
+__all__ = [
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveAvgPool1d",
+    "Upsample"
+]
+
 
 class _MaxPoolNd(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,

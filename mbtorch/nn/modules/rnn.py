@@ -15,6 +15,8 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
+
 
 class RNNBase(Module):
     _gates = 1

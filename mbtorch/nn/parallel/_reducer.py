@@ -22,6 +22,8 @@ from ...autograd.grad_mode import no_grad
 from ...core.ops.creation import empty
 from ...core.tensor import Tensor
 
+__all__ = ["FIRST_BUCKET_BYTES", "Bucket", "make_buckets", "Reducer"]
+
 FIRST_BUCKET_BYTES = 1 << 20  # a small first bucket starts communication early, as torch
 
 

@@ -21,6 +21,8 @@ from ...core.tensor import Tensor
 from ..modules.module import Module
 from ._reducer import Reducer
 
+__all__ = ["DistributedDataParallel"]
+
 _PREFIX = "module."
 
 

@@ -24,6 +24,12 @@ from mbtorch.core.host import NUMPY_DTYPES
 from mbtorch.core.op import Op
 from mbtorch.core.plugin_api import PHILOX_M, PHILOX_ROUNDS, PHILOX_W
 
+__all__ = [
+    "PHILOX_IN", "PHILOX_OUT", "PHILOX_BODY", "philox_span", "philox_key", "SOFTMAX_BLOCK",
+    "SOFTMAX_SOURCE", "SOFTMAX_TYPES", "softmax_source", "softmax_threads", "SIGMOID_BODY",
+    "RELU_BODY", "build"
+]
+
 # -- Philox4x32-10 ---------------------------------------------------------------------------
 PHILOX_IN = "uint32 k0, uint32 k1, uint64 first"
 PHILOX_OUT = "raw int64 out"

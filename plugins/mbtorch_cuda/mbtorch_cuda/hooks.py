@@ -11,6 +11,8 @@ from typing import Any
 
 from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
 
+__all__ = ["DEVICE_TYPE", "DISTRIBUTION", "DLPACK_CUDA", "INSTALL_HINT", "probe", "mbtorch_backend"]
+
 DEVICE_TYPE = "cuda"
 DISTRIBUTION = "mbtorch-cuda"
 DLPACK_CUDA = 2  # kDLCUDA

@@ -17,6 +17,8 @@ from mbtorch.core.plugin_api import xp_composites, xp_kernels
 
 from .storage import native_dtype
 
+__all__ = ["build"]
+
 
 def build(xp: Any, erf: Callable, *, fused: bool = True,
           device_count: int = 1) -> dict[Op, Callable]:

@@ -18,6 +18,10 @@ import numpy as np
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import NUMPY_DTYPES
 
+__all__ = [
+    "supported_dtypes", "native_dtype", "CupyStorage", "PeakTrackingAllocator", "CudaRuntime"
+]
+
 # bfloat16 arrays need CuPy >= 14 with ml_dtypes (its "E" loops); see supported_dtypes()
 _WITHOUT_BF16 = tuple(d for d in NUMPY_DTYPES if d is not dt.bfloat16)
 

@@ -11,6 +11,11 @@ import numpy as np
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import NUMPY_DTYPES as NATIVE
 
+__all__ = [
+    "DTYPES", "native_dtype", "NumpyStorage", "MALLOC_TUNING_ENV", "malloc_tuning",
+    "reuse_freed_memory"
+]
+
 DTYPES = tuple(NATIVE)
 
 
@@ -41,8 +46,21 @@ class NumpyStorage:
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-KEEP_MALLOC_ENV = "MBTORCH_CPU_KEEP_MALLOC"
-"""Set to 1 to leave the C allocator's settings as they are (see ``reuse_freed_memory``)."""
+MALLOC_TUNING_ENV = "MBTORCH_CPU_MALLOC_TUNING"
+"""Set to 1 to let the cpu backend tune glibc's allocator when it registers
+(``reuse_freed_memory``); unset, the process's allocator settings are left alone."""
+
+_tuned = False
+
+
+def malloc_tuning() -> str:
+    """Apply the allocator tuning if ``MBTORCH_CPU_MALLOC_TUNING=1`` asks for it, and say which
+    state the process is in (shown by ``mbtorch info``)."""
+    if os.environ.get(MALLOC_TUNING_ENV, "") in ("", "0"):
+        return f"system default (set {MALLOC_TUNING_ENV}=1 to keep freed memory for reuse)"
+    if _tuned or reuse_freed_memory():
+        return f"keeps freed memory for reuse ({MALLOC_TUNING_ENV}=1)"
+    return f"system default ({MALLOC_TUNING_ENV}=1 asked, but this C library has no mallopt)"
 
 
 def reuse_freed_memory(keep_bytes: int = 256 << 20, mmap_above: int = 64 << 20) -> bool:
@@ -53,10 +71,13 @@ def reuse_freed_memory(keep_bytes: int = 256 << 20, mmap_above: int = 64 << 20) 
     columns, gradients) every step. By default glibc serves blocks of a few megabytes with
     ``mmap`` and unmaps them on ``free``, so every step faults each page in again and the
     kernel zeroes it: about a fifth of a CNN step's time on this backend. PyTorch's users
-    reach for jemalloc or tcmalloc for the same reason. Returns whether the settings were
-    applied (glibc only; ``MBTORCH_CPU_KEEP_MALLOC=1`` opts out)."""
-    if os.environ.get(KEEP_MALLOC_ENV, "") not in ("", "0") or not sys.platform.startswith(
-            "linux"):
+    reach for jemalloc or tcmalloc for the same reason.
+
+    This changes the allocator of the whole process, so it is never done behind the user's
+    back: call it, or set ``MBTORCH_CPU_MALLOC_TUNING=1`` before the cpu device is first used.
+    Returns whether the settings were applied (glibc only)."""
+    global _tuned
+    if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None)
@@ -65,5 +86,6 @@ def reuse_freed_memory(keep_bytes: int = 256 << 20, mmap_above: int = 64 << 20) 
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_above)) and \
+    _tuned = bool(mallopt(_M_MMAP_THRESHOLD, mmap_above)) and \
         bool(mallopt(_M_TRIM_THRESHOLD, keep_bytes))
+    return _tuned

@@ -21,6 +21,12 @@ from mbtorch.core import dtypes as dt
 
 from .storage import CLArray, CLDevice
 
+__all__ = [
+    "STORAGE_CTYPE", "COMPUTE_CTYPE", "HALF_TYPES", "NP_SCALAR", "INT_MAX", "BUILD_OPTIONS",
+    "ctype", "sctype", "load", "to_storage", "store", "header", "get_kernel", "launch",
+    "index_type", "collapse", "broadcast_strides", "broadcast_shape", "unravel", "offset_expr"
+]
+
 STORAGE_CTYPE = {
     dt.bool: "uchar", dt.uint8: "uchar", dt.int8: "char", dt.int16: "short", dt.int32: "int",
     dt.int64: "long", dt.float16: "half", dt.bfloat16: "ushort", dt.float32: "float",
@@ -67,7 +73,8 @@ def to_storage(d: dt.dtype, val: str, src: dt.dtype | None = None) -> str:
         return f"(uchar)(({val}) != 0)"
     if d is dt.bfloat16:
         return f"bf16_round((float)({val}))"
-    if d.category == 1 and d is not dt.int64 and src is not None and src.category == 2:
+    if d.category == dt.INTEGRAL_CATEGORY and d is not dt.int64 and src is not None and \
+            src.category == dt.FLOATING_CATEGORY:
         # float -> narrow int goes through int64 and wraps, as PyTorch's CPU does
         return f"({sctype(d)})(long)({val})"
     return f"({sctype(d)})({val})"
@@ -175,7 +182,3 @@ def offset_expr(rank: int, name: str, prefix: str = "c") -> str:
     """``name_off + c0 * name_st0 + ...`` (``name_off`` omitted when ``name`` is empty)."""
     terms = [f"{prefix}{d} * {name}_st{d}" for d in range(rank)]
     return " + ".join(([f"{name}_off"] if name else []) + terms) or "0"
-
-
-def np_scalar(ct: str, value: Any) -> Any:
-    return NP_SCALAR[ct](value)

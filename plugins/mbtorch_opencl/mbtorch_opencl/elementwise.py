@@ -40,6 +40,8 @@ from . import codegen as cg
 from . import probe
 from .storage import CLArray, CLDevice, alloc, check_dtype, contiguous_strides
 
+__all__ = ["ERR_ZERO_DIV", "ERR_NEG_POW", "elementwise"]
+
 ERR_ZERO_DIV = 1
 ERR_NEG_POW = 2
 # vector widths to try, fastest first; the width used for a dtype is the smaller of the

@@ -37,6 +37,10 @@ from . import codegen as cg
 from . import probe
 from .storage import CLArray, CLDevice, alloc, download, host_blas, mapped, upload
 
+__all__ = [
+    "PROBE", "MUL", "HOST_BLAS_MIN_MNK", "RM", "WX", "WY", "matmul", "ladder", "probe_variant"
+]
+
 PROBE = "mbtorch_opencl.gemm:probe_variant"
 # the inner update of each variant: one rounding (fma) or two (FP_CONTRACT is off)
 MUL = {"fma": "fma(av, bv, acc[i])", "mad": "acc[i] + av * bv"}
@@ -49,7 +53,7 @@ WX, WY = 4, 4
 
 
 def _acc(d: dt.dtype) -> str:
-    if d.category == 2:
+    if d.category == dt.FLOATING_CATEGORY:
         return "double" if d is dt.float64 else "float"
     return "long" if d is dt.int64 else "int"
 
@@ -141,7 +145,7 @@ def matmul(a: CLArray, b: CLArray) -> CLArray:
     if k == 0:
         from .pointwise import copy_
 
-        copy_(out, 0.0 if a.dtype.category == 2 else 0)
+        copy_(out, 0.0 if a.dtype.category == dt.FLOATING_CATEGORY else 0)
         return out
     if host_blas(dev, a.dtype) and out.size // (m * n) * m * n * k >= HOST_BLAS_MIN_MNK:
         with mapped(a, False) as an, mapped(b, False) as bn, mapped(out, True) as on:
@@ -177,7 +181,7 @@ def ladder(dev: CLDevice, d: dt.dtype) -> list[dict]:
     width = 1 << min(max(int(pref), 1).bit_length() - 1, 4)  # a power of two, at most 16
     widths = sorted({w for w in (width, width // 2, 4, 1) if 1 <= w <= width} | {1},
                     reverse=True)
-    muls = ("fma", "mad") if d.category == 2 else ("mad",)
+    muls = ("fma", "mad") if d.category == dt.FLOATING_CATEGORY else ("mad",)
     return [{"acc": acc, "vw": w, "mul": mul} for w in widths for mul in muls]
 
 

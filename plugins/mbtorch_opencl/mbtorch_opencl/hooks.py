@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
 
+__all__ = ["DEVICE_TYPE", "DISTRIBUTION", "mbtorch_backend"]
+
 DEVICE_TYPE = "opencl"
 DISTRIBUTION = "mbtorch-opencl"
 

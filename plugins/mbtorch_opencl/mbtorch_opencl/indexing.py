@@ -21,6 +21,8 @@ from mbtorch.core.plugin_api import index_error
 from . import codegen as cg
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["NZ_BLOCK", "gather", "scatter", "nonzero"]
+
 NZ_BLOCK = 256
 
 

@@ -11,6 +11,8 @@ from mbtorch.core.op import Op
 from . import gemm, indexing, pointwise, random, reduce, rowwise, sort
 from .storage import CLArray
 
+__all__ = ["as_strided", "KERNELS", "EXPECTATIONS"]
+
 
 def as_strided(root: CLArray, shape, strides, offset) -> CLArray:
     return CLArray(root.buf, tuple(shape), tuple(strides), root.offset + offset, root.dtype,
@@ -29,10 +31,6 @@ KERNELS.update({
     Op.SOFTMAX: rowwise.softmax(False), Op.LOG_SOFTMAX: rowwise.softmax(True),
 })
 
-# Known conformance gaps, keyed ``entry[:dtype[:check]]`` (see mbtorch_conformance.runner).
-EXPECTATIONS: dict[str, dict[str, str]] = {"xfail": {
-    "pow:bfloat16:grad": (
-        "the exponent's gradient sums g * a**b * log(a) over the broadcast dims; in sample #5 "
-        "terms near 150 cancel to 5.5 and each term rounded to bfloat16 moves the sum past the "
-        "tolerance: 6.0625 here, on cpu and in PyTorch's bfloat16 backward (float64: 5.46)"),
-}, "skip": {}}
+# Known conformance gaps of this backend, keyed ``entry[:dtype[:check]]`` (see
+# mbtorch_conformance.runner): none; gaps every backend shares are in mbtorch_conformance.gaps.
+EXPECTATIONS: dict[str, dict[str, str]] = {"xfail": {}, "skip": {}}

@@ -15,6 +15,11 @@ from . import codegen as cg
 from .elementwise import ERR_NEG_POW, ERR_ZERO_DIV, Pointwise, elementwise
 from .storage import CLArray
 
+__all__ = [
+    "BINARY", "COMPARE", "UNARY", "PREDICATE", "binary_kernel", "compare_kernel", "unary_kernel",
+    "where", "cast", "copy_", "cast_copy", "clamp", "lerp", "nan_to_num", "table"
+]
+
 _FLOAT_FLOORDIV = """
 CT fdiv_floor(CT a, CT b) {
     if (b == 0) return a / b;
@@ -59,7 +64,7 @@ CT ipow(CT a, CT b, __global long* err) {
 
 
 def _fl(d: dt.dtype) -> bool:
-    return d.category == 2
+    return d.category == dt.FLOATING_CATEGORY
 
 
 def _int_preamble(d: dt.dtype) -> str:

@@ -33,6 +33,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+__all__ = [
+    "PROBE_TIMEOUT", "cache_dir", "locator", "fingerprint", "label", "select", "run_probe", "main"
+]
+
 _FAILED = "probe failed:"
 PROBE_TIMEOUT = 300.0  # seconds: PoCL compiles a kernel in 0.1-2 s; a hang is a failure
 _MODULE_HASHES: dict[str, str] = {}

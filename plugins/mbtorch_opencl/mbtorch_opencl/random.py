@@ -11,6 +11,8 @@ from mbtorch.core.plugin_api import PHILOX_M, PHILOX_ROUNDS, PHILOX_W
 from . import codegen as cg
 from .storage import DEVICES, alloc
 
+__all__ = ["philox", "iota"]
+
 _PHILOX = f"""
 __kernel void philox(__global long* out, ulong first, long start, long n, long blocks,
                      uint k0, uint k1)

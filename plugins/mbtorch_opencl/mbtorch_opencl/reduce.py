@@ -23,6 +23,8 @@ from mbtorch.core import dtypes as dt
 from . import codegen as cg
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["PER_ITEM", "ROWS_MAX_R", "acc_dtype", "reduce", "reduction_kernel"]
+
 PER_ITEM = 64
 ROWS_MAX_R = 32
 
@@ -35,7 +37,7 @@ _COMBINE = {
 
 
 def acc_dtype(d: dt.dtype) -> dt.dtype:
-    if d.category == 2:
+    if d.category == dt.FLOATING_CATEGORY:
         return dt.float64 if d is dt.float64 else dt.float32
     return dt.int64
 
@@ -95,8 +97,9 @@ def _launch(kind, shape_kind, x, off, out, ks, kst, rs, rst, n_out, r, chunks, c
 
 def _source(kind, shape_kind, in_dt, out_dt, kr, rr, idx_t, ls) -> str:
     acc = cg.ctype(acc_dtype(in_dt))
-    ident = (_IDENTITY if in_dt.category == 2 else _INT_IDENTITY)[kind]
-    comb = _COMBINE[kind] if in_dt.category == 2 else _COMBINE[kind].replace("isnan(a) || ", "")
+    floating = in_dt.category == dt.FLOATING_CATEGORY
+    ident = (_IDENTITY if floating else _INT_IDENTITY)[kind]
+    comb = _COMBINE[kind] if floating else _COMBINE[kind].replace("isnan(a) || ", "")
     params = [f"__global {cg.sctype(out_dt)}* out", f"__global const {cg.sctype(in_dt)}* x",
               f"{idx_t} x_off", f"{idx_t} n_out", f"{idx_t} R", f"{idx_t} C", f"{idx_t} CH"]
     params += [f"{idx_t} ksh{d}" for d in range(1, kr)] + [f"{idx_t} kst{d}" for d in range(kr)]

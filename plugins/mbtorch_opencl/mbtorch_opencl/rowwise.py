@@ -14,6 +14,8 @@ from . import codegen as cg
 from .reduce import acc_dtype
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["arg_extreme", "scan", "softmax"]
+
 _TEMPLATE = """
 __kernel void rows(__global {ot}* out, __global const {xt}* x, {it} x_off, {it} lines,
                    {it} n, {it} x_sd, {it} o_sd{params})
@@ -96,7 +98,7 @@ def _load(d: dt.dtype, i: str = "i") -> str:
 def arg_extreme(largest: bool):
     def kernel(x, dim, keepdim):
         d = x.dtype
-        fl = d.category == 2
+        fl = d.category == dt.FLOATING_CATEGORY
         at = cg.ctype(d)
         body = _ARG.format(at=at, it="IDX_T", load0=_load(d, "0"), load=_load(d),
                            cmp=">" if largest else "<",
@@ -111,7 +113,7 @@ def arg_extreme(largest: bool):
 def scan(op: str):
     def kernel(x, dim):
         d = x.dtype
-        at = cg.ctype(acc_dtype(d)) if d.category == 2 else cg.ctype(d)
+        at = cg.ctype(acc_dtype(d)) if d.category == dt.FLOATING_CATEGORY else cg.ctype(d)
         body = _SCAN.format(at=at, it="IDX_T", ident="0" if op == "+" else "1", op=op,
                             load=_load(d), store=cg.store(d, "out", "ob + i * o_sd", "acc"))
         return _run("scan", x, dim, d, body, (op,))

@@ -15,6 +15,8 @@ from mbtorch.core import dtypes as dt
 from . import codegen as cg
 from .storage import CLArray, alloc, contiguous_strides
 
+__all__ = ["sort"]
+
 _SORT = """
 inline int before({kt} ka, long ia, {kt} kb, long ib, long n)
 {{
@@ -91,7 +93,7 @@ def sort(x: CLArray, dim: int, descending: bool):
         return cast_copy(x), _zeros_i64(dev, x.shape)
     p = 1 << max(n - 1, 0).bit_length()
     kt = cg.sctype(key_dt)
-    fl = key_dt.category == 2
+    fl = key_dt.category == dt.FLOATING_CATEGORY
     prg = _program(dev, key_dt, descending, kt, fl)
     key = alloc(dev, (lines * p,), key_dt)
     idx = alloc(dev, (lines * p,), dt.int64)

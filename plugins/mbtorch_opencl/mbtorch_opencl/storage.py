@@ -19,6 +19,12 @@ import pyopencl as cl
 
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import FROM_NUMPY, NUMPY_DTYPES
+from mbtorch.core.tensor import contiguous_strides
+
+__all__ = [
+    "BASE_DTYPES", "CLDevice", "enumerate_devices", "DEVICES", "CLArray", "contiguous_strides",
+    "check_dtype", "alloc", "upload", "download", "host_blas", "mapped", "OpenCLStorage"
+]
 
 BASE_DTYPES = (dt.bool, dt.uint8, dt.int8, dt.int16, dt.int32, dt.int64, dt.float16,
                dt.bfloat16, dt.float32)
@@ -143,14 +149,6 @@ class CLArray:
     def __repr__(self) -> str:
         return (f"CLArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, "
                 f"dtype={self.dtype.name}, device={self.dev.index})")
-
-
-def contiguous_strides(shape: tuple) -> tuple:
-    out, acc = [], 1
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(out))
 
 
 def check_dtype(dev: CLDevice, dtype: dt.dtype) -> None:

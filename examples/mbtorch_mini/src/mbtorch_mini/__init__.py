@@ -4,4 +4,6 @@ mbtorch finds it through the ``mbtorch.backends`` entry point and imports ``hook
 ``mini`` device is first used; nothing here is imported by ``import mbtorch``.
 """
 
+__all__ = []
+
 __version__ = "0.1.0"

@@ -11,6 +11,8 @@ kernel.
 
 from __future__ import annotations
 
+__all__ = ["erf", "KERNELS"]
+
 import math
 
 import numpy as np

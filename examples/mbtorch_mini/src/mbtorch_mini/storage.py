@@ -12,6 +12,8 @@ import numpy as np
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import NUMPY_DTYPES
 
+__all__ = ["DTYPES", "native_dtype", "MiniStorage"]
+
 DTYPES = tuple(NUMPY_DTYPES)  # every mbtorch dtype; a device may support fewer
 
 
