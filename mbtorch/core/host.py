@@ -5,18 +5,46 @@ from __future__ import annotations
 
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 from . import dtypes as dt
 
-NUMPY_DTYPES: dict[dt.dtype, np.dtype] = {
+
+def _bfloat16() -> np.dtype:
+    import ml_dtypes  # NumPy has no bfloat16; ml_dtypes' costs more to import than NumPy
+
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+class _ToNumpy(dict):
+    """mbtorch dtype -> NumPy dtype. bfloat16's entry is added at its first lookup, so that
+    ml_dtypes is imported only by programs that use bfloat16; iterate ``dt.ALL_DTYPES``, not
+    this table."""
+
+    def __missing__(self, key: dt.dtype) -> np.dtype:
+        if key is not dt.bfloat16:
+            raise KeyError(key)
+        self[key] = value = _bfloat16()
+        FROM_NUMPY[value] = key
+        return value
+
+
+class _FromNumpy(dict):
+    """NumPy dtype -> mbtorch dtype; bfloat16 (an ml_dtypes dtype) added as in ``_ToNumpy``."""
+
+    def __missing__(self, key: np.dtype) -> dt.dtype:
+        if getattr(key, "name", None) == "bfloat16" and key == NUMPY_DTYPES[dt.bfloat16]:
+            return dt.bfloat16
+        raise KeyError(key)
+
+
+NUMPY_DTYPES: dict[dt.dtype, np.dtype] = _ToNumpy({
     dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8), dt.int8: np.dtype(np.int8),
     dt.int16: np.dtype(np.int16), dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
-    dt.float16: np.dtype(np.float16), dt.bfloat16: np.dtype(ml_dtypes.bfloat16),
-    dt.float32: np.dtype(np.float32), dt.float64: np.dtype(np.float64),
-}
-FROM_NUMPY: dict[np.dtype, dt.dtype] = {v: k for k, v in NUMPY_DTYPES.items()}
+    dt.float16: np.dtype(np.float16), dt.float32: np.dtype(np.float32),
+    dt.float64: np.dtype(np.float64),
+})
+FROM_NUMPY: dict[np.dtype, dt.dtype] = _FromNumpy({v: k for k, v in NUMPY_DTYPES.items()})
 
 
 def numpy_dtype(d: dt.dtype) -> np.dtype:
@@ -24,12 +52,12 @@ def numpy_dtype(d: dt.dtype) -> np.dtype:
 
 
 def dtype_from_numpy(npd: Any, op: str) -> dt.dtype:
-    d = FROM_NUMPY.get(np.dtype(npd))
-    if d is None:
-        names = ", ".join(str(k) for k in FROM_NUMPY)
+    try:
+        return FROM_NUMPY[np.dtype(npd)]
+    except KeyError:
+        names = ", ".join(d.name for d in dt.ALL_DTYPES)
         raise TypeError(f"{op}(): can't convert np.ndarray of type {np.dtype(npd)}. The only "
-                        f"supported types are: {names}")
-    return d
+                        f"supported types are: {names}") from None
 
 
 def _infer_python(data: Any, op: str) -> dt.dtype:
@@ -93,6 +121,8 @@ class finfo:  # noqa: N801 - torch's spelling
         type = type or dt.get_default_dtype()
         if type.category != 2:
             raise TypeError(f"finfo(): {type} is not a floating point dtype")
+        import ml_dtypes  # its finfo knows bfloat16, NumPy's does not
+
         info = ml_dtypes.finfo(NUMPY_DTYPES[type])
         self.dtype = type.name
         self.bits = type.itemsize * 8

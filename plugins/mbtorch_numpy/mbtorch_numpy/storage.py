@@ -11,7 +11,7 @@ import numpy as np
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import NUMPY_DTYPES as NATIVE
 
-DTYPES = tuple(NATIVE)
+DTYPES = dt.ALL_DTYPES
 
 
 def native_dtype(d: dt.dtype) -> np.dtype:
