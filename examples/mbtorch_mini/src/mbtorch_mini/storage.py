@@ -10,20 +10,22 @@ from __future__ import annotations
 import numpy as np
 
 from mbtorch.core import dtypes as dt
-from mbtorch.core.host import NUMPY_DTYPES
+from mbtorch.core.host import numpy_dtype
 
-DTYPES = tuple(NUMPY_DTYPES)  # every mbtorch dtype; a device may support fewer
+DTYPES = dt.ALL_DTYPES  # every mbtorch dtype; a device may support fewer
 
 
 def native_dtype(d: dt.dtype) -> np.dtype:
-    return NUMPY_DTYPES[d]
+    """The NumPy dtype of mbtorch dtype ``d``: here the host's own (``from_numpy`` and
+    ``to_numpy`` must speak those), bfloat16 being ml_dtypes'; a device maps to its types."""
+    return numpy_dtype(d)
 
 
 class MiniStorage:
     """The six storage calls of ``mbtorch.core.backend.Storage``."""
 
     def empty(self, shape: tuple[int, ...], dtype: dt.dtype, device_index: int) -> np.ndarray:
-        return np.empty(shape, NUMPY_DTYPES[dtype])
+        return np.empty(shape, native_dtype(dtype))
 
     def from_numpy(self, array: np.ndarray, device_index: int) -> np.ndarray:
         return np.array(array, copy=True, order="C")
