@@ -12,7 +12,10 @@ import traceback
 import warnings
 from typing import Any
 
-import numpy as np
+from ..core._lazy import lazy_import
+
+np = lazy_import("numpy", globals(), "np")
+
 
 
 class _Anomaly:

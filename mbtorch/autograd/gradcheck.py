@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
+from ..core._lazy import lazy_import
 from ..core.ops.creation import tensor as _tensor
 from ..core.tensor import Tensor
 from .api import grad as _grad
+
+np = lazy_import("numpy", globals(), "np")
 
 
 class GradcheckError(RuntimeError):

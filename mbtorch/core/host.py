@@ -5,49 +5,56 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import dtypes as dt
+from ._lazy import lazy_import
 
-
-def _bfloat16() -> np.dtype:
-    import ml_dtypes  # NumPy has no bfloat16; ml_dtypes' costs more to import than NumPy
-
-    return np.dtype(ml_dtypes.bfloat16)
+np = lazy_import("numpy", globals(), "np")
 
 
 class _ToNumpy(dict):
-    """mbtorch dtype -> NumPy dtype. bfloat16's entry is added at its first lookup, so that
-    ml_dtypes is imported only by programs that use bfloat16; iterate ``dt.ALL_DTYPES``, not
-    this table."""
+    """mbtorch dtype -> NumPy dtype, filled at the first lookup so that ``import mbtorch``
+    imports neither NumPy nor ml_dtypes; bfloat16's entry (ml_dtypes', which costs more to
+    import than NumPy) is added only when bfloat16 is first looked up. Lookups of present keys
+    are plain dict lookups. Iterate ``dt.ALL_DTYPES``, not this table."""
 
-    def __missing__(self, key: dt.dtype) -> np.dtype:
+    def __missing__(self, key: dt.dtype) -> Any:
+        if not self:
+            self.update({
+                dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8),
+                dt.int8: np.dtype(np.int8), dt.int16: np.dtype(np.int16),
+                dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
+                dt.float16: np.dtype(np.float16), dt.float32: np.dtype(np.float32),
+                dt.float64: np.dtype(np.float64),
+            })
+            FROM_NUMPY.update({v: k for k, v in self.items()})
+            if key in self:
+                return self[key]
         if key is not dt.bfloat16:
             raise KeyError(key)
-        self[key] = value = _bfloat16()
+        import ml_dtypes
+
+        self[key] = value = np.dtype(ml_dtypes.bfloat16)
         FROM_NUMPY[value] = key
         return value
 
 
 class _FromNumpy(dict):
-    """NumPy dtype -> mbtorch dtype; bfloat16 (an ml_dtypes dtype) added as in ``_ToNumpy``."""
+    """NumPy dtype -> mbtorch dtype, filled with ``_ToNumpy``'s entries."""
 
-    def __missing__(self, key: np.dtype) -> dt.dtype:
+    def __missing__(self, key: Any) -> dt.dtype:
+        NUMPY_DTYPES[dt.float32]  # noqa: B018 - fills both tables
+        if key in self:
+            return self[key]
         if getattr(key, "name", None) == "bfloat16" and key == NUMPY_DTYPES[dt.bfloat16]:
             return dt.bfloat16
         raise KeyError(key)
 
 
-NUMPY_DTYPES: dict[dt.dtype, np.dtype] = _ToNumpy({
-    dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8), dt.int8: np.dtype(np.int8),
-    dt.int16: np.dtype(np.int16), dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
-    dt.float16: np.dtype(np.float16), dt.float32: np.dtype(np.float32),
-    dt.float64: np.dtype(np.float64),
-})
-FROM_NUMPY: dict[np.dtype, dt.dtype] = _FromNumpy({v: k for k, v in NUMPY_DTYPES.items()})
+NUMPY_DTYPES: dict[dt.dtype, Any] = _ToNumpy()
+FROM_NUMPY: dict[Any, dt.dtype] = _FromNumpy()
 
 
-def numpy_dtype(d: dt.dtype) -> np.dtype:
+def numpy_dtype(d: dt.dtype) -> Any:
     return NUMPY_DTYPES[d]
 
 

@@ -18,9 +18,10 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
-
+from mbtorch.core._lazy import lazy_import
 from mbtorch.core.tensor import Tensor
+
+np = lazy_import("numpy", globals(), "np")
 
 # How often an idle worker checks that its parent process still exists (seconds).
 _WATCHDOG_INTERVAL = 1.0

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import dispatch
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..device import device as Device
 from ..host import to_host_array
 from ..meta import broadcast_shapes
@@ -23,6 +22,8 @@ from ._common import (
     scalar_for,
     wrap,
 )
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def _has_internal_overlap(t: Tensor) -> bool:

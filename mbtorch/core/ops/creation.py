@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..host import dtype_from_numpy
 from ..meta import check_nonnegative_shape, check_shape_arg
 from ..op import Op, define
@@ -16,6 +15,8 @@ from ..tensor import Tensor, tensor_method
 from . import binary as _b
 from ._common import cast, empty_on, resolve_device, run, scalar_for
 from .copying import from_host, host_to_tensor
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import plugins
+from .._lazy import lazy_import
 from ..device import device as Device
 from ..host import dtype_from_numpy
 from ..tensor import Tensor, tensor_method
 from ._common import check_dtype_supported, resolve_device, wrap
+
+np = lazy_import("numpy", globals(), "np")
 
 DEVICE_NAMES = {1: "kDLCPU", 2: "kDLCUDA", 3: "kDLCUDAHost", 4: "kDLOpenCL", 7: "kDLVulkan",
                 8: "kDLMetal", 10: "kDLROCM", 13: "kDLCUDAManaged", 14: "kDLOneAPI"}

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..meta import result_type
 from ..tensor import Tensor, tensor_method, wrap_dim
 from . import binary as _b
@@ -21,6 +20,8 @@ from . import views as _v
 from ._common import cast
 from ._reduce import check_input
 from .creation import iota
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def _zero(x: Tensor) -> Tensor:
