@@ -17,6 +17,10 @@ AIMS = [
     ("MLP step vs hand-written NumPy floor", "mlp", "MLP .*", "mbtorch:cpu", "vs_numpy", 1.15),
     ("MLP step vs PyTorch CPU", "mlp", "MLP .*", "mbtorch:cpu", "vs_torch", 1.0),
     ("CNN step vs PyTorch CPU", "cnn", "CNN .*", "mbtorch:cpu", "vs_torch", 1.5),
+    ("import mbtorch vs import numpy (fresh processes)", "startup", "import", "mbtorch",
+     "vs_numpy", 2.5),
+    ("import + first cpu result vs NumPy's (fresh processes)", "startup", "first result .*",
+     "mbtorch:cpu warm", "vs_numpy", 4.0),
     ("opencl a*b+c vs NumPy (≥ NumPy's GB/s)", "elementwise", r"a \* b \+ c, .*",
      "mbtorch:opencl", "vs_numpy", 1.0),
     ("opencl matmul 1024 vs NumPy (≥ 30% of its GFLOP/s)", "matmul", "matmul 1024×.*",
@@ -38,7 +42,8 @@ def _find(rows: list[dict], family: str, pattern: str, impl: str) -> dict | None
 def aims(rows: list[dict], devices: set[str]) -> list[dict]:
     out = []
     for label, family, case, impl, field, limit in AIMS:
-        if impl not in devices and impl != "mbtorch:cpu":
+        device = impl.split(" ")[0]  # "mbtorch:cpu warm": the startup family's cache variants
+        if device not in devices and device not in ("mbtorch", "mbtorch:cpu"):
             continue
         r = _find(rows, family, case, impl)
         entry = {"aim": label, "limit": round(limit, 3), "ratio": None, "status": "not measured"}

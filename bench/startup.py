@@ -1,13 +1,19 @@
 """Start-up costs, each measured in a fresh interpreter (``subprocess``):
 
 - ``import``: time of ``import mbtorch`` (plugins load lazily, so no array library beyond
-  NumPy should be imported), beside ``import numpy`` and ``import torch``;
+  NumPy should be imported, nor ml_dtypes), beside ``import numpy`` and ``import torch``;
 - time to first result: import, create two 256×256 float32 operands on the device, compute
   ``a * b + a`` (and ``a @ b`` when mbtorch has matmul), and copy the result to the host.
   ``cold`` points every kernel cache we know of (``XDG_CACHE_HOME``, ``POCL_CACHE_DIR``,
   ``CUPY_CACHE_DIR``, ``CUDA_CACHE_PATH``) at a new empty folder, so a device that compiles
   kernels pays for it; ``warm`` reuses a folder a previous run filled. The OS page cache is
   warm in both: this measures our caches, not the disk.
+
+Each ratio is the median over rounds of one fresh mbtorch process ÷ the fresh NumPy process of
+the same round, so a loaded machine slows both sides alike. The aims (``report.AIMS``):
+``import mbtorch`` within 2.5× of ``import numpy``, import + first cpu result within 4× of
+NumPy's import + the same computation. ``python -m bench --only startup --device cpu`` runs
+this family alone.
 """
 
 from __future__ import annotations

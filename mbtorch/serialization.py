@@ -14,13 +14,14 @@ import os
 import tempfile
 from typing import Any
 
-import numpy as np
-
 from .core import dtypes as _dt
+from .core._lazy import lazy_import
 from .core.host import NUMPY_DTYPES
 from .core.tensor import Tensor
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "save", "load"]
+
+np = lazy_import("numpy", globals(), "np")
 
 FORMAT = "mbtorch.structure"
 FORMAT_VERSION = "1"

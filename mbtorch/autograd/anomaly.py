@@ -12,7 +12,10 @@ import traceback
 import warnings
 from typing import Any
 
-import numpy as np
+from ..core._lazy import lazy_import
+
+np = lazy_import("numpy", globals(), "np")
+
 
 __all__ = [
     "STATE", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "forward_trace",

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
+from ..core._lazy import lazy_import
 from ..core.ops.creation import tensor as _tensor
 from ..core.tensor import Tensor
 from .api import grad as _grad
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
+np = lazy_import("numpy", globals(), "np")
 
 
 class GradcheckError(RuntimeError):

@@ -14,9 +14,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
-import numpy as np
-
 from . import dtypes as _dt
+from ._lazy import lazy_import
+
+np = lazy_import("numpy", globals(), "np")
 
 __all__ = ["PRINT_OPTS", "set_printoptions", "get_printoptions", "printoptions", "tensor_repr"]
 

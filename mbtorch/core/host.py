@@ -5,32 +5,66 @@ from __future__ import annotations
 
 from typing import Any
 
-import ml_dtypes
-import numpy as np
-
 from . import dtypes as dt
+from ._lazy import lazy_import
 
 __all__ = [
     "NUMPY_DTYPES", "FROM_NUMPY", "dtype_from_numpy", "to_host_array", "finfo",
     "iinfo"
 ]
 
-NUMPY_DTYPES: dict[dt.dtype, np.dtype] = {
-    dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8), dt.int8: np.dtype(np.int8),
-    dt.int16: np.dtype(np.int16), dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
-    dt.float16: np.dtype(np.float16), dt.bfloat16: np.dtype(ml_dtypes.bfloat16),
-    dt.float32: np.dtype(np.float32), dt.float64: np.dtype(np.float64),
-}
-FROM_NUMPY: dict[np.dtype, dt.dtype] = {v: k for k, v in NUMPY_DTYPES.items()}
+np = lazy_import("numpy", globals(), "np")
 
+
+class _ToNumpy(dict):
+    """mbtorch dtype -> NumPy dtype, filled at the first lookup so that ``import mbtorch``
+    imports neither NumPy nor ml_dtypes; bfloat16's entry (ml_dtypes', which costs more to
+    import than NumPy) is added only when bfloat16 is first looked up. Lookups of present keys
+    are plain dict lookups. Iterate ``dt.ALL_DTYPES``, not this table."""
+
+    def __missing__(self, key: dt.dtype) -> Any:
+        if not self:
+            self.update({
+                dt.bool: np.dtype(np.bool_), dt.uint8: np.dtype(np.uint8),
+                dt.int8: np.dtype(np.int8), dt.int16: np.dtype(np.int16),
+                dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
+                dt.float16: np.dtype(np.float16), dt.float32: np.dtype(np.float32),
+                dt.float64: np.dtype(np.float64),
+            })
+            FROM_NUMPY.update({v: k for k, v in self.items()})
+            if key in self:
+                return self[key]
+        if key is not dt.bfloat16:
+            raise KeyError(key)
+        import ml_dtypes
+
+        self[key] = value = np.dtype(ml_dtypes.bfloat16)
+        FROM_NUMPY[value] = key
+        return value
+
+
+class _FromNumpy(dict):
+    """NumPy dtype -> mbtorch dtype, filled with ``_ToNumpy``'s entries."""
+
+    def __missing__(self, key: Any) -> dt.dtype:
+        NUMPY_DTYPES[dt.float32]  # noqa: B018 - fills both tables
+        if key in self:
+            return self[key]
+        if getattr(key, "name", None) == "bfloat16" and key == NUMPY_DTYPES[dt.bfloat16]:
+            return dt.bfloat16
+        raise KeyError(key)
+
+
+NUMPY_DTYPES: dict[dt.dtype, Any] = _ToNumpy()
+FROM_NUMPY: dict[Any, dt.dtype] = _FromNumpy()
 
 def dtype_from_numpy(npd: Any, op: str) -> dt.dtype:
-    d = FROM_NUMPY.get(np.dtype(npd))
-    if d is None:
-        names = ", ".join(str(k) for k in FROM_NUMPY)
+    try:
+        return FROM_NUMPY[np.dtype(npd)]
+    except KeyError:
+        names = ", ".join(d.name for d in dt.ALL_DTYPES)
         raise TypeError(f"{op}(): can't convert np.ndarray of type {np.dtype(npd)}. The only "
-                        f"supported types are: {names}")
-    return d
+                        f"supported types are: {names}") from None
 
 
 def _infer_python(data: Any, op: str) -> dt.dtype:
@@ -94,6 +128,8 @@ class finfo:  # noqa: N801 - torch's spelling
         type = type or dt.get_default_dtype()
         if type.category != dt.FLOATING_CATEGORY:
             raise TypeError(f"finfo(): {type} is not a floating point dtype")
+        import ml_dtypes  # its finfo knows bfloat16, NumPy's does not
+
         info = ml_dtypes.finfo(NUMPY_DTYPES[type])
         self.dtype = type.name
         self.bits = type.itemsize * 8

@@ -16,7 +16,6 @@ import os
 import threading
 import traceback
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pluggy
@@ -96,6 +95,10 @@ def _scan() -> dict[str, Any]:
     if _entry_points is None:
         found: dict[str, Any] = {}
         if not autoload_disabled():
+            # here, not at module level: importlib.metadata is a tenth of ``import mbtorch``
+            # and only discovery needs it (once per process)
+            from importlib import metadata
+
             for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
                 found.setdefault(ep.name, ep)
         _entry_points = found

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 import mbtorch
 
 __all__ = ["randperm", "randint", "multinomial", "seed"]
+
+from ..core._lazy import lazy_import
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def randperm(n: int, generator: Any) -> list[int]:

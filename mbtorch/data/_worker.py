@@ -18,8 +18,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
-
+from mbtorch.core._lazy import lazy_import
 from mbtorch.core.tensor import Tensor
 
 __all__ = [
@@ -27,6 +26,8 @@ __all__ = [
     "IterableDatasetStopIteration", "Retire", "ResumeIteration", "dumps", "loads", "Carrier",
     "MapFetcher", "IterableFetcher", "WorkerConfig", "worker_loop"
 ]
+
+np = lazy_import("numpy", globals(), "np")
 
 # How often an idle worker checks that its parent process still exists (seconds).
 _WATCHDOG_INTERVAL = 1.0

@@ -13,12 +13,16 @@ import copy
 import re
 from typing import Any, Callable
 
-import numpy as np
-
 import mbtorch
 from mbtorch.core.tensor import Tensor
 
-__all__ = ["collate", "default_collate", "default_collate_fn_map", "default_convert"]
+from ..core._lazy import lazy_import
+
+np = lazy_import("numpy", globals(), "np")
+
+# default_collate_fn_map comes from the module's __getattr__ (built at first use)
+__all__ = ["collate", "default_collate", "default_collate_fn_map",  # noqa: F822
+           "default_convert"]
 
 # NumPy dtypes (strings, bytes, objects) that have no tensor counterpart.
 np_str_obj_array_pattern = re.compile(r"[SaUO]")
@@ -101,15 +105,30 @@ def collate_str_fn(batch: list, *, collate_fn_map: dict | None = None) -> list:
     return batch
 
 
-default_collate_fn_map: dict[type | tuple[type, ...], Callable] = {
-    Tensor: collate_tensor_fn,
-    np.ndarray: collate_numpy_array_fn,
-    (np.bool_, np.number, np.object_): collate_numpy_scalar_fn,
-    float: collate_float_fn,
-    int: collate_int_fn,
-    str: collate_str_fn,
-    bytes: collate_str_fn,
-}
+_fn_map: dict[type | tuple[type, ...], Callable] | None = None
+
+
+def _default_collate_fn_map() -> dict[type | tuple[type, ...], Callable]:
+    """``default_collate_fn_map``, built at its first use: its keys are NumPy types, and
+    ``import mbtorch`` does not import NumPy. One dict, so entries users add are kept."""
+    global _fn_map
+    if _fn_map is None:
+        _fn_map = {
+            Tensor: collate_tensor_fn,
+            np.ndarray: collate_numpy_array_fn,
+            (np.bool_, np.number, np.object_): collate_numpy_scalar_fn,
+            float: collate_float_fn,
+            int: collate_int_fn,
+            str: collate_str_fn,
+            bytes: collate_str_fn,
+        }
+    return _fn_map
+
+
+def __getattr__(name: str) -> Any:
+    if name == "default_collate_fn_map":
+        return _default_collate_fn_map()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _lookup(elem: Any, collate_fn_map: dict | None) -> Callable | None:
@@ -152,4 +171,4 @@ def default_collate(batch: list) -> Any:
     >>> default_collate([(mbtorch.zeros(2), 0), (mbtorch.ones(2), 1)])
     [tensor([[0., 0.], [1., 1.]]), tensor([0, 1])]
     """
-    return collate(batch, collate_fn_map=default_collate_fn_map)
+    return collate(batch, collate_fn_map=_default_collate_fn_map())

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-import numpy as np
-
+from ..core._lazy import lazy_import
 from .collectives import _ready, _wait_for
 
 __all__ = ["all_gather_object", "broadcast_object_list"]
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def _gather_bytes(pg: Any, payload: bytes, what: str) -> list[bytes]:

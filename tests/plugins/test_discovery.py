@@ -12,16 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mbtorch_numpy.xp import primitive_kernels
 
 import mbtorch as mt
 from mbtorch import backends
 from mbtorch.__main__ import info_lines
 from mbtorch.core import plugins
 from mbtorch.core.backend import BackendSpec
+from mbtorch.core.dtypes import ALL_DTYPES
 from mbtorch.core.hookspecs import PLUGIN_API_VERSION, hookimpl
 from mbtorch.core.host import NUMPY_DTYPES
 from mbtorch.core.op import Op
-from mbtorch.core.plugin_api import xp_kernels
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,12 +50,12 @@ class _Storage:
 def _kernels():
     from scipy.special import erf
 
-    return xp_kernels(np, NUMPY_DTYPES.__getitem__, erf)
+    return primitive_kernels(np, NUMPY_DTYPES.__getitem__, erf)
 
 
 def _spec(**overrides) -> BackendSpec:
     fields = dict(device_type="fake", api_version=PLUGIN_API_VERSION, distribution="fake-dist",
-                  version="9.9", dtypes=frozenset(NUMPY_DTYPES), storage=_Storage(),
+                  version="9.9", dtypes=frozenset(ALL_DTYPES), storage=_Storage(),
                   kernels=_kernels())
     fields.update(overrides)
     return BackendSpec(**fields)
@@ -204,11 +205,16 @@ def test_import_is_lazy_about_plugins():
         import sys
         import mbtorch
         heavy = [m for m in ("mbtorch_numpy.kernels", "mbtorch_numpy.hooks", "scipy",
-                             "mbtorch_mini.kernels") if m in sys.modules]
+                             "mbtorch_mini.kernels", "ml_dtypes", "numpy") if m in sys.modules]
         assert not heavy, heavy
-        mbtorch.zeros(1)
+        (mbtorch.ones(3) * 2 + 1).sum().item()
         assert "mbtorch_numpy.kernels" in sys.modules
         assert "mbtorch_mini.kernels" not in sys.modules
+        # bfloat16 (ml_dtypes) and erf (SciPy) load when first used, not with the device
+        assert "ml_dtypes" not in sys.modules and "scipy" not in sys.modules
+        x = mbtorch.ones(2, dtype=mbtorch.bfloat16)
+        assert (x + 0.5).tolist() == [1.5, 1.5] and "ml_dtypes" in sys.modules
+        assert mbtorch.erf(mbtorch.zeros(1)).item() == 0.0 and "scipy" in sys.modules
         print("ok")
     """)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr

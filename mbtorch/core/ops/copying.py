@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import dispatch
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..device import device as Device
 from ..host import to_host_array
 from ..meta import broadcast_shapes
@@ -29,6 +28,8 @@ __all__ = ["clone", "detach", "detach_"]
 TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def _has_internal_overlap(t: Tensor) -> bool:

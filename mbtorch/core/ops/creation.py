@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..host import dtype_from_numpy
 from ..meta import check_nonnegative_shape, check_shape_arg
 from ..op import Op, define
@@ -25,6 +24,8 @@ __all__ = [
 TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import plugins
+from .._lazy import lazy_import
 from ..device import device as Device
 from ..host import dtype_from_numpy
 from ..tensor import Tensor, method_table
@@ -26,6 +25,8 @@ __all__ = ["from_dlpack"]
 TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
+
+np = lazy_import("numpy", globals(), "np")
 
 DEVICE_NAMES = {1: "kDLCPU", 2: "kDLCUDA", 3: "kDLCUDAHost", 4: "kDLOpenCL", 7: "kDLVulkan",
                 8: "kDLMetal", 10: "kDLROCM", 13: "kDLCUDAManaged", 14: "kDLOneAPI"}

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..meta import result_type
 from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
@@ -25,6 +24,8 @@ from .creation import iota
 TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
+
+np = lazy_import("numpy", globals(), "np")
 
 
 def _zero(x: Tensor) -> Tensor:

@@ -3,7 +3,7 @@
 
 Each is a composite: its decomposition is written with views and primitives, so every backend
 runs it, and a backend may register a native kernel (the NumPy-compatible ones share theirs in
-``core/_xp_windows.py``). They are ops of their own, rather than inline view chains, because
+``mbtorch_numpy/xp/windows.py``). They are ops of their own, rather than inline view chains, because
 their gradients are cheap as whole ops (col2im is a handful of strided adds, max pooling's is
 one scatter) and slow as the gradients of their parts (one zero-fill and write per window
 position per dim, an argmax over a copied window tensor).

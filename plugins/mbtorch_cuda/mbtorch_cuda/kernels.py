@@ -1,7 +1,7 @@
 """The cuda kernel table: the primitives and composite kernels shared with the cpu backend
-(``plugin_api.xp_kernels`` / ``xp_composites``, CuPy mirrors NumPy; matmul is cuBLAS through
-``cupy.matmul``), the fused kernels of ``fused.py`` on top, and a device guard where there
-are several GPUs.
+(``mbtorch_numpy.xp``, written against any NumPy-compatible module: CuPy mirrors NumPy; matmul
+is cuBLAS through ``cupy.matmul``), the fused kernels of ``fused.py`` on top, and a device
+guard where there are several GPUs.
 
 ``build`` takes the array module as an argument so that tests can build the same table, through
 the same code, against NumPy on machines without a GPU (``fused=False``).
@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from mbtorch_numpy.xp import composite_kernels, primitive_kernels
+
 from mbtorch.core.op import Op
-from mbtorch.core.plugin_api import xp_composites, xp_kernels
 
 from .storage import native_dtype
 
@@ -23,8 +24,8 @@ __all__ = ["build"]
 def build(xp: Any, erf: Callable, *, fused: bool = True,
           device_count: int = 1) -> dict[Op, Callable]:
     """The kernel table for array module ``xp`` (CuPy; NumPy in tests, with ``fused=False``)."""
-    table = xp_kernels(xp, native_dtype, erf)
-    table.update(xp_composites(xp, native_dtype))
+    table = primitive_kernels(xp, native_dtype, erf)
+    table.update(composite_kernels(xp))
     if fused:
         from . import fused as _fused
 

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 # bfloat16 arrays need CuPy >= 14 with ml_dtypes (its "E" loops); see supported_dtypes()
-_WITHOUT_BF16 = tuple(d for d in NUMPY_DTYPES if d is not dt.bfloat16)
+_WITHOUT_BF16 = tuple(d for d in dt.ALL_DTYPES if d is not dt.bfloat16)
 
 
 def supported_dtypes(cupy: Any) -> tuple[dt.dtype, ...]:

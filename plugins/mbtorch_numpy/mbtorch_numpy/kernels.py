@@ -1,7 +1,7 @@
 """The cpu kernel table: the primitives and the composites' native kernels shared by every
-NumPy-compatible backend (``plugin_api.xp_kernels`` / ``xp_composites``), on NumPy and SciPy.
-A native composite kernel takes the decomposition's arguments, with handles in place of
-tensors."""
+NumPy-compatible backend (``mbtorch_numpy.xp``), on NumPy, with faster single-pass forms of
+the hot ones below. A native composite kernel takes the decomposition's arguments, with
+handles in place of tensors."""
 
 from __future__ import annotations
 
@@ -9,20 +9,30 @@ import functools
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import scipy.special
 
-from mbtorch.core import dtypes as _dt
 from mbtorch.core.op import Op
-from mbtorch.core.plugin_api import xp_composites, xp_inplace_kernels, xp_kernels
 
 from .storage import native_dtype
+from .xp import HALF, composite_kernels, inplace_kernels, primitive_kernels
 
 __all__ = ["KERNELS", "INPLACE_KERNELS", "NEVER_WARN", "quiet", "quiet_kernels"]
 
-KERNELS = xp_kernels(np, native_dtype, scipy.special.erf)
-KERNELS.update(xp_composites(np, native_dtype))
-INPLACE_KERNELS = xp_inplace_kernels(np, native_dtype)
-_LOW = (native_dtype(_dt.float16), native_dtype(_dt.bfloat16))
+_scipy_erf = None
+
+
+def _erf(x):
+    # SciPy's import costs about twice NumPy's: paid at the first erf, not by every cpu user
+    global _scipy_erf
+    if _scipy_erf is None:
+        import scipy.special
+
+        _scipy_erf = scipy.special.erf
+    return _scipy_erf(x)
+
+
+KERNELS = primitive_kernels(np, native_dtype, _erf)
+KERNELS.update(composite_kernels(np))
+INPLACE_KERNELS = inplace_kernels(np)
 
 
 # -- hot kernels of CNN training: single-pass NumPy forms of the shared kernels -------------
@@ -132,7 +142,7 @@ def _where(cond, a, b):
             return _shared_where(cond, a, b)
         bits = _BITS.get(getattr(arr, "itemsize", 0))
         if type(arr) is np.ndarray and bits is not None and \
-                (arr.dtype.kind == "f" or arr.dtype in _LOW):
+                (arr.dtype.kind == "f" or arr.dtype.char in HALF):
             return np.multiply(arr.view(bits), keep, dtype=bits, out=...).view(arr.dtype)
     return _shared_where(cond, a, b)
 

@@ -16,7 +16,7 @@ __all__ = [
     "reuse_freed_memory"
 ]
 
-DTYPES = tuple(NATIVE)
+DTYPES = dt.ALL_DTYPES
 
 
 def native_dtype(d: dt.dtype) -> np.dtype:

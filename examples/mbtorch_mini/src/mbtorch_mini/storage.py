@@ -14,10 +14,12 @@ from mbtorch.core.host import NUMPY_DTYPES
 
 __all__ = ["DTYPES", "native_dtype", "MiniStorage"]
 
-DTYPES = tuple(NUMPY_DTYPES)  # every mbtorch dtype; a device may support fewer
+DTYPES = dt.ALL_DTYPES  # every mbtorch dtype; a device may support fewer
 
 
 def native_dtype(d: dt.dtype) -> np.dtype:
+    """The NumPy dtype of mbtorch dtype ``d``: here the host's own (``from_numpy`` and
+    ``to_numpy`` must speak those), bfloat16 being ml_dtypes'; a device maps to its types."""
     return NUMPY_DTYPES[d]
 
 
@@ -25,7 +27,7 @@ class MiniStorage:
     """The six storage calls of ``mbtorch.core.backend.Storage``."""
 
     def empty(self, shape: tuple[int, ...], dtype: dt.dtype, device_index: int) -> np.ndarray:
-        return np.empty(shape, NUMPY_DTYPES[dtype])
+        return np.empty(shape, native_dtype(dtype))
 
     def from_numpy(self, array: np.ndarray, device_index: int) -> np.ndarray:
         return np.array(array, copy=True, order="C")

@@ -1,7 +1,7 @@
 """Native kernels of the sliding-window composites (``IM2COL``, ``COL2IM``, ``MAX_POOL``) for
-NumPy-compatible array modules, merged into ``plugin_api.xp_composites``. They take the
-decompositions' arguments (``core/ops/windows.py``) with arrays in place of tensors and return
-the same values; what they save is the per-window-position dispatch of the decompositions:
+NumPy-compatible array modules, merged into ``composites``. They take the decompositions'
+arguments (``mbtorch/core/ops/windows.py``) with arrays in place of tensors and return the
+same values; what they save is the per-window-position dispatch of the decompositions:
 one strided copy for im2col, one strided add per kernel position for col2im, and for max
 pooling a chain of elementwise maxima over the kernel positions (no copy of the windows)."""
 
@@ -12,13 +12,13 @@ __all__ = ["build"]
 import itertools
 from typing import Any, Callable
 
-from .op import Op
+from mbtorch.core.op import Op
+from mbtorch.core.ops.windows import ceil_extra
+
+from .primitives import HALF
 
 
-def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
-    from . import dtypes as dt
-
-    low = (native_dtype(dt.float16), native_dtype(dt.bfloat16))
+def build(xp: Any) -> dict[Op, Callable]:
     as_strided = xp.lib.stride_tricks.as_strided
 
     def out_sizes(spatial, kernel, dilation, stride):
@@ -45,7 +45,7 @@ def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
         batch = cols.shape[0]
         parts = cols.reshape((batch, cols.shape[1] // _prod(kernel)) + tuple(kernel) + out_sp)
         # float16/bfloat16 sum in float32 and round once
-        acc = xp.float32 if cols.dtype in low else cols.dtype
+        acc = xp.float32 if cols.dtype.char in HALF else cols.dtype
         z = xp.zeros((batch, parts.shape[1]) + tuple(spatial), acc)
         for pos in itertools.product(*[range(k) for k in kernel]):
             region = z[(slice(None), slice(None)) + tuple(
@@ -57,9 +57,9 @@ def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
     def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
         n = len(kernel)
         spatial = x.shape[2:]
-        extra = [_ceil_extra(spatial[i], kernel[i], stride[i], padding[i], dilation[i],
+        extra = [ceil_extra(spatial[i], kernel[i], stride[i], padding[i], dilation[i],
                              ceil_mode) for i in range(n)]
-        floating = x.dtype.kind == "f" or x.dtype in low
+        floating = x.dtype.kind == "f" or x.dtype.char in HALF
         if any(padding) or any(extra):
             pads = [(0, 0), (0, 0)] + [(padding[i], padding[i] + extra[i]) for i in range(n)]
             x = xp.pad(x, pads, constant_values=-xp.inf if floating else xp.iinfo(x.dtype).min)
@@ -104,8 +104,3 @@ def _prod(xs: Any) -> int:
         n *= v
     return n
 
-
-def _ceil_extra(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    from .ops.windows import ceil_extra
-
-    return ceil_extra(size, k, s, p, d, ceil_mode)

@@ -1,5 +1,6 @@
 """Primitive kernels for NumPy-compatible array modules (NumPy, CuPy): one implementation,
-shared through ``plugin_api.xp_kernels``. Each kernel follows ``op.PRIMITIVES``."""
+shared through ``mbtorch_numpy.xp.primitive_kernels``. Each kernel follows the calling
+convention of ``mbtorch.core.op.PRIMITIVES``."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ __all__ = ["build", "binary_ufunc", "weak_scalar", "returns_scalars", "sparse_gr
 
 from typing import Any, Callable
 
-from .op import Op
-from .plugin_api import index_error, philox_words, zero_division_error
+from mbtorch.core.op import Op
+from mbtorch.core.plugin_api import index_error, philox_words, zero_division_error
+
+HALF = "eE"
+"""``dtype.char`` of float16 (``e``) and ml_dtypes' bfloat16 (``E``): the dtypes computed in
+float32 and rounded once, as PyTorch's cpu does. Testing the char, rather than membership in a
+tuple of dtype objects, leaves ml_dtypes unimported until a bfloat16 array exists (its import
+costs more than NumPy's)."""
 
 
 def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
-    low_precision = tuple(native_dtype(d) for d in _low_precision())
     f32 = xp.float32
     scalar_results = returns_scalars(xp)
 
@@ -28,7 +34,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         return kernel
 
     def binary(f: Callable) -> Callable:
-        return binary_ufunc(xp, f, low_precision, scalar_results)
+        return binary_ufunc(xp, f, scalar_results)
 
     fdiv, pow_ = binary(xp.floor_divide), binary(xp.power)
 
@@ -36,7 +42,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         """Compute float16/bfloat16 in float32 and round once, as PyTorch's CPU does."""
 
         def kernel(x):
-            if x.dtype in low_precision:
+            if x.dtype.char in HALF:
                 return xp.asarray(f(x.astype(f32))).astype(x.dtype)
             return xp.asarray(f(x))
 
@@ -47,7 +53,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         if getattr(dtype, "kind", "f") in "iub":
             if (xp.asarray(b) == 0).any():
                 raise zero_division_error("floor_divide")
-        elif dtype in low_precision:
+        elif dtype.char in HALF:
             if type(b) is float or b.ndim == 0:
                 # a scalar divisor: PyTorch divides in float32 by its value, rounding once
                 wide = b if type(b) is float else b.astype(f32)
@@ -80,9 +86,9 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
 
     def where(cond, a, b):
         if type(b) is float:
-            b = weak_scalar(xp, b, a, low_precision)
+            b = weak_scalar(xp, b, a)
         elif type(a) is float:
-            a = weak_scalar(xp, a, b, low_precision)
+            a = weak_scalar(xp, a, b)
         return xp.asarray(xp.where(cond, a, b))
 
     def cast(x, dtype):
@@ -90,7 +96,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
 
     def reduction(f: Callable) -> Callable:
         def kernel(x, dims, keepdim):
-            if x.dtype in low_precision:
+            if x.dtype.char in HALF:
                 return xp.asarray(f(x, axis=dims, keepdims=keepdim, dtype=f32)).astype(x.dtype)
             # dtype=: NumPy would widen small integers (and bools) to int64
             return xp.asarray(f(x, axis=dims, keepdims=keepdim, dtype=x.dtype))
@@ -101,7 +107,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         return xp.asarray(xp.max(x, axis=dims, keepdims=keepdim))
 
     def matmul(a, b):
-        if a.dtype in low_precision:
+        if a.dtype.char in HALF:
             return xp.matmul(a.astype(f32), b.astype(f32)).astype(a.dtype)
         return xp.matmul(a, b)
 
@@ -132,7 +138,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
         return xp.argwhere(x).astype(xp.int64)
 
     def sort(x, dim, descending):
-        y = x.astype(f32) if x.dtype in low_precision else x
+        y = x.astype(f32) if x.dtype.char in HALF else x
         if descending:
             y = xp.flip(y, axis=dim)
         idx = xp.argsort(y, axis=dim, kind="stable")
@@ -179,7 +185,7 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
     }
 
 
-def binary_ufunc(xp: Any, f: Callable, low_precision: tuple, scalar_results: bool) -> Callable:
+def binary_ufunc(xp: Any, f: Callable, scalar_results: bool) -> Callable:
     """The kernel of a binary ufunc ``f``. A Python float operand takes the array operand's
     dtype when that is float16/bfloat16, as NEP 50 does for NumPy's own dtypes: ml_dtypes'
     bfloat16 would otherwise promote ``bf16_array + 3.0`` to float32. Two arrays (the hot
@@ -187,26 +193,26 @@ def binary_ufunc(xp: Any, f: Callable, low_precision: tuple, scalar_results: boo
     if scalar_results:
         def kernel(a, b):
             if type(b) is float:
-                b = weak_scalar(xp, b, a, low_precision)
+                b = weak_scalar(xp, b, a)
             elif type(a) is float:
-                a = weak_scalar(xp, a, b, low_precision)
+                a = weak_scalar(xp, a, b)
             return f(a, b, out=...)  # out=... keeps NumPy's 0-d results arrays
     else:
         def kernel(a, b):
             if type(b) is float:
-                b = weak_scalar(xp, b, a, low_precision)
+                b = weak_scalar(xp, b, a)
             elif type(a) is float:
-                a = weak_scalar(xp, a, b, low_precision)
+                a = weak_scalar(xp, a, b)
             return f(a, b)
 
     kernel.__name__ = getattr(f, "__name__", "ufunc")
     return kernel
 
 
-def weak_scalar(xp: Any, value: float, array: Any, low_precision: tuple) -> Any:
+def weak_scalar(xp: Any, value: float, array: Any) -> Any:
     """``value`` as a 0-d array of ``array``'s dtype where that is float16/bfloat16."""
     dtype = getattr(array, "dtype", None)
-    if dtype is not None and dtype in low_precision:
+    if dtype is not None and dtype.char in HALF:
         return xp.asarray(value, dtype=dtype)
     return value
 
@@ -224,12 +230,6 @@ def sparse_grid(xp: Any, shape: tuple) -> list:
     n = len(shape)
     return [xp.arange(size, dtype=xp.int64).reshape((1,) * d + (size,) + (1,) * (n - d - 1))
             for d, size in enumerate(shape)]
-
-
-def _low_precision():
-    from . import dtypes
-
-    return (dtypes.float16, dtypes.bfloat16)
 
 
 def _dtype_of(a, b):

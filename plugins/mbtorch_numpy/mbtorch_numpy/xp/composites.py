@@ -1,7 +1,7 @@
 """Native kernels for composites, for NumPy-compatible array modules (NumPy, CuPy): the
 module's single-call routines (``xp.subtract``, ``xp.argmax``, ``xp.var``, ``xp.cumsum``...)
-instead of the decompositions. Shared through ``plugin_api.xp_composites``; each kernel takes
-its decomposition's arguments with handles in place of tensors."""
+instead of the decompositions. Shared through ``mbtorch_numpy.xp.composite_kernels``; each
+kernel takes its decomposition's arguments with handles in place of tensors."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ __all__ = ["build"]
 import warnings
 from typing import Any, Callable
 
-from .op import Op
+from mbtorch.core.op import Op
+
+from . import windows
+from .primitives import HALF, binary_ufunc, returns_scalars
 
 
-def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
-    from . import dtypes as dt
-    from ._xp_kernels import binary_ufunc, returns_scalars
-
-    low = (native_dtype(dt.float16), native_dtype(dt.bfloat16))
+def build(xp: Any) -> dict[Op, Callable]:
     scalar_results = returns_scalars(xp)
 
     def ufunc(f: Callable) -> Callable:
@@ -31,11 +30,11 @@ def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
         return kernel
 
     def binary(f: Callable) -> Callable:
-        return binary_ufunc(xp, f, low, scalar_results)
+        return binary_ufunc(xp, f, scalar_results)
 
     def wide(x):
         """float16/bfloat16 computed in float32 and rounded once, as PyTorch's cpu."""
-        return x.astype(xp.float32) if x.dtype in low else x
+        return x.astype(xp.float32) if x.dtype.char in HALF else x
 
     def amin(x, dims, keepdim):
         return xp.asarray(xp.min(x, axis=dims, keepdims=keepdim))
@@ -89,10 +88,8 @@ def build(xp: Any, native_dtype: Callable) -> dict[Op, Callable]:
         z = y - xp.max(y, axis=dim, keepdims=True)
         return (z - xp.log(xp.sum(xp.exp(z), axis=dim, keepdims=True))).astype(x.dtype)
 
-    from . import _xp_windows
-
     return {
-        **_xp_windows.build(xp, native_dtype),
+        **windows.build(xp),
         Op.SUB: binary(xp.subtract), Op.NEG: ufunc(xp.negative),
         Op.MINIMUM: binary(xp.minimum), Op.NE: binary(xp.not_equal),
         Op.LE: binary(xp.less_equal), Op.GT: binary(xp.greater),
