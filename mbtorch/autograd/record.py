@@ -39,12 +39,16 @@ class ViewNode(OpNode):
     is_view = True
 
 
-def _node(cls: type, rule: Rule, edges: list, shapes: list, attrs: Any) -> OpNode:
+def _node(cls: type, edges: list, rule: Rule | None = None, shapes: Any = None,
+          attrs: Any = _EMPTY) -> Node:
+    """The one constructor of graph nodes: edges to the inputs' histories and, for an op's
+    node, its derivative rule, input shapes and attrs (saved values are added by ``_save``)."""
     node = _new(cls)
-    node.rule, node.next, node.shapes, node.attrs = rule, edges, shapes, attrs
-    node.saved, node.result = _EMPTY, None
+    node.next, node.saved = edges, _EMPTY
     node.pre_hooks = node.post_hooks = node.trace = None
-    if anomaly.STATE.enabled:
+    if rule is not None:
+        node.rule, node.shapes, node.attrs, node.result = rule, shapes, attrs, None
+    if _ANOMALY.enabled:
         node.trace = anomaly.forward_trace()
     return node
 
@@ -70,6 +74,7 @@ def current_grad_fn(t: Tensor) -> Node | None:
 
 
 def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
+    """Record ``op`` (run by the dispatcher with grad needed) as one node of the graph."""
     rule = RULES[op]
     if rule is None:
         return  # listed non-differentiable: the output does not require grad
@@ -82,7 +87,7 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
     # hot path (one call per recorded op): edges inline, no per-call allocation but the node
     edges, shapes, mask, bit = [], [], 0, 1
     for x in inputs:
-        if type(x) is Tensor or isinstance(x, Tensor):
+        if isinstance(x, Tensor):
             shapes.append(x._shape)
             if x._requires_grad and x._dtype.category == 2:
                 fn = x._grad_fn
@@ -101,54 +106,16 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         bit <<= 1
     if not mask:
         return
-    node = _new(ViewNode if rule.view else OpNode)
-    node.rule, node.next, node.shapes, node.attrs = rule, edges, shapes, attrs
-    node.result = node.pre_hooks = node.post_hooks = node.trace = None
-    if _ANOMALY.enabled:
-        node.trace = anomaly.forward_trace()
+    node = _node(ViewNode if rule.view else OpNode, edges, rule, shapes, attrs)
     plan = rule.plans.get(mask) or rule.plan(mask)
     if plan[0] or rule.wants_meta:
         _save(node, rule, plan, inputs)
-    else:
-        node.saved = _EMPTY
     if plan[1]:
         node.result = SavedOutput(out)
     out._grad_fn = node
     out._requires_grad = True
     if rule.view:
         _remember_view(op, inputs[0], attrs, out)
-
-
-def record_binary(op: Op, a: Tensor, b: Tensor, out: Tensor) -> None:
-    """``record(op, (a, b), (), out)`` for two tensors of one dtype (the elementwise fast path:
-    ``a + b`` with ``requires_grad``), without the general loop over inputs."""
-    rule = RULES[op]
-    if rule is None:  # a comparison; otherwise out has the dtype of a, floating as it needs grad
-        return
-    ea = eb = None
-    mask = 0
-    if a._requires_grad:
-        fn = a._grad_fn
-        ea = (a, 0) if fn is None else edge_of(a) if fn.is_view else (fn, a._output_nr)
-        mask = 1
-    if b._requires_grad:
-        fn = b._grad_fn
-        eb = (b, 0) if fn is None else edge_of(b) if fn.is_view else (fn, b._output_nr)
-        mask |= 2
-    node = _new(OpNode)
-    node.rule, node.next, node.shapes, node.attrs = rule, [ea, eb], [a._shape, b._shape], _EMPTY
-    node.result = node.pre_hooks = node.post_hooks = node.trace = None
-    if _ANOMALY.enabled:
-        node.trace = anomaly.forward_trace()
-    plan = rule.plans.get(mask) or rule.plan(mask)
-    if plan[0] or rule.wants_meta:
-        _save(node, rule, plan, (a, b))
-    else:
-        node.saved = _EMPTY
-    if plan[1]:
-        node.result = SavedOutput(out)
-    out._grad_fn = node
-    out._requires_grad = True
 
 
 def _save(node: OpNode, rule: Rule, plan: tuple, inputs: tuple) -> None:
@@ -182,7 +149,7 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
         mask |= want << i
     if not mask:
         return
-    node = _node(MultiOpNode, rule, edges, shapes, attrs)
+    node = _node(MultiOpNode, edges, rule, shapes, attrs)
     node.n_out = len(outs)
     node.out_meta = [(o._shape, o._dtype, o._device) for o in outs]
     plan = rule.plans.get(mask) or rule.plan(mask)
@@ -198,7 +165,7 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
 
 def record_transfer(x: Tensor, out: Tensor) -> None:
     """``out`` is ``x`` copied to another device; its gradient is copied back."""
-    node = _node(OpNode, _TRANSFER, [edge_of(x)], [x._shape], (x._device,))
+    node = _node(OpNode, [edge_of(x)], _TRANSFER, [x._shape], (x._device,))
     out._grad_fn, out._requires_grad = node, True
 
 
@@ -212,7 +179,7 @@ def refresh_view(t: Tensor) -> Node:
         edge = (base, 0) if base._requires_grad else None
     shape, node = base._shape, None
     for op, attrs, out_shape in t._view_chain:
-        node = _node(ViewNode, RULES[op], [edge], [shape], attrs)
+        node = _node(ViewNode, [edge], RULES[op], [shape], attrs)
         edge, shape = (node, 0), out_shape
     t._grad_fn, t._view_base_fn = node, fn
     return node
@@ -231,11 +198,10 @@ def record_copy(dst: Tensor, src: Any) -> None:
         return
     src_shape = src._shape if isinstance(src, Tensor) else None
     if chain is None:
-        node = _node(OpNode, RULES[_COPY], [base_edge, src_edge], [dst._shape, src_shape], ())
+        node = _node(OpNode, [base_edge, src_edge], RULES[_COPY], [dst._shape, src_shape])
     else:
-        node = _new(CopySlices)
-        node.next, node.chain, node.src_shape = [base_edge, src_edge], chain, src_shape
-        node.saved = node.pre_hooks = node.post_hooks = node.trace = None
+        node = _node(CopySlices, [base_edge, src_edge])
+        node.chain, node.src_shape, node.saved = chain, src_shape, None
     base._grad_fn, base._requires_grad = node, True
     if base._output_nr:
         base._output_nr = 0

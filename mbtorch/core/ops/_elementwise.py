@@ -8,10 +8,9 @@ from typing import Any
 
 from .. import dispatch
 from .. import dtypes as _dt
-from ..dispatch import run, wrap
+from ..dispatch import run
 from ..meta import broadcast_shapes, result_type
 from ..op import Op
-from ..state import STATE
 from ..tensor import Tensor
 from ._common import cast, scalar_for
 
@@ -36,25 +35,17 @@ def _operand_error(name: str, arg: str, x: Any) -> TypeError:
 
 def binary(op: Op, name: str, a: Any, b: Any, kind: int = ARITH) -> Tensor:
     """Run binary elementwise ``op`` with PyTorch's promotion and broadcasting."""
-    # fast path: two tensors (or Parameters) of one dtype and device; records directly
+    # the common case's meta rule: two tensors (or Parameters) of one dtype and device
     if ((type(a) is Tensor or isinstance(a, Tensor)) and (type(b) is Tensor
                                                           or isinstance(b, Tensor))
             and a._dtype is b._dtype and a._device is b._device and kind <= COMPARE
             and (kind != FLOAT or a._dtype.category == 2)):
-        be = a._be
-        kernel = be.kernels[op]
-        grad = STATE.grad_enabled and (a._requires_grad or b._requires_grad)
-        if kernel is not None and (not grad or op in dispatch.AUTOGRAD.derivatives):
-            sa, sb = a._shape, b._shape
-            shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
-            try:
-                res = kernel(a._data, b._data)
-            except NotImplementedError:  # a backend gap: run() raises or falls back to cpu
-                return _binary_slow(op, name, a, b, kind)
-            out = wrap(res, shape, _bool if kind == COMPARE else a._dtype, a._device, be)
-            if grad:
-                dispatch.AUTOGRAD.record_binary(op, a, b, out)
-            return out
+        sa, sb = a._shape, b._shape
+        shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
+        dtype = _bool if kind == COMPARE else a._dtype
+        if dtype in _LOW:
+            return run_wide(op, (a, b), (), shape, dtype, a._device, a._be)
+        return run(op, (a, b), (), (shape, dtype), a._device, a._be)
     return _binary_slow(op, name, a, b, kind)
 
 
@@ -127,20 +118,9 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     elif kind == LOGICAL and dtype is not _bool:
         x = cast(x, _bool)  # operands as bool, as the binary logical ops
     out_dtype = _bool if kind in (COMPARE, LOGICAL) else dtype
-    be = x._be
-    kernel = be.kernels[op]
-    if kernel is not None:
-        grad = STATE.grad_enabled and x._requires_grad
-        if not grad or op in dispatch.AUTOGRAD.derivatives:
-            try:
-                res = kernel(x._data)
-            except NotImplementedError:  # a backend gap: run() raises or falls back to cpu
-                return run(op, (x,), (), (x._shape, out_dtype), x._device, be)
-            out = wrap(res, x._shape, out_dtype, x._device, be)
-            if grad:
-                dispatch.AUTOGRAD.record(op, (x,), (), out)
-            return out
-    return run_wide(op, (x,), (), x._shape, out_dtype, x._device, be)
+    if out_dtype in _LOW:
+        return run_wide(op, (x,), (), x._shape, out_dtype, x._device, x._be)
+    return run(op, (x,), (), (x._shape, out_dtype), x._device, x._be)
 
 
 def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype, device,
@@ -151,7 +131,7 @@ def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype
     (sigmoid, lerp, log2, remainder). A Python float operand is first rounded to ``dtype``, as
     the native kernels take it (``x - 0.1`` is 0 where ``x`` holds bfloat16's 0.1). Native
     kernels and primitives run as they are."""
-    if dtype in _LOW and _float32 in be.dtypes and _decomposes(op, inputs, be):
+    if dtype in _LOW and _float32 in be.dtypes and dispatch.decomposes(op, inputs, be):
         wide = tuple(cast(x, _float32) if isinstance(x, Tensor) else _rounded(x, dtype)
                      for x in inputs)
         return cast(run(op, wide, attrs, (shape, _float32), device, be), dtype)
@@ -164,12 +144,6 @@ def _rounded(x: Any, dtype: _dt.dtype) -> Any:
     from ..host import NUMPY_DTYPES
 
     return float(NUMPY_DTYPES[dtype].type(x))
-
-
-def _decomposes(op: Op, inputs: tuple, be) -> bool:
-    if be.kernels[op] is None:
-        return True
-    return dispatch.needs_grad(inputs) and op not in dispatch.AUTOGRAD.derivatives
 
 
 def check_tensor(x: Any, name: str, arg: str = "input") -> Tensor:

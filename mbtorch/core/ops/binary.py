@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import dispatch
 from .. import dtypes as _dt
 from ..meta import result_type
 from ..op import Op, define
@@ -301,15 +302,14 @@ def _inplace(fn, name: str, op: Op | None = None):
 
 
 def _write_in_place(self: Any, other: Any, op: Op, kwargs: dict) -> bool:
-    """The backend's in-place kernel (``op.INPLACE``) when nothing is recorded and the result
-    has ``self``'s dtype and shape: one pass, where compute-then-``copy_`` makes two (SGD's
-    updates, gradient accumulation). False leaves everything (checks, errors) to the generic
-    path."""
+    """The meta rule of the in-place kernels (``op.INPLACE``): they run when nothing is
+    recorded and the result has ``self``'s dtype and shape: one pass, where
+    compute-then-``copy_`` makes two (SGD's updates, gradient accumulation). False leaves
+    everything (checks, errors) to the generic path."""
     if not isinstance(self, Tensor) or self._dtype.category != 2:
         return False
-    kernel = self._be.inplace[op]
     grad = STATE.grad_enabled
-    if kernel is None or (grad and self._requires_grad):
+    if not dispatch.writes_in_place(op, self._be) or (grad and self._requires_grad):
         return False
     alpha = kwargs.get("alpha", 1)
     if len(kwargs) > ("alpha" in kwargs and op in (Op.ADD, Op.SUB)) or \
@@ -322,13 +322,12 @@ def _write_in_place(self: Any, other: Any, op: Op, kwargs: dict) -> bool:
                 or (grad and other._requires_grad)
                 or not _broadcasts_to(other._shape, self._shape)):
             return False
-        b = (other if alpha == 1 else mul(other, alpha))._data
+        b = other if alpha == 1 else mul(other, alpha)
     elif type(other) in (int, float):
         b = float(other * alpha)
     else:
         return False
-    kernel(self._data, self._data, b)
-    self._bump_version()
+    dispatch.write(op, self, b)
     return True
 
 

@@ -62,17 +62,12 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         if full != self._shape:
             raise RuntimeError(f"copy_(): output with shape {list(self._shape)} doesn't match "
                                f"the broadcast shape {list(full)}")
-        value = src._data
     elif type(src) in (bool, int, float):
-        value = scalar_for(src, self._dtype)
+        src = scalar_for(src, self._dtype)
     else:
         raise TypeError(f"copy_(): argument 'src' must be Tensor or a number, not "
                         f"{type(src).__name__}")
-    if dispatch.needs_grad((src, self)):
-        # recorded before the write, so autograd can keep values the write destroys
-        dispatch.AUTOGRAD.record(Op.COPY_, (self, src), (), self)
-    self._be.kernels[Op.COPY_](self._data, value)
-    self._bump_version()
+    dispatch.write(Op.COPY_, self, src)
     return self
 
 
@@ -113,7 +108,7 @@ def _contiguous_decomp(x: Tensor) -> Tensor:
     from ._common import empty_on
 
     out = empty_on(x._shape, x._dtype, x._device, x._be)
-    x._be.kernels[Op.COPY_](out._data, x._data)
+    dispatch.write(Op.COPY_, out, x, fresh=True)
     return out
 
 

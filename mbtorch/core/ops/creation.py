@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dispatch
 from .. import dtypes as _dt
 from ..host import dtype_from_numpy
 from ..meta import check_nonnegative_shape, check_shape_arg
@@ -80,7 +81,7 @@ def _creation_args(size: tuple, dtype: Any, device: Any, op: str):
 @define(Op.FULL)
 def _full(shape: tuple, value: Any, dtype: _dt.dtype, device: Any) -> Tensor:
     out = empty_on(shape, dtype, device, device_backend(device), "full")
-    out._be.kernels[Op.COPY_](out._data, value)
+    dispatch.write(Op.COPY_, out, value, fresh=True)
     return out
 
 

@@ -161,7 +161,7 @@ def _unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
 
 # -- public functions (meta rules) ----------------------------------------------------------
 def _run_view(op: Op, x: Tensor, attrs: tuple, shape: tuple) -> Tensor:
-    if x._be.kernels[op] is None and not (x._requires_grad and STATE.grad_enabled):
+    if not x._be.runs_natively(op) and not (x._requires_grad and STATE.grad_enabled):
         # hot (a transpose per linear layer, windows per conv): nothing to record and no
         # native kernel, so the core's own geometry needs no dispatch and no result check
         return OPS[op].decomposition(x, *attrs)
