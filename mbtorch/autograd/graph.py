@@ -157,11 +157,14 @@ class SavedOutput:
 
     def __init__(self, out: Tensor) -> None:
         twin = wrap(out._data, out._shape, out._dtype, out._device, out._be)
-        if out._root is not None:
-            twin._root, twin._offset, twin._stride = out._root, out._offset, out._stride
+        root = out._root
+        if root is not None:
+            twin._root, twin._offset, twin._stride = root, out._offset, out._stride
+            self.version = root._vc
+        else:
+            self.version = out._vc
         self.twin = twin
         self.ref = weakref.ref(out)
-        self.version = out._version
 
     def unpack(self, node: Node, nr: int, create_graph: bool) -> Tensor:
         out = self.ref()

@@ -122,7 +122,10 @@ def _save(node: OpNode, rule: Rule, plan: tuple, inputs: tuple) -> None:
     saved = [None] * len(inputs)
     for i in plan[0]:
         x = inputs[i]
-        saved[i] = (x, x._version) if isinstance(x, Tensor) else x
+        if isinstance(x, Tensor):
+            saved[i] = (x, (x if x._root is None else x._root)._vc)  # with its version
+        else:
+            saved[i] = x
     node.saved = saved
     if rule.wants_dtypes:
         node.dtypes = [x._dtype if isinstance(x, Tensor) else None for x in inputs]

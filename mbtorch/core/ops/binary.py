@@ -16,8 +16,6 @@ from ._common import cast
 from ._elementwise import BITWISE, COMPARE, FLOAT, LOGICAL, binary
 from .copying import _has_internal_overlap, write_result
 
-_SCALARS = (bool, int, float)
-
 
 # -- decompositions of the composites -----------------------------------------------------
 @define(Op.SUB)
@@ -105,6 +103,16 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
+    if (input._dtype if isinstance(input, Tensor) else type(input)) in _BOOLS or \
+            (other._dtype if isinstance(other, Tensor) else type(other)) in _BOOLS:
+        _check_bool_sub(input, other)
+    return binary(Op.SUB, "sub", input, other)
+
+
+_BOOLS = (_dt.bool, bool)
+
+
+def _check_bool_sub(input: Any, other: Any) -> None:
     if _is_bool(input) and _is_bool(other):
         raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
@@ -112,7 +120,6 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         raise RuntimeError("sub(): Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or "
                            "`logical_not()` operator instead.")
-    return binary(Op.SUB, "sub", input, other)
 
 
 def _is_bool_tensor(x: Any) -> bool:
@@ -273,9 +280,12 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 # -- operators and in-place forms ---------------------------------------------------------
+_OPERANDS = (Tensor, bool, int, float)
+
+
 def _reflect(fn):
     def r(self, other):
-        if not isinstance(other, (Tensor,) + _SCALARS):
+        if not isinstance(other, _OPERANDS):
             return NotImplemented
         return fn(other, self)
 
@@ -284,7 +294,7 @@ def _reflect(fn):
 
 def _forward(fn):
     def f(self, other):
-        if not isinstance(other, (Tensor,) + _SCALARS):
+        if not isinstance(other, _OPERANDS):
             return NotImplemented
         return fn(self, other)
 
@@ -368,7 +378,6 @@ Tensor.__le__ = _forward(le)
 Tensor.__gt__ = _forward(gt)
 Tensor.__ge__ = _forward(ge)
 Tensor.__hash__ = lambda self: id(self)
-Tensor.__neg__ = lambda self: _u.neg(self)
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: _u.abs(self)
 Tensor.__invert__ = lambda self: _u.bitwise_not(self)

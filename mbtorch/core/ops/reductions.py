@@ -116,9 +116,11 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001
     tensor([4, 6])
     """
     check_input(input, "sum")
-    x = cast(input, sum_dtype(input, dtype, "sum"), "sum")
+    x = input
+    if dtype is not None or x._dtype.category != 2:
+        x = cast(input, sum_dtype(input, dtype, "sum"), "sum")
     x, dims, keepdim, shape = prepare(x, dim, keepdim, "sum")
-    return reduce(Op.SUM, x, dims, keepdim, shape)
+    return run(Op.SUM, (x,), (dims, keepdim), (shape, x._dtype), x._device, x._be)
 
 
 @tensor_method
