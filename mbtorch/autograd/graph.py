@@ -21,6 +21,8 @@ from ..core.dispatch import wrap
 from ..core.tensor import Tensor
 from ._grad_ops import sum_to
 
+_new = object.__new__
+
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -53,9 +55,14 @@ class RemovableHandle:
 class Node:
     """A backward function. ``name()`` reads like PyTorch's (``MulBackward0``)."""
 
-    __slots__ = ("next", "saved", "pre_hooks", "post_hooks", "trace", "__weakref__")
+    __slots__ = ("next", "saved", "__dict__", "__weakref__")
     is_view = False
     n_out = 1
+    # rarely set (hooks, anomaly mode's forward trace): class defaults, so building a node on
+    # the hot path stores only what every node has
+    pre_hooks: list | None = None
+    post_hooks: list | None = None
+    trace: list | None = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -156,7 +163,9 @@ class SavedOutput:
     __slots__ = ("twin", "ref", "version")
 
     def __init__(self, out: Tensor) -> None:
-        twin = wrap(out._data, out._shape, out._dtype, out._device, out._be)
+        twin = _new(Tensor)
+        twin._data, twin._shape, twin._dtype = out._data, out._shape, out._dtype
+        twin._device, twin._be = out._device, out._be
         root = out._root
         if root is not None:
             twin._root, twin._offset, twin._stride = root, out._offset, out._stride
@@ -260,7 +269,9 @@ def _spec(name: str, fn: Callable, inputs: list, attrs: list) -> tuple:
 class OpNode(Node):
     """The backward of one recorded op; its rule comes from the derivative table."""
 
-    __slots__ = ("rule", "attrs", "shapes", "result", "dtypes", "strides")
+    __slots__ = ("rule", "attrs", "shapes", "result")
+    dtypes: list | None = None  # the inputs' dtypes and strides, for rules that read them
+    strides: list | None = None
 
     def name(self) -> str:
         return self.rule.name

@@ -24,6 +24,9 @@ from ._grad_ops import strided_view, sum_to
 from .derivatives import RULES, Rule
 from .graph import MultiOpNode, Node, OpNode, SavedOutput
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_AS_STRIDED, _VIEW = Op.AS_STRIDED, Op.VIEW
+
 _new = object.__new__
 _EMPTY: tuple = ()
 _COPY = Op.COPY_
@@ -45,7 +48,6 @@ def _node(cls: type, edges: list, rule: Rule | None = None, shapes: Any = None,
     node, its derivative rule, input shapes and attrs (saved values are added by ``_save``)."""
     node = _new(cls)
     node.next, node.saved = edges, _EMPTY
-    node.pre_hooks = node.post_hooks = node.trace = None
     if rule is not None:
         node.rule, node.shapes, node.attrs, node.result = rule, shapes, attrs, None
     if _ANOMALY.enabled:
@@ -227,7 +229,7 @@ def _write_target(dst: Tensor) -> tuple:
         raise NotImplementedError("copy_(): autograd cannot record an in-place write through a "
                                   "view of a non-contiguous storage; clone() the base first")
     geometry = (dst._shape, dst.stride(), dst._offset)
-    return root, ((Op.AS_STRIDED, geometry, dst._shape),)
+    return root, ((_AS_STRIDED, geometry, dst._shape),)
 
 
 def _snapshot_overwritten(fn: Any, dst: Tensor) -> None:
@@ -263,9 +265,9 @@ class CopySlices(Node):
 def _replay(t: Tensor, chain: tuple) -> Tensor:
     """Apply a view chain to ``t`` (the gradient of the base), recording as any view."""
     for op, attrs, shape in chain:
-        if op is Op.AS_STRIDED:
+        if op is _AS_STRIDED:
             t = strided_view(t, *attrs)
-        elif op is Op.VIEW:
+        elif op is _VIEW:
             t = reshape(t, shape)
         else:
             t = dispatch.run(op, (t,), attrs, (shape, t._dtype), t._device, t._be)

@@ -25,7 +25,8 @@ INTEGRAL_ID = 5  # rounding: integers come back unchanged
 _SCALARS = (bool, int, float)
 _float32 = _dt.float32
 _bool = _dt.bool
-_LOW = (_dt.float16, _dt.bfloat16)
+_float16, _bfloat16 = _dt.float16, _dt.bfloat16
+_LOW = (_float16, _bfloat16)
 
 
 def _operand_error(name: str, arg: str, x: Any) -> TypeError:
@@ -104,6 +105,10 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     if type(x) is not Tensor and not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     dtype = x._dtype
+    # the common case's meta rule: the output has the input's dtype, not half precision
+    if (kind == ARITH or (kind == FLOAT and dtype.category == 2)) and \
+            dtype is not _float16 and dtype is not _bfloat16:
+        return run(op, (x,), (), (x._shape, dtype), x._device, x._be)
     if kind == FLOAT and dtype.category != 2:
         x = cast(x, _dt.get_default_dtype())
         dtype = x._dtype
@@ -118,9 +123,7 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     elif kind == LOGICAL and dtype is not _bool:
         x = cast(x, _bool)  # operands as bool, as the binary logical ops
     out_dtype = _bool if kind in (COMPARE, LOGICAL) else dtype
-    if out_dtype in _LOW:
-        return run_wide(op, (x,), (), x._shape, out_dtype, x._device, x._be)
-    return run(op, (x,), (), (x._shape, out_dtype), x._device, x._be)
+    return run_wide(op, (x,), (), x._shape, out_dtype, x._device, x._be)
 
 
 def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype, device,

@@ -24,6 +24,9 @@ from ._common import (
     wrap,
 )
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_CONTIGUOUS, _COPY_ = Op.CONTIGUOUS, Op.COPY_
+
 
 def _has_internal_overlap(t: Tensor) -> bool:
     # an empty tensor has no elements to overlap (NumPy gives empty arrays 0 strides)
@@ -67,7 +70,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     else:
         raise TypeError(f"copy_(): argument 'src' must be Tensor or a number, not "
                         f"{type(src).__name__}")
-    dispatch.write(Op.COPY_, self, src)
+    dispatch.write(_COPY_, self, src)
     return self
 
 
@@ -108,7 +111,7 @@ def _contiguous_decomp(x: Tensor) -> Tensor:
     from ._common import empty_on
 
     out = empty_on(x._shape, x._dtype, x._device, x._be)
-    dispatch.write(Op.COPY_, out, x, fresh=True)
+    dispatch.write(_COPY_, out, x, fresh=True)
     return out
 
 
@@ -116,12 +119,12 @@ def _contiguous_decomp(x: Tensor) -> Tensor:
 def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
     if is_contiguous_layout(self._shape, self.stride()):
         return self
-    return run(Op.CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
+    return run(_CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
 
 
 @tensor_method
 def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
-    return run(Op.CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
+    return run(_CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
 
 
 @tensor_method
