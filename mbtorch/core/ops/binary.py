@@ -306,6 +306,16 @@ def _reflect(fn):
     return r
 
 
+def _operator(op: Op, name: str, kind: int):
+    """``a <op> b`` straight to the elementwise meta rule (one call less than ``_forward``)."""
+    def f(self, other):
+        if type(other) is not Tensor and not isinstance(other, _OPERANDS):
+            return NotImplemented
+        return binary(op, name, self, other, kind)
+
+    return f
+
+
 def _forward(fn):
     def f(self, other):
         if not isinstance(other, _OPERANDS):
@@ -371,7 +381,7 @@ Tensor.__sub__ = _forward(sub)
 Tensor.__rsub__ = _reflect(sub)
 Tensor.__mul__ = lambda self, other: binary(_MUL, "mul", self, other)
 Tensor.__rmul__ = _reflect(mul)
-Tensor.__truediv__ = _forward(div)
+Tensor.__truediv__ = _operator(Op.DIV, "div", FLOAT)
 Tensor.__rtruediv__ = _reflect(div)
 Tensor.__floordiv__ = _forward(floor_divide)
 Tensor.__rfloordiv__ = _reflect(floor_divide)
@@ -385,12 +395,12 @@ Tensor.__or__ = _forward(bitwise_or)
 Tensor.__ror__ = _reflect(bitwise_or)
 Tensor.__xor__ = _forward(bitwise_xor)
 Tensor.__rxor__ = _reflect(bitwise_xor)
-Tensor.__eq__ = _forward(eq)
-Tensor.__ne__ = _forward(ne)
-Tensor.__lt__ = _forward(lt)
-Tensor.__le__ = _forward(le)
-Tensor.__gt__ = _forward(gt)
-Tensor.__ge__ = _forward(ge)
+Tensor.__eq__ = _operator(Op.EQ, "eq", COMPARE)
+Tensor.__ne__ = _operator(Op.NE, "ne", COMPARE)
+Tensor.__lt__ = _operator(Op.LT, "lt", COMPARE)
+Tensor.__le__ = _operator(Op.LE, "le", COMPARE)
+Tensor.__gt__ = _operator(Op.GT, "gt", COMPARE)
+Tensor.__ge__ = _operator(Op.GE, "ge", COMPARE)
 Tensor.__hash__ = lambda self: id(self)
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: _u.abs(self)
