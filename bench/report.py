@@ -7,15 +7,19 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import overhead
+
 # (label, family, case pattern, impl, ratio field, limit): ratios are time ÷ reference time,
 # so "at least 30% of NumPy's GFLOP/s" is a time ratio of at most 1 / 0.3.
 AIMS = [
-    ("per-op overhead vs PyTorch", "overhead", r"a \+ b, 8 float32", "mbtorch:cpu",
+    *((f"per-op overhead of {label}{grad} vs PyTorch", "overhead",
+       re.escape(overhead.case_name(label, bool(grad))), "mbtorch:cpu", "vs_torch", 1.0)
+      for grad in ("", ", requires_grad") for label, _, _ in overhead.OPS),
+    ("MLP step vs hand-written NumPy floor", "mlp", r"MLP [^,]*, batch \d+", "mbtorch:cpu",
+     "vs_numpy", 1.15),
+    ("MLP step vs PyTorch CPU", "mlp", r"MLP [^,]*, batch \d+", "mbtorch:cpu", "vs_torch", 1.0),
+    ("MLP step vs PyTorch CPU, one BLAS thread", "mlp", r"MLP .*, 1 thread", "mbtorch:cpu",
      "vs_torch", 1.0),
-    ("per-op overhead, requires_grad, vs PyTorch", "overhead",
-     r"a \+ b, 8 float32, requires_grad", "mbtorch:cpu", "vs_torch", 1.0),
-    ("MLP step vs hand-written NumPy floor", "mlp", "MLP .*", "mbtorch:cpu", "vs_numpy", 1.15),
-    ("MLP step vs PyTorch CPU", "mlp", "MLP .*", "mbtorch:cpu", "vs_torch", 1.0),
     ("CNN step vs PyTorch CPU", "cnn", "CNN .*", "mbtorch:cpu", "vs_torch", 1.5),
     ("import mbtorch vs import numpy (fresh processes)", "startup", "import", "mbtorch",
      "vs_numpy", 2.5),

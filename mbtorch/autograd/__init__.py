@@ -30,7 +30,6 @@ class _Autograd:
     """What the dispatcher calls (``dispatch.install_autograd``)."""
 
     record = staticmethod(_record.record)
-    record_binary = staticmethod(_record.record_binary)
     record_transfer = staticmethod(_record.record_transfer)
     # ops the dispatcher runs as one recorded node: table entries and listed
     # non-differentiable ops (a composite in neither is decomposed, its parts recorded)

@@ -16,6 +16,9 @@ __all__ = [
     "scalar_or_tensor_log", "reduce_sum", "run_like"
 ]
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_AS_STRIDED, _SUM = Op.AS_STRIDED, Op.SUM
+
 
 def sum_to(g: Tensor, shape: tuple) -> Tensor:
     """Sum ``g`` down to ``shape``: the gradient of broadcasting ``shape`` to ``g.shape``."""
@@ -26,7 +29,7 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
                                       if s == 1 and g._shape[lead + i] != 1)
     if dims:
         kept = tuple(1 if i in dims else s for i, s in enumerate(g._shape))
-        g = dispatch.run(Op.SUM, (g,), (dims, True), (kept, g._dtype), g._device, g._be)
+        g = dispatch.run(_SUM, (g,), (dims, True), (kept, g._dtype), g._device, g._be)
     return reshape(g, shape)
 
 
@@ -57,7 +60,7 @@ def strided_view(t: Tensor, shape: tuple, strides: tuple, offset: int) -> Tensor
         t = clone(t)
     out = make_view(t, shape, strides, offset)
     if dispatch.needs_grad((t,)):
-        dispatch.AUTOGRAD.record(Op.AS_STRIDED, (t,), (shape, strides, offset), out)
+        dispatch.AUTOGRAD.record(_AS_STRIDED, (t,), (shape, strides, offset), out)
     return out
 
 
@@ -82,7 +85,7 @@ def reduce_sum(g: Tensor, dims: tuple, keepdim: bool = True) -> Tensor:
         return g
     shape = tuple(1 if i in dims else s for i, s in enumerate(g._shape)) if keepdim else \
         tuple(s for i, s in enumerate(g._shape) if i not in dims)
-    return dispatch.run(Op.SUM, (g,), (tuple(sorted(dims)), keepdim), (shape, g._dtype),
+    return dispatch.run(_SUM, (g,), (tuple(sorted(dims)), keepdim), (shape, g._dtype),
                         g._device, g._be)
 
 

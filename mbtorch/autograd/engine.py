@@ -18,8 +18,10 @@ all of them in the second.
 from __future__ import annotations
 
 import weakref
+from sys import getrefcount
 from typing import Any, Sequence
 
+from ..core.dispatch import wrap
 from ..core.ops.binary import add
 from ..core.ops.copying import clone
 from ..core.ops.creation import zeros
@@ -123,6 +125,7 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate) -> list:
             continue
         if isinstance(n, Tensor):
             g = _leaf_hooks(n, buf[0])
+            buf = None  # the engine's own references end here (see accumulate_grad)
             if accumulate:
                 accumulate_grad(n, g, create_graph)
                 for hook in list(n._post_acc_hooks or ()):
@@ -147,6 +150,7 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate) -> list:
             if edge is not None and g is not None:
                 if need is None or id(edge[0]) in need:
                     _deliver(buffers, edge[0], edge[1], g)
+        outs = buf = g = None  # delivered: the buffers hold the gradients now
     if input_edges is None:
         return []
     return [None if e is None else captured.get((id(e[0]), e[1])) for e in input_edges]
@@ -168,13 +172,43 @@ def _leaf_hooks(leaf: Tensor, g: Tensor) -> Tensor:
 
 
 def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``t.grad += g``; a fresh ``.grad`` never aliases a tensor of the graph."""
+    """``t.grad += g``; a fresh ``.grad`` never aliases a tensor anyone else can reach."""
     if t._grad is None:
-        t._grad = clone(g)  # grad mode is off unless create_graph: no history then
+        owned = None if create_graph else _owned(g, t)
+        # grad mode is off unless create_graph: no history then
+        t._grad = owned if owned is not None else clone(g)
     elif create_graph:
         t._grad = add(t._grad, g)
     else:
         t._grad.add_(g)
+
+
+# references to a gradient held only by the engine when it reaches ``_owned``: ``_run``'s
+# local, ``accumulate_grad``'s and ``_owned``'s parameters and ``getrefcount``'s argument
+_ENGINE_REFS = 4
+
+
+def _owned(g: Tensor, t: Tensor) -> Tensor | None:
+    """``g`` as ``t``'s new ``.grad`` without a copy, or None where a copy is needed.
+
+    As PyTorch's ``AccumulateGrad``: a gradient that nothing but the engine references (a
+    kernel's fresh output, never seen by a hook or the user) is taken as it is. So is a view
+    covering the whole of such a root in row-major order (the weight gradient of ``x @ w.t()``
+    comes out as the transpose of a transposed product): its handle becomes the new root. Each
+    ``.grad`` would otherwise be one full copy per parameter and step.
+    """
+    if (type(g) is not Tensor or g._shape != t._shape or g._dtype is not t._dtype
+            or g._device is not t._device or g._requires_grad or g._hooks
+            or getrefcount(g) != _ENGINE_REFS):
+        return None
+    root = g._root
+    if root is None:
+        return g
+    # the view and its local name, ``root`` here and getrefcount's argument
+    if (getrefcount(root) != 3 or g._offset or type(root) is not Tensor
+            or root.numel() != g.numel() or not g.is_contiguous()):
+        return None
+    return wrap(g._data, g._shape, g._dtype, g._device, g._be)
 
 
 def _pre_hooks(n: Node, buf: list, create_graph: bool) -> list:

@@ -27,6 +27,8 @@ __all__ = [
     "INDEX", "SHAPES", "STRIDES", "Rule", "OpNode", "MultiOpNode"
 ]
 
+_new = object.__new__
+
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -59,9 +61,14 @@ class RemovableHandle:
 class Node:
     """A backward function. ``name()`` reads like PyTorch's (``MulBackward0``)."""
 
-    __slots__ = ("next", "saved", "pre_hooks", "post_hooks", "trace", "__weakref__")
+    __slots__ = ("next", "saved", "__dict__", "__weakref__")
     is_view = False
     n_out = 1
+    # rarely set (hooks, anomaly mode's forward trace): class defaults, so building a node on
+    # the hot path stores only what every node has
+    pre_hooks: list | None = None
+    post_hooks: list | None = None
+    trace: list | None = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -162,12 +169,17 @@ class SavedOutput:
     __slots__ = ("twin", "ref", "version")
 
     def __init__(self, out: Tensor) -> None:
-        twin = wrap(out._data, out._shape, out._dtype, out._device, out._be)
-        if out._root is not None:
-            twin._root, twin._offset, twin._stride = out._root, out._offset, out._stride
+        twin = _new(Tensor)
+        twin._data, twin._shape, twin._dtype = out._data, out._shape, out._dtype
+        twin._device, twin._be = out._device, out._be
+        root = out._root
+        if root is not None:
+            twin._root, twin._offset, twin._stride = root, out._offset, out._stride
+            self.version = root._vc
+        else:
+            self.version = out._vc
         self.twin = twin
         self.ref = weakref.ref(out)
-        self.version = out._version
 
     def unpack(self, node: Node, nr: int, create_graph: bool) -> Tensor:
         out = self.ref()
@@ -263,7 +275,9 @@ def _spec(name: str, fn: Callable, inputs: list, attrs: list) -> tuple:
 class OpNode(Node):
     """The backward of one recorded op; its rule comes from the derivative table."""
 
-    __slots__ = ("rule", "attrs", "shapes", "result", "dtypes", "strides")
+    __slots__ = ("rule", "attrs", "shapes", "result")
+    dtypes: list | None = None  # the inputs' dtypes and strides, for rules that read them
+    strides: list | None = None
 
     def name(self) -> str:
         return self.rule.name

@@ -13,13 +13,14 @@ without recording (of a tensor that did not require grad) are replayed by their 
 from __future__ import annotations
 
 __all__ = [
-    "ViewNode", "edge_of", "current_grad_fn", "record", "record_binary", "record_transfer",
+    "ViewNode", "edge_of", "current_grad_fn", "record", "record_transfer",
     "refresh_view", "record_copy", "CopySlices"
 ]
 
 from typing import Any
 
 from ..core import dispatch
+from ..core.dtypes import FLOATING_CATEGORY
 from ..core.op import Op
 from ..core.ops.copying import clone
 from ..core.ops.views import reshape
@@ -28,6 +29,9 @@ from . import anomaly
 from ._grad_ops import strided_view, sum_to
 from .derivatives import RULES, Rule
 from .graph import MultiOpNode, Node, OpNode, SavedOutput
+
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_AS_STRIDED, _VIEW = Op.AS_STRIDED, Op.VIEW
 
 _new = object.__new__
 _EMPTY: tuple = ()
@@ -44,12 +48,15 @@ class ViewNode(OpNode):
     is_view = True
 
 
-def _node(cls: type, rule: Rule, edges: list, shapes: list, attrs: Any) -> OpNode:
+def _node(cls: type, edges: list, rule: Rule | None = None, shapes: Any = None,
+          attrs: Any = _EMPTY) -> Node:
+    """The one constructor of graph nodes: edges to the inputs' histories and, for an op's
+    node, its derivative rule, input shapes and attrs (saved values are added by ``_save``)."""
     node = _new(cls)
-    node.rule, node.next, node.shapes, node.attrs = rule, edges, shapes, attrs
-    node.saved, node.result = _EMPTY, None
-    node.pre_hooks = node.post_hooks = node.trace = None
-    if anomaly.STATE.enabled:
+    node.next, node.saved = edges, _EMPTY
+    if rule is not None:
+        node.rule, node.shapes, node.attrs, node.result = rule, shapes, attrs, None
+    if _ANOMALY.enabled:
         node.trace = anomaly.forward_trace()
     return node
 
@@ -75,6 +82,7 @@ def current_grad_fn(t: Tensor) -> Node | None:
 
 
 def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
+    """Record ``op`` (run by the dispatcher with grad needed) as one node of the graph."""
     rule = RULES[op]
     if rule is None:
         return  # listed non-differentiable: the output does not require grad
@@ -82,14 +90,14 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         return record_copy(inputs[0], inputs[1])
     if type(out) is tuple:
         return _record_multi(rule, inputs, attrs, out)
-    if out._dtype.category != 2:
+    if out._dtype.category != FLOATING_CATEGORY:
         return
     # hot path (one call per recorded op): edges inline, no per-call allocation but the node
     edges, shapes, mask, bit = [], [], 0, 1
     for x in inputs:
-        if type(x) is Tensor or isinstance(x, Tensor):
+        if isinstance(x, Tensor):
             shapes.append(x._shape)
-            if x._requires_grad and x._dtype.category == 2:
+            if x._requires_grad and x._dtype.category == FLOATING_CATEGORY:
                 fn = x._grad_fn
                 if fn is None:
                     edges.append((x, 0))
@@ -106,16 +114,10 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         bit <<= 1
     if not mask:
         return
-    node = _new(ViewNode if rule.view else OpNode)
-    node.rule, node.next, node.shapes, node.attrs = rule, edges, shapes, attrs
-    node.result = node.pre_hooks = node.post_hooks = node.trace = None
-    if _ANOMALY.enabled:
-        node.trace = anomaly.forward_trace()
+    node = _node(ViewNode if rule.view else OpNode, edges, rule, shapes, attrs)
     plan = rule.plans.get(mask) or rule.plan(mask)
     if plan[0] or rule.wants_meta:
         _save(node, rule, plan, inputs)
-    else:
-        node.saved = _EMPTY
     if plan[1]:
         node.result = SavedOutput(out)
     out._grad_fn = node
@@ -124,43 +126,14 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         _remember_view(op, inputs[0], attrs, out)
 
 
-def record_binary(op: Op, a: Tensor, b: Tensor, out: Tensor) -> None:
-    """``record(op, (a, b), (), out)`` for two tensors of one dtype (the elementwise fast path:
-    ``a + b`` with ``requires_grad``), without the general loop over inputs."""
-    rule = RULES[op]
-    if rule is None:  # a comparison; otherwise out has the dtype of a, floating as it needs grad
-        return
-    ea = eb = None
-    mask = 0
-    if a._requires_grad:
-        fn = a._grad_fn
-        ea = (a, 0) if fn is None else edge_of(a) if fn.is_view else (fn, a._output_nr)
-        mask = 1
-    if b._requires_grad:
-        fn = b._grad_fn
-        eb = (b, 0) if fn is None else edge_of(b) if fn.is_view else (fn, b._output_nr)
-        mask |= 2
-    node = _new(OpNode)
-    node.rule, node.next, node.shapes, node.attrs = rule, [ea, eb], [a._shape, b._shape], _EMPTY
-    node.result = node.pre_hooks = node.post_hooks = node.trace = None
-    if _ANOMALY.enabled:
-        node.trace = anomaly.forward_trace()
-    plan = rule.plans.get(mask) or rule.plan(mask)
-    if plan[0] or rule.wants_meta:
-        _save(node, rule, plan, (a, b))
-    else:
-        node.saved = _EMPTY
-    if plan[1]:
-        node.result = SavedOutput(out)
-    out._grad_fn = node
-    out._requires_grad = True
-
-
 def _save(node: OpNode, rule: Rule, plan: tuple, inputs: tuple) -> None:
     saved = [None] * len(inputs)
     for i in plan[0]:
         x = inputs[i]
-        saved[i] = (x, x._version) if isinstance(x, Tensor) else x
+        if isinstance(x, Tensor):
+            saved[i] = (x, (x if x._root is None else x._root)._vc)  # with its version
+        else:
+            saved[i] = x
     node.saved = saved
     if rule.wants_dtypes:
         node.dtypes = [x._dtype if isinstance(x, Tensor) else None for x in inputs]
@@ -182,12 +155,12 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
     for i, x in enumerate(inputs):
         is_t = isinstance(x, Tensor)
         shapes.append(x._shape if is_t else None)
-        want = is_t and x._requires_grad and x._dtype.category == 2
+        want = is_t and x._requires_grad and x._dtype.category == FLOATING_CATEGORY
         edges.append(edge_of(x) if want else None)
         mask |= want << i
     if not mask:
         return
-    node = _node(MultiOpNode, rule, edges, shapes, attrs)
+    node = _node(MultiOpNode, edges, rule, shapes, attrs)
     node.n_out = len(outs)
     node.out_meta = [(o._shape, o._dtype, o._device) for o in outs]
     plan = rule.plans.get(mask) or rule.plan(mask)
@@ -195,7 +168,7 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
     if plan[1]:
         node.result = tuple(SavedOutput(o) for o in outs)
     for nr, o in enumerate(outs):
-        if o._dtype.category == 2:
+        if o._dtype.category == FLOATING_CATEGORY:
             o._grad_fn, o._requires_grad = node, True
             if nr:
                 o._output_nr = nr
@@ -203,7 +176,7 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
 
 def record_transfer(x: Tensor, out: Tensor) -> None:
     """``out`` is ``x`` copied to another device; its gradient is copied back."""
-    node = _node(OpNode, _TRANSFER, [edge_of(x)], [x._shape], (x._device,))
+    node = _node(OpNode, [edge_of(x)], _TRANSFER, [x._shape], (x._device,))
     out._grad_fn, out._requires_grad = node, True
 
 
@@ -217,7 +190,7 @@ def refresh_view(t: Tensor) -> Node:
         edge = (base, 0) if base._requires_grad else None
     shape, node = base._shape, None
     for op, attrs, out_shape in t._view_chain:
-        node = _node(ViewNode, RULES[op], [edge], [shape], attrs)
+        node = _node(ViewNode, [edge], RULES[op], [shape], attrs)
         edge, shape = (node, 0), out_shape
     t._grad_fn, t._view_base_fn = node, fn
     return node
@@ -236,11 +209,10 @@ def record_copy(dst: Tensor, src: Any) -> None:
         return
     src_shape = src._shape if isinstance(src, Tensor) else None
     if chain is None:
-        node = _node(OpNode, RULES[_COPY], [base_edge, src_edge], [dst._shape, src_shape], ())
+        node = _node(OpNode, [base_edge, src_edge], RULES[_COPY], [dst._shape, src_shape])
     else:
-        node = _new(CopySlices)
-        node.next, node.chain, node.src_shape = [base_edge, src_edge], chain, src_shape
-        node.saved = node.pre_hooks = node.post_hooks = node.trace = None
+        node = _node(CopySlices, [base_edge, src_edge])
+        node.chain, node.src_shape, node.saved = chain, src_shape, None
     base._grad_fn, base._requires_grad = node, True
     if base._output_nr:
         base._output_nr = 0
@@ -263,7 +235,7 @@ def _write_target(dst: Tensor) -> tuple:
         raise NotImplementedError("copy_(): autograd cannot record an in-place write through a "
                                   "view of a non-contiguous storage; clone() the base first")
     geometry = (dst._shape, dst.stride(), dst._offset)
-    return root, ((Op.AS_STRIDED, geometry, dst._shape),)
+    return root, ((_AS_STRIDED, geometry, dst._shape),)
 
 
 def _snapshot_overwritten(fn: Any, dst: Tensor) -> None:
@@ -299,9 +271,9 @@ class CopySlices(Node):
 def _replay(t: Tensor, chain: tuple) -> Tensor:
     """Apply a view chain to ``t`` (the gradient of the base), recording as any view."""
     for op, attrs, shape in chain:
-        if op is Op.AS_STRIDED:
+        if op is _AS_STRIDED:
             t = strided_view(t, *attrs)
-        elif op is Op.VIEW:
+        elif op is _VIEW:
             t = reshape(t, shape)
         else:
             t = dispatch.run(op, (t,), attrs, (shape, t._dtype), t._device, t._be)

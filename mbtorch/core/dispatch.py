@@ -1,10 +1,22 @@
-"""The dispatcher: meta has run; now look up the kernel, or decompose, and record autograd.
+"""The dispatcher: the one path from an op whose meta rule has run to a kernel, or its
+decomposition, with autograd recorded. Nothing else in mbtorch looks up a kernel and records.
 
-Per-op path (hot, keep it lean): ``backend.kernels[op]`` is a list lookup; a hit calls the
-kernel on handles and wraps the result; a miss runs the op's decomposition (other ops, so it
-lands on primitives in the end). When grad mode is on and an input requires grad, autograd
-(installed by ``mbtorch.autograd`` through ``install_autograd``) records one node per op that
-has a derivative entry; a composite without one is decomposed so its parts are recorded.
+``run`` (out of place) and ``write`` (in place) are the two entries; both resolve the same
+plan for ``(op, backend, grad needed)``:
+
+- grad mode on, an input requires grad and the op has no derivative entry: run the
+  decomposition with grad on, so its parts are recorded (a primitive without one is a bug);
+- the backend has a kernel: call it on handles, wrap the result; a kernel that raises
+  ``NotImplementedError`` goes to the opt-in CPU fallback (``fallback.py``);
+- no kernel: run the decomposition (grad off under a recorded op: the op is one node) and
+  check it produced what the meta rule promised;
+- then, when grad is needed, ``AUTOGRAD.record`` builds the op's one node.
+
+The per-op path is hot (``a + b`` on small tensors costs about as much here as in the kernel):
+the resolution is a list index (``backend.kernels[op]``, built once at registration) and a
+set test, one- and two-input calls skip building argument lists, and the result is wrapped
+inline. The elementwise and reduction meta rules in ``ops/`` keep their own fast checks for
+the common case (one dtype, one device) and then call ``run`` like every other op.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from .state import STATE
 from .tensor import Tensor
 
 _new = object.__new__
+_COPY = Op.COPY_
 
 
 class _NoAutograd:
@@ -28,15 +41,13 @@ class _NoAutograd:
     def record(op, inputs, attrs, outputs):  # pragma: no cover - replaced at import
         raise RuntimeError("mbtorch.autograd is not installed")
 
-    record_binary = record
-
 
 AUTOGRAD: Any = _NoAutograd()
 
 
 def install_autograd(engine: Any) -> None:
-    """Called once by ``mbtorch.autograd``: ``engine.record``, ``engine.record_binary`` (the
-    same for two tensors of one dtype) and ``engine.derivatives``."""
+    """Called once by ``mbtorch.autograd``: ``engine.record(op, inputs, attrs, out)``,
+    ``engine.record_transfer`` and ``engine.derivatives`` (the ops recorded as one node)."""
     global AUTOGRAD
     AUTOGRAD = engine
 
@@ -53,14 +64,19 @@ def wrap(handle: Any, shape: tuple, dtype, device, be) -> Tensor:
 
 
 def needs_grad(inputs) -> bool:
-    if not STATE.grad_enabled:
-        return False
+    """Grad mode is on and some input tensor requires grad: the op will be recorded."""
     for t in inputs:
-        if type(t) is not Tensor and not isinstance(t, Tensor):
-            continue
-        if t._requires_grad:
-            return True
+        if isinstance(t, Tensor) and t._requires_grad:
+            return STATE.grad_enabled
     return False
+
+
+def decomposes(op: Op, inputs: tuple, be) -> bool:
+    """Whether ``run`` will take ``op``'s decomposition (no kernel, or recorded through its
+    parts) rather than a kernel: for the meta rules that widen half precision first."""
+    if be.kernels[op] is None:
+        return True
+    return needs_grad(inputs) and op not in AUTOGRAD.derivatives
 
 
 class _GradOff:
@@ -76,10 +92,6 @@ class _GradOff:
         STATE.grad_enabled = self.prev
 
 
-def _handle(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
-
-
 def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
     """Run ``op`` on validated inputs.
 
@@ -87,34 +99,85 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
     remaining arguments, ``meta`` the output's ``(shape, dtype)`` (a list of them for several
     outputs; a shape of ``None`` means data-dependent: asked of the backend).
     """
-    grad = needs_grad(inputs)
     kernel = be.kernels[op]
-    if grad and op not in AUTOGRAD.derivatives:
-        decomposition = OPS[op].decomposition
-        if decomposition is None:
-            raise RuntimeError(f"{op.name.lower()}(): the primitive has no derivative entry, so "
-                               "it cannot be differentiated (a bug: add it to "
-                               "mbtorch/autograd/derivatives.py)")
-        return _checked(op, decomposition(*inputs, *attrs), meta)  # its parts get recorded
-    if kernel is not None:
+    grad = False
+    for x in inputs:  # requires_grad first: the thread-local grad mode costs more to read
+        if isinstance(x, Tensor) and x._requires_grad:
+            if STATE.grad_enabled:
+                grad = True
+                if op not in AUTOGRAD.derivatives:
+                    return _decompose_recorded(op, inputs, attrs, meta)
+            break
+    if kernel is None:
+        if grad:
+            with _GradOff():
+                out = _checked(op, OPS[op].decomposition(*inputs, *attrs), meta)
+        else:
+            return _checked(op, OPS[op].decomposition(*inputs, *attrs), meta)
+    else:
         try:
-            res = kernel(*[_handle(x) for x in inputs], *attrs)
+            if len(inputs) == 2 and not attrs:
+                a, b = inputs
+                res = kernel(a._data if isinstance(a, Tensor) else a,
+                             b._data if isinstance(b, Tensor) else b)
+            elif len(inputs) == 1:
+                x = inputs[0]
+                res = kernel(x._data, *attrs) if attrs else kernel(x._data)
+            else:
+                res = kernel(*[x._data if isinstance(x, Tensor) else x for x in inputs],
+                             *attrs)
         except NotImplementedError as exc:
             if not fallback.applies(be):
                 raise
             return fallback.run_on_cpu(op, inputs, attrs, meta, device, be, exc)
-        if type(meta) is list:
-            out = tuple(_wrap_meta(r, m, device, be) for r, m in zip(res, meta))
+        if type(meta) is tuple and meta[0] is not None:
+            out = _new(Tensor)
+            out._data = res
+            out._shape, out._dtype = meta
+            out._device = device
+            out._be = be
         else:
-            out = _wrap_meta(res, meta, device, be)
-    elif grad:
-        with _GradOff():
-            out = _checked(op, OPS[op].decomposition(*inputs, *attrs), meta)
-    else:
-        out = _checked(op, OPS[op].decomposition(*inputs, *attrs), meta)
+            out = _wrap_all(res, meta, device, be)
     if grad:
         AUTOGRAD.record(op, inputs, attrs, out)
     return out
+
+
+def _decompose_recorded(op: Op, inputs: tuple, attrs: tuple, meta: Any) -> Any:
+    """Grad is needed and ``op`` has no derivative entry: its decomposition's parts are
+    recorded instead (a composite), or it cannot be differentiated (a primitive: a bug)."""
+    decomposition = OPS[op].decomposition
+    if decomposition is None:
+        raise RuntimeError(f"{op.name.lower()}(): the primitive has no derivative entry, so it "
+                           "cannot be differentiated (a bug: add it to "
+                           "mbtorch/autograd/derivatives.py)")
+    return _checked(op, decomposition(*inputs, *attrs), meta)
+
+
+def writes_in_place(op: Op, be) -> bool:
+    """Whether ``be`` registered an in-place kernel for ``op`` (``op.INPLACE``)."""
+    return be.inplace[op] is not None
+
+
+def write(op: Op, dst: Tensor, src: Any, *, fresh: bool = False) -> None:
+    """Write into ``dst`` in place: ``src`` itself (``COPY_``: a tensor of ``dst``'s dtype
+    and device broadcastable to it, or a Python scalar of its type) or ``op(dst, src)``
+    through the backend's in-place kernel (``op.INPLACE``; the caller has checked it exists,
+    that nothing needs recording and that the result has ``dst``'s dtype and shape).
+
+    A recorded write is recorded *before* the kernel runs, so autograd can keep the values it
+    destroys; the version counter is bumped after. ``fresh``: ``dst`` is a new output being
+    filled by a decomposition (nothing to record, no version to bump).
+    """
+    handle = src._data if isinstance(src, Tensor) else src
+    if op is _COPY:
+        if not fresh and needs_grad((src, dst)):
+            AUTOGRAD.record(_COPY, (dst, src), (), dst)
+        dst._be.kernels[_COPY](dst._data, handle)
+    else:
+        dst._be.inplace[op](dst._data, dst._data, handle)
+    if not fresh:
+        dst._bump_version()
 
 
 def _checked(op: Op, out: Any, meta: Any) -> Any:
@@ -127,6 +190,13 @@ def _checked(op: Op, out: Any, meta: Any) -> Any:
                                f"returned {o._dtype.name}{list(o._shape)} where the meta rule "
                                f"promised {dtype.name}{list(shape or ())}")
     return out
+
+
+def _wrap_all(res: Any, meta: Any, device, be) -> Any:
+    """Wrap several outputs (``meta`` a list) or one of data-dependent shape."""
+    if type(meta) is list:
+        return tuple(_wrap_meta(r, m, device, be) for r, m in zip(res, meta))
+    return _wrap_meta(res, meta, device, be)
 
 
 def _wrap_meta(res: Any, meta: tuple, device, be) -> Tensor:

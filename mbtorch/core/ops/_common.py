@@ -17,6 +17,9 @@ __all__ = [
     "empty_on", "cast", "to_device", "scalar_for", "grad_enabled"
 ]
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_CAST = Op.CAST
+
 _current_index: dict[str, int] = {}
 _resolved: dict[Any, tuple[Device, Any]] = {}
 
@@ -73,7 +76,7 @@ def cast(x: Tensor, dtype: _dt.dtype, op: str = "to") -> Tensor:
     if x._dtype is dtype:
         return x
     check_dtype_supported(x._be, dtype, op)
-    return run(Op.CAST, (x,), (dtype,), (x._shape, dtype), x._device, x._be)
+    return run(_CAST, (x,), (dtype,), (x._shape, dtype), x._device, x._be)
 
 
 def to_device(x: Tensor, dev: Any, op: str = "to") -> Tensor:

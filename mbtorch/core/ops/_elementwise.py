@@ -13,10 +13,10 @@ from typing import Any
 
 from .. import dispatch
 from .. import dtypes as _dt
-from ..dispatch import run, wrap
+from ..dtypes import FLOATING_CATEGORY
+from ..dispatch import run
 from ..meta import broadcast_shapes, result_type
 from ..op import Op
-from ..state import STATE
 from ..tensor import Tensor
 from ._common import cast, scalar_for
 
@@ -31,7 +31,8 @@ INTEGRAL_ID = 5  # rounding: integers come back unchanged
 _SCALARS = (bool, int, float)
 _float32 = _dt.float32
 _bool = _dt.bool
-_LOW = (_dt.float16, _dt.bfloat16)
+_float16, _bfloat16 = _dt.float16, _dt.bfloat16
+_LOW = (_float16, _bfloat16)
 
 
 def _operand_error(name: str, arg: str, x: Any) -> TypeError:
@@ -41,25 +42,17 @@ def _operand_error(name: str, arg: str, x: Any) -> TypeError:
 
 def binary(op: Op, name: str, a: Any, b: Any, kind: int = ARITH) -> Tensor:
     """Run binary elementwise ``op`` with PyTorch's promotion and broadcasting."""
-    # fast path: two tensors (or Parameters) of one dtype and device; records directly
+    # the common case's meta rule: two tensors (or Parameters) of one dtype and device
     if ((type(a) is Tensor or isinstance(a, Tensor)) and (type(b) is Tensor
                                                           or isinstance(b, Tensor))
             and a._dtype is b._dtype and a._device is b._device and kind <= COMPARE
-            and (kind != FLOAT or a._dtype.category == 2)):
-        be = a._be
-        kernel = be.kernels[op]
-        grad = STATE.grad_enabled and (a._requires_grad or b._requires_grad)
-        if kernel is not None and (not grad or op in dispatch.AUTOGRAD.derivatives):
-            sa, sb = a._shape, b._shape
-            shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
-            try:
-                res = kernel(a._data, b._data)
-            except NotImplementedError:  # a backend gap: run() raises or falls back to cpu
-                return _binary_slow(op, name, a, b, kind)
-            out = wrap(res, shape, _bool if kind == COMPARE else a._dtype, a._device, be)
-            if grad:
-                dispatch.AUTOGRAD.record_binary(op, a, b, out)
-            return out
+            and (kind != FLOAT or a._dtype.category == FLOATING_CATEGORY)):
+        sa, sb = a._shape, b._shape
+        shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
+        dtype = _bool if kind == COMPARE else a._dtype
+        if dtype in _LOW:
+            return run_wide(op, (a, b), (), shape, dtype, a._device, a._be)
+        return run(op, (a, b), (), (shape, dtype), a._device, a._be)
     return _binary_slow(op, name, a, b, kind)
 
 
@@ -97,9 +90,9 @@ def _cpu_scalar_to_device(a: Tensor, b: Tensor, name: str) -> tuple[Tensor, Tens
 
 
 def _compute_dtype(promoted: _dt.dtype, kind: int, name: str) -> _dt.dtype:
-    if kind == FLOAT and promoted.category != 2:
+    if kind == FLOAT and promoted.category != FLOATING_CATEGORY:
         return _dt.get_default_dtype()
-    if kind == BITWISE and promoted.category == 2:
+    if kind == BITWISE and promoted.category == FLOATING_CATEGORY:
         raise NotImplementedError(f"{name}(): not implemented for '{promoted.name}' (bitwise "
                                   "ops take integer and bool tensors)")
     if kind == LOGICAL:
@@ -118,12 +111,16 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     if type(x) is not Tensor and not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     dtype = x._dtype
-    if kind == FLOAT and dtype.category != 2:
+    # the common case's meta rule: the output has the input's dtype, not half precision
+    if (kind == ARITH or (kind == FLOAT and dtype.category == FLOATING_CATEGORY)) and \
+            dtype is not _float16 and dtype is not _bfloat16:
+        return run(op, (x,), (), (x._shape, dtype), x._device, x._be)
+    if kind == FLOAT and dtype.category != FLOATING_CATEGORY:
         x = cast(x, _dt.get_default_dtype())
         dtype = x._dtype
-    elif kind == BITWISE and dtype.category == 2:
+    elif kind == BITWISE and dtype.category == FLOATING_CATEGORY:
         raise NotImplementedError(f"{name}(): not implemented for '{dtype.name}'")
-    elif kind == INTEGRAL_ID and dtype.category != 2:
+    elif kind == INTEGRAL_ID and dtype.category != FLOATING_CATEGORY:
         if dtype is _bool:
             raise NotImplementedError(f"{name}(): not implemented for 'Bool'")
         from .copying import clone
@@ -132,20 +129,7 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     elif kind == LOGICAL and dtype is not _bool:
         x = cast(x, _bool)  # operands as bool, as the binary logical ops
     out_dtype = _bool if kind in (COMPARE, LOGICAL) else dtype
-    be = x._be
-    kernel = be.kernels[op]
-    if kernel is not None:
-        grad = STATE.grad_enabled and x._requires_grad
-        if not grad or op in dispatch.AUTOGRAD.derivatives:
-            try:
-                res = kernel(x._data)
-            except NotImplementedError:  # a backend gap: run() raises or falls back to cpu
-                return run(op, (x,), (), (x._shape, out_dtype), x._device, be)
-            out = wrap(res, x._shape, out_dtype, x._device, be)
-            if grad:
-                dispatch.AUTOGRAD.record(op, (x,), (), out)
-            return out
-    return run_wide(op, (x,), (), x._shape, out_dtype, x._device, be)
+    return run_wide(op, (x,), (), x._shape, out_dtype, x._device, x._be)
 
 
 def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype, device,
@@ -156,7 +140,7 @@ def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype
     (sigmoid, lerp, log2, remainder). A Python float operand is first rounded to ``dtype``, as
     the native kernels take it (``x - 0.1`` is 0 where ``x`` holds bfloat16's 0.1). Native
     kernels and primitives run as they are."""
-    if dtype in _LOW and _float32 in be.dtypes and _decomposes(op, inputs, be):
+    if dtype in _LOW and _float32 in be.dtypes and dispatch.decomposes(op, inputs, be):
         wide = tuple(cast(x, _float32) if isinstance(x, Tensor) else _rounded(x, dtype)
                      for x in inputs)
         return cast(run(op, wide, attrs, (shape, _float32), device, be), dtype)
@@ -169,12 +153,6 @@ def _rounded(x: Any, dtype: _dt.dtype) -> Any:
     from ..host import NUMPY_DTYPES
 
     return float(NUMPY_DTYPES[dtype].type(x))
-
-
-def _decomposes(op: Op, inputs: tuple, be) -> bool:
-    if be.kernels[op] is None:
-        return True
-    return dispatch.needs_grad(inputs) and op not in dispatch.AUTOGRAD.derivatives
 
 
 def check_tensor(x: Any, name: str, arg: str = "input") -> Tensor:

@@ -44,9 +44,15 @@ def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
     return tuple(s for i, s in enumerate(shape) if i not in dims)
 
 
+_ALL_DIMS = tuple(tuple(range(n)) for n in range(9))  # the full reduction's dims, by rank
+
+
 def prepare(x: Tensor, dim: Any, keepdim: bool, name: str) -> tuple[Tensor, tuple, bool, tuple]:
     """``(x, dims, keepdim, out_shape)`` ready for a kernel (0-d viewed as ``(1,)``)."""
-    if not x._shape:
+    n = len(x._shape)
+    if dim is None and 0 < n <= 8:  # a full reduction (``loss.sum()``): nothing to check
+        return x, _ALL_DIMS[n], bool(keepdim), (1,) * n if keepdim else ()
+    if not n:
         if dim is not None:
             normalize_dims(dim, 0, name)  # only validates: 0-d accepts dim 0 and -1
         return x.reshape(1), (0,), False, ()

@@ -13,6 +13,7 @@ __all__ = [
 
 from typing import Any
 
+from .. import dispatch
 from .. import dtypes as _dt
 from ..meta import result_type
 from ..op import Op, define
@@ -23,7 +24,19 @@ from ._common import cast
 from ._elementwise import BITWISE, COMPARE, FLOAT, LOGICAL, binary
 from .copying import _has_internal_overlap, write_result
 
-_SCALARS = (bool, int, float)
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_ADD = Op.ADD
+_ATAN2 = Op.ATAN2
+_DIV = Op.DIV
+_FLOOR_DIVIDE = Op.FLOOR_DIVIDE
+_LE = Op.LE
+_LT = Op.LT
+_MAXIMUM = Op.MAXIMUM
+_MINIMUM = Op.MINIMUM
+_MUL = Op.MUL
+_POW = Op.POW
+_REMAINDER = Op.REMAINDER
+_SUB = Op.SUB
 
 
 # -- decompositions of the composites -----------------------------------------------------
@@ -51,12 +64,12 @@ def _le(a, b):
 
 @define(Op.GT)
 def _gt(a, b):
-    return lt(b, a) if isinstance(b, Tensor) else _flip_cmp(Op.LT, a, b)
+    return lt(b, a) if isinstance(b, Tensor) else _flip_cmp(_LT, a, b)
 
 
 @define(Op.GE)
 def _ge(a, b):
-    return le(b, a) if isinstance(b, Tensor) else _flip_cmp(Op.LE, a, b)
+    return le(b, a) if isinstance(b, Tensor) else _flip_cmp(_LE, a, b)
 
 
 def _flip_cmp(op: Op, tensor: Tensor, scalar: Any) -> Tensor:
@@ -105,13 +118,23 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other`` with PyTorch's promotion and broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
-    return binary(Op.ADD, "add", input, other)
+    return binary(_ADD, "add", input, other)
 
 
 @tensor_method
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
+    if (input._dtype if isinstance(input, Tensor) else type(input)) in _BOOLS or \
+            (other._dtype if isinstance(other, Tensor) else type(other)) in _BOOLS:
+        _check_bool_sub(input, other)
+    return binary(_SUB, "sub", input, other)
+
+
+_BOOLS = (_dt.bool, bool)
+
+
+def _check_bool_sub(input: Any, other: Any) -> None:
     if _is_bool(input) and _is_bool(other):
         raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
@@ -119,7 +142,6 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         raise RuntimeError("sub(): Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or "
                            "`logical_not()` operator instead.")
-    return binary(Op.SUB, "sub", input, other)
 
 
 def _is_bool_tensor(x: Any) -> bool:
@@ -132,19 +154,19 @@ def _is_bool(x: Any) -> bool:
 
 @tensor_method
 def mul(input: Any, other: Any) -> Tensor:
-    return binary(Op.MUL, "mul", input, other)
+    return binary(_MUL, "mul", input, other)
 
 
 @tensor_method
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """True division; ``rounding_mode='trunc'`` or ``'floor'`` as ``torch.div``."""
     if rounding_mode is None:
-        return binary(Op.DIV, "div", input, other, FLOAT)
+        return binary(_DIV, "div", input, other, FLOAT)
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
         if result_type((input, other), "div").category == 2:
-            return _u.trunc(binary(Op.DIV, "div", input, other, FLOAT))
+            return _u.trunc(binary(_DIV, "div", input, other, FLOAT))
         _check_int_divisor(other, "div")
         q = floor_divide(input, other)  # exact for integers; step toward zero where inexact
         inexact = ne(sub(input, mul(q, other)), 0)
@@ -162,7 +184,7 @@ def _check_int_divisor(other: Any, name: str) -> None:
 @tensor_method
 def floor_divide(input: Any, other: Any) -> Tensor:
     _check_int_divisor(other, "floor_divide") if not _floating(input) else None
-    return binary(Op.FLOOR_DIVIDE, "floor_divide", input, other)
+    return binary(_FLOOR_DIVIDE, "floor_divide", input, other)
 
 
 def _floating(x: Any) -> bool:
@@ -173,7 +195,7 @@ def _floating(x: Any) -> bool:
 def remainder(input: Any, other: Any) -> Tensor:
     if not (_floating(input) or _floating(other)):
         _check_int_divisor(other, "remainder")
-    return binary(Op.REMAINDER, "remainder", input, other)
+    return binary(_REMAINDER, "remainder", input, other)
 
 
 @tensor_method
@@ -194,19 +216,19 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
     if (isinstance(input, Tensor) and input._dtype.category != 2 and type(exponent) is int
             and exponent < 0):
         raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
-    return binary(Op.POW, "pow", input, exponent)
+    return binary(_POW, "pow", input, exponent)
 
 
 @tensor_method
 def float_power(input: Any, exponent: Any) -> Tensor:
     a = cast(input, _dt.float64) if isinstance(input, Tensor) else float(input)
     b = cast(exponent, _dt.float64) if isinstance(exponent, Tensor) else float(exponent)
-    return binary(Op.POW, "float_power", a, b)
+    return binary(_POW, "float_power", a, b)
 
 
 @tensor_method
 def atan2(input: Any, other: Any) -> Tensor:
-    return binary(Op.ATAN2, "atan2", input, other, FLOAT)
+    return binary(_ATAN2, "atan2", input, other, FLOAT)
 
 
 arctan2 = atan2
@@ -216,13 +238,13 @@ tensor_method(arctan2, name="arctan2")
 @tensor_method
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     _both_tensors(input, other, "maximum")
-    return binary(Op.MAXIMUM, "maximum", input, other)
+    return binary(_MAXIMUM, "maximum", input, other)
 
 
 @tensor_method
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     _both_tensors(input, other, "minimum")
-    return binary(Op.MINIMUM, "minimum", input, other)
+    return binary(_MINIMUM, "minimum", input, other)
 
 
 def _both_tensors(a: Any, b: Any, name: str) -> None:
@@ -280,18 +302,31 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 # -- operators and in-place forms ---------------------------------------------------------
+_OPERANDS = (Tensor, bool, int, float)
+
+
 def _reflect(fn):
     def r(self, other):
-        if not isinstance(other, (Tensor,) + _SCALARS):
+        if not isinstance(other, _OPERANDS):
             return NotImplemented
         return fn(other, self)
 
     return r
 
 
+def _operator(op: Op, name: str, kind: int):
+    """``a <op> b`` straight to the elementwise meta rule (one call less than ``_forward``)."""
+    def f(self, other):
+        if type(other) is not Tensor and not isinstance(other, _OPERANDS):
+            return NotImplemented
+        return binary(op, name, self, other, kind)
+
+    return f
+
+
 def _forward(fn):
     def f(self, other):
-        if not isinstance(other, (Tensor,) + _SCALARS):
+        if not isinstance(other, _OPERANDS):
             return NotImplemented
         return fn(self, other)
 
@@ -309,18 +344,17 @@ def _inplace(fn, name: str, op: Op | None = None):
 
 
 def _write_in_place(self: Any, other: Any, op: Op, kwargs: dict) -> bool:
-    """The backend's in-place kernel (``op.INPLACE``) when nothing is recorded and the result
-    has ``self``'s dtype and shape: one pass, where compute-then-``copy_`` makes two (SGD's
-    updates, gradient accumulation). False leaves everything (checks, errors) to the generic
-    path."""
+    """The meta rule of the in-place kernels (``op.INPLACE``): they run when nothing is
+    recorded and the result has ``self``'s dtype and shape: one pass, where
+    compute-then-``copy_`` makes two (SGD's updates, gradient accumulation). False leaves
+    everything (checks, errors) to the generic path."""
     if not isinstance(self, Tensor) or self._dtype.category != 2:
         return False
-    kernel = self._be.inplace[op]
     grad = STATE.grad_enabled
-    if kernel is None or (grad and self._requires_grad):
+    if not dispatch.writes_in_place(op, self._be) or (grad and self._requires_grad):
         return False
     alpha = kwargs.get("alpha", 1)
-    if len(kwargs) > ("alpha" in kwargs and op in (Op.ADD, Op.SUB)) or \
+    if len(kwargs) > ("alpha" in kwargs and op in (_ADD, _SUB)) or \
             type(alpha) not in (int, float):
         return False
     if self._root is not None and _has_internal_overlap(self):
@@ -330,13 +364,12 @@ def _write_in_place(self: Any, other: Any, op: Op, kwargs: dict) -> bool:
                 or (grad and other._requires_grad)
                 or not _broadcasts_to(other._shape, self._shape)):
             return False
-        b = (other if alpha == 1 else mul(other, alpha))._data
+        b = other if alpha == 1 else mul(other, alpha)
     elif type(other) in (int, float):
         b = float(other * alpha)
     else:
         return False
-    kernel(self._data, self._data, b)
-    self._bump_version()
+    dispatch.write(op, self, b)
     return True
 
 
@@ -350,13 +383,13 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
 
 
 # ``a + b`` and ``a * b`` are the hottest calls there are: straight to the machinery
-Tensor.__add__ = lambda self, other: binary(Op.ADD, "add", self, other)
+Tensor.__add__ = lambda self, other: binary(_ADD, "add", self, other)
 Tensor.__radd__ = _reflect(add)
 Tensor.__sub__ = _forward(sub)
 Tensor.__rsub__ = _reflect(sub)
-Tensor.__mul__ = lambda self, other: binary(Op.MUL, "mul", self, other)
+Tensor.__mul__ = lambda self, other: binary(_MUL, "mul", self, other)
 Tensor.__rmul__ = _reflect(mul)
-Tensor.__truediv__ = _forward(div)
+Tensor.__truediv__ = _operator(Op.DIV, "div", FLOAT)
 Tensor.__rtruediv__ = _reflect(div)
 Tensor.__floordiv__ = _forward(floor_divide)
 Tensor.__rfloordiv__ = _reflect(floor_divide)
@@ -370,14 +403,13 @@ Tensor.__or__ = _forward(bitwise_or)
 Tensor.__ror__ = _reflect(bitwise_or)
 Tensor.__xor__ = _forward(bitwise_xor)
 Tensor.__rxor__ = _reflect(bitwise_xor)
-Tensor.__eq__ = _forward(eq)
-Tensor.__ne__ = _forward(ne)
-Tensor.__lt__ = _forward(lt)
-Tensor.__le__ = _forward(le)
-Tensor.__gt__ = _forward(gt)
-Tensor.__ge__ = _forward(ge)
+Tensor.__eq__ = _operator(Op.EQ, "eq", COMPARE)
+Tensor.__ne__ = _operator(Op.NE, "ne", COMPARE)
+Tensor.__lt__ = _operator(Op.LT, "lt", COMPARE)
+Tensor.__le__ = _operator(Op.LE, "le", COMPARE)
+Tensor.__gt__ = _operator(Op.GT, "gt", COMPARE)
+Tensor.__ge__ = _operator(Op.GE, "ge", COMPARE)
 Tensor.__hash__ = lambda self: id(self)
-Tensor.__neg__ = lambda self: _u.neg(self)
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: _u.abs(self)
 Tensor.__invert__ = lambda self: _u.bitwise_not(self)
@@ -391,7 +423,7 @@ for _name, _fn in (("floor_divide", floor_divide), ("remainder", remainder), ("p
                    ("float_power", float_power)):
     setattr(Tensor, _name + "_", _inplace(_fn, _name + "_"))
 for _name, _fn, _op in (("add", add, Op.ADD), ("sub", sub, Op.SUB), ("mul", mul, Op.MUL),
-                        ("div", div, Op.DIV)):
+                        ("div", div, _DIV)):
     setattr(Tensor, _name + "_", _inplace(_fn, _name + "_", _op))
 Tensor.subtract_ = Tensor.sub_
 Tensor.multiply_ = Tensor.mul_

@@ -31,6 +31,9 @@ tensor_method = method_table(TENSOR_METHODS)
 
 np = lazy_import("numpy", globals(), "np")
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_CONTIGUOUS, _COPY_ = Op.CONTIGUOUS, Op.COPY_
+
 
 def _has_internal_overlap(t: Tensor) -> bool:
     # an empty tensor has no elements to overlap (NumPy gives empty arrays 0 strides)
@@ -69,17 +72,12 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         if full != self._shape:
             raise RuntimeError(f"copy_(): output with shape {list(self._shape)} doesn't match "
                                f"the broadcast shape {list(full)}")
-        value = src._data
     elif type(src) in (bool, int, float):
-        value = scalar_for(src, self._dtype)
+        src = scalar_for(src, self._dtype)
     else:
         raise TypeError(f"copy_(): argument 'src' must be Tensor or a number, not "
                         f"{type(src).__name__}")
-    if dispatch.needs_grad((src, self)):
-        # recorded before the write, so autograd can keep values the write destroys
-        dispatch.AUTOGRAD.record(Op.COPY_, (self, src), (), self)
-    self._be.kernels[Op.COPY_](self._data, value)
-    self._bump_version()
+    dispatch.write(_COPY_, self, src)
     return self
 
 
@@ -120,7 +118,7 @@ def _contiguous_decomp(x: Tensor) -> Tensor:
     from ._common import empty_on
 
     out = empty_on(x._shape, x._dtype, x._device, x._be)
-    x._be.kernels[Op.COPY_](out._data, x._data)
+    dispatch.write(_COPY_, out, x, fresh=True)
     return out
 
 
@@ -128,12 +126,12 @@ def _contiguous_decomp(x: Tensor) -> Tensor:
 def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
     if is_contiguous_layout(self._shape, self.stride()):
         return self
-    return run(Op.CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
+    return run(_CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
 
 
 @tensor_method
 def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
-    return run(Op.CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
+    return run(_CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
 
 
 @tensor_method

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import dispatch
 from .. import dtypes as _dt
 from .._lazy import lazy_import
 from ..host import dtype_from_numpy
@@ -90,7 +91,7 @@ def _creation_args(size: tuple, dtype: Any, device: Any, op: str):
 @define(Op.FULL)
 def _full(shape: tuple, value: Any, dtype: _dt.dtype, device: Any) -> Tensor:
     out = empty_on(shape, dtype, device, device_backend(device), "full")
-    out._be.kernels[Op.COPY_](out._data, value)
+    dispatch.write(Op.COPY_, out, value, fresh=True)
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .. import dispatch
 from ..meta import check_same_device, result_type
 from ..op import Op, define
 from ..tensor import Tensor, method_table, wrap_dim
@@ -24,7 +25,7 @@ tensor_method = method_table(TENSOR_METHODS)
 
 
 def _fill(dst: Tensor, src: Any) -> None:
-    dst._be.kernels[Op.COPY_](dst._data, src._data if isinstance(src, Tensor) else src)
+    dispatch.write(Op.COPY_, dst, src, fresh=True)
 
 
 # -- cat -----------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_MATMUL = Op.MATMUL
+
 # C++ type names PyTorch prints in "expected m1 and m2 to have the same dtype" messages
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
             "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
@@ -49,7 +52,7 @@ def _check_dtypes(a: Tensor, b: Tensor, name: str, batched: bool = False) -> Non
 def _matmul(a: Tensor, b: Tensor) -> Tensor:
     """The MATMUL primitive on operands already checked (ndim >= 2, equal batch shapes)."""
     shape = a._shape[:-1] + b._shape[-1:]
-    return run(Op.MATMUL, (a, b), (), (shape, a._dtype), a._device, a._be)
+    return run(_MATMUL, (a, b), (), (shape, a._dtype), a._device, a._be)
 
 
 def _mm_shapes(a: tuple, b: tuple) -> None:

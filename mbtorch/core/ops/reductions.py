@@ -36,6 +36,18 @@ TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_ALL = Op.ALL
+_AMAX = Op.AMAX
+_AMIN = Op.AMIN
+_ANY = Op.ANY
+_ARGMAX = Op.ARGMAX
+_ARGMIN = Op.ARGMIN
+_GATHER = Op.GATHER
+_MEAN = Op.MEAN
+_PROD = Op.PROD
+_SUM = Op.SUM
+
 
 def _return_type(name: str, fields: tuple[str, str]) -> type:
     """A named pair like ``torch.return_types.max``: unpacks, indexes, has ``.values``."""
@@ -62,8 +74,8 @@ def _amin(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     bools, where ``~`` reverses the order without overflow."""
     shape = reduced_shape(x._shape, dims, keepdim)
     if x._dtype.category == _dt.FLOATING_CATEGORY:
-        return _u.neg(reduce(Op.AMAX, _u.neg(x), dims, keepdim, shape))
-    return _u.bitwise_not(reduce(Op.AMAX, _u.bitwise_not(x), dims, keepdim, shape))
+        return _u.neg(reduce(_AMAX, _u.neg(x), dims, keepdim, shape))
+    return _u.bitwise_not(reduce(_AMAX, _u.bitwise_not(x), dims, keepdim, shape))
 
 
 def _arg_extreme(x: Tensor, dim: int, keepdim: bool, extreme: Op) -> Tensor:
@@ -76,38 +88,38 @@ def _arg_extreme(x: Tensor, dim: int, keepdim: bool, extreme: Op) -> Tensor:
         hit = _b.logical_or(hit, _b.ne(x, x))
     idx = iota(n, x._device, x._be).reshape(tuple(n if d == dim else 1 for d in range(x.ndim)))
     candidates = _u.where(hit, idx, n)
-    return reduce(Op.AMIN, candidates, (dim,), keepdim,
+    return reduce(_AMIN, candidates, (dim,), keepdim,
                   reduced_shape(x._shape, (dim,), keepdim))
 
 
 @define(Op.ARGMAX)
 def _argmax(x: Tensor, dim: int, keepdim: bool) -> Tensor:
-    return _arg_extreme(x, dim, keepdim, Op.AMAX)
+    return _arg_extreme(x, dim, keepdim, _AMAX)
 
 
 @define(Op.ARGMIN)
 def _argmin(x: Tensor, dim: int, keepdim: bool) -> Tensor:
-    return _arg_extreme(x, dim, keepdim, Op.AMIN)
+    return _arg_extreme(x, dim, keepdim, _AMIN)
 
 
 @define(Op.MEAN)
 def _mean(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     y = upcast(x)
-    total = reduce(Op.SUM, y, dims, keepdim, reduced_shape(x._shape, dims, keepdim))
+    total = reduce(_SUM, y, dims, keepdim, reduced_shape(x._shape, dims, keepdim))
     return cast(_b.div(total, numel_of(x._shape, dims)), x._dtype)  # 0/0: mean of empty is nan
 
 
 @define(Op.ANY)
 def _any(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     shape = reduced_shape(x._shape, dims, keepdim)
-    return _b.ne(reduce(Op.SUM, cast(x, _dt.int64), dims, keepdim, shape), 0)
+    return _b.ne(reduce(_SUM, cast(x, _dt.int64), dims, keepdim, shape), 0)
 
 
 @define(Op.ALL)
 def _all(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     shape = reduced_shape(x._shape, dims, keepdim)
     misses = cast(_u.logical_not(x), _dt.int64)
-    return _b.eq(reduce(Op.SUM, misses, dims, keepdim, shape), 0)
+    return _b.eq(reduce(_SUM, misses, dims, keepdim, shape), 0)
 
 
 # -- sums and products ------------------------------------------------------------------------
@@ -120,9 +132,11 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001
     tensor([4, 6])
     """
     check_input(input, "sum")
-    x = cast(input, sum_dtype(input, dtype, "sum"), "sum")
+    x = input
+    if dtype is not None or x._dtype.category != 2:
+        x = cast(input, sum_dtype(input, dtype, "sum"), "sum")
     x, dims, keepdim, shape = prepare(x, dim, keepdim, "sum")
-    return reduce(Op.SUM, x, dims, keepdim, shape)
+    return run(_SUM, (x,), (dims, keepdim), (shape, x._dtype), x._device, x._be)
 
 
 @tensor_method
@@ -134,7 +148,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
         wrap_dim(dim, input.ndim, "prod")  # one int only, as torch.prod
     x = cast(input, sum_dtype(input, dtype, "prod"), "prod")
     x, dims, keepdim, shape = prepare(x, dim, keepdim, "prod")
-    return reduce(Op.PROD, x, dims, keepdim, shape)
+    return reduce(_PROD, x, dims, keepdim, shape)
 
 
 @tensor_method
@@ -153,7 +167,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
                            f"a floating point or complex dtype. Got: {input._dtype.scalar_name}")
     x, dims, keepdim, shape = prepare(input, dim, keepdim, "mean")
-    return reduce(Op.MEAN, x, dims, keepdim, shape)
+    return reduce(_MEAN, x, dims, keepdim, shape)
 
 
 @tensor_method
@@ -198,13 +212,13 @@ def _extreme(op: Op, input: Tensor, dim: Any, keepdim: bool, name: str,
 @tensor_method
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """The maximum over ``dim`` (default: all dims); NaN propagates."""
-    return _extreme(Op.AMAX, input, dim, keepdim, "amax")
+    return _extreme(_AMAX, input, dim, keepdim, "amax")
 
 
 @tensor_method
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """The minimum over ``dim`` (default: all dims); NaN propagates."""
-    return _extreme(Op.AMIN, input, dim, keepdim, "amin")
+    return _extreme(_AMIN, input, dim, keepdim, "amin")
 
 
 @tensor_method
@@ -212,8 +226,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
     """``(min, max)`` over ``dim`` or the whole tensor."""
     if dim is not None:
         wrap_dim(dim, check_input(input, "aminmax").ndim, "aminmax")
-    return aminmax_result(_extreme(Op.AMIN, input, dim, keepdim, "aminmax"),
-                          _extreme(Op.AMAX, input, dim, keepdim, "aminmax"))
+    return aminmax_result(_extreme(_AMIN, input, dim, keepdim, "aminmax"),
+                          _extreme(_AMAX, input, dim, keepdim, "aminmax"))
 
 
 def _arg(op: Op, input: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
@@ -243,14 +257,14 @@ def _check_not_bool(input: Tensor, name: str) -> None:
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the first maximum (NaN counts as the maximum); ``dim=None`` flattens."""
     _check_not_bool(input, "argmax")
-    return _arg(Op.ARGMAX, input, dim, keepdim, "argmax")
+    return _arg(_ARGMAX, input, dim, keepdim, "argmax")
 
 
 @tensor_method
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the first minimum (NaN counts as the minimum); ``dim=None`` flattens."""
     _check_not_bool(input, "argmin")
-    return _arg(Op.ARGMIN, input, dim, keepdim, "argmin")
+    return _arg(_ARGMIN, input, dim, keepdim, "argmin")
 
 
 def _max_min(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
@@ -259,11 +273,11 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
     if isinstance(dim, Tensor):
         return (_b.maximum if largest else _b.minimum)(input, dim)
     if dim is None:
-        return _extreme(Op.AMAX if largest else Op.AMIN, input, None, False, name)
+        return _extreme(_AMAX if largest else _AMIN, input, None, False, name)
     d = wrap_dim(dim, input.ndim, name)
     x = input if input._shape else input.reshape(1)
-    indices = _arg(Op.ARGMAX if largest else Op.ARGMIN, x, d, True, name)
-    values = run(Op.GATHER, (x, d, indices), (), (indices._shape, x._dtype), x._device, x._be)
+    indices = _arg(_ARGMAX if largest else _ARGMIN, x, d, True, name)
+    values = run(_GATHER, (x, d, indices), (), (indices._shape, x._dtype), x._device, x._be)
     if not input._shape or not keepdim:
         shape = reduced_shape(input._shape, (d,), False) if input._shape else ()
         values, indices = values.reshape(shape), indices.reshape(shape)
@@ -295,13 +309,13 @@ def _logical(op: Op, input: Tensor, dim: Any, keepdim: bool, name: str) -> Tenso
 @tensor_method
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every element (over ``dim``) is non-zero; True for empty input."""
-    return _logical(Op.ALL, input, dim, keepdim, "all")
+    return _logical(_ALL, input, dim, keepdim, "all")
 
 
 @tensor_method
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some element (over ``dim``) is non-zero; False for empty input."""
-    return _logical(Op.ANY, input, dim, keepdim, "any")
+    return _logical(_ANY, input, dim, keepdim, "any")
 
 
 __all__ = ["sum", "prod", "mean", "nansum", "nanmean", "count_nonzero", "amax", "amin",

@@ -22,11 +22,18 @@ TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_AMAX = Op.AMAX
+_LOGSUMEXP = Op.LOGSUMEXP
+_LOG_SOFTMAX = Op.LOG_SOFTMAX
+_SOFTMAX = Op.SOFTMAX
+_SUM = Op.SUM
+
 
 def _shifted(y: Tensor, dims: tuple) -> tuple[Tensor, Tensor]:
     """``(y - m, m)`` with ``m`` the max over ``dims`` (kept), infinities in ``m`` replaced
     by 0 so that a slice of all -inf (or one +inf) does not turn into inf - inf = nan."""
-    m = reduce(Op.AMAX, y, dims, True, reduced_shape(y._shape, dims, True))
+    m = reduce(_AMAX, y, dims, True, reduced_shape(y._shape, dims, True))
     m = _u.where(_u.isinf(m), 0.0, m)
     return _b.sub(y, m), m
 
@@ -36,9 +43,9 @@ def _logsumexp(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     y = upcast(x)
     shape = reduced_shape(y._shape, dims, keepdim)
     if any(y._shape[d] == 0 for d in dims):  # no maximum to shift by; the sum is 0
-        return cast(_u.log(reduce(Op.SUM, _u.exp(y), dims, keepdim, shape)), x._dtype)
+        return cast(_u.log(reduce(_SUM, _u.exp(y), dims, keepdim, shape)), x._dtype)
     z, m = _shifted(y, dims)
-    out = _b.add(_u.log(reduce(Op.SUM, _u.exp(z), dims, keepdim, shape)),
+    out = _b.add(_u.log(reduce(_SUM, _u.exp(z), dims, keepdim, shape)),
                  m if keepdim else m.reshape(shape))
     return cast(out, x._dtype)
 
@@ -49,9 +56,9 @@ def _softmax(x: Tensor, dim: int) -> Tensor:
         return _u.exp(x)  # empty
     y = upcast(x)
     # PyTorch shifts by the true max: a row holding +inf gives nan, as there
-    m = reduce(Op.AMAX, y, (dim,), True, reduced_shape(y._shape, (dim,), True))
+    m = reduce(_AMAX, y, (dim,), True, reduced_shape(y._shape, (dim,), True))
     e = _u.exp(_b.sub(y, m))
-    total = reduce(Op.SUM, e, (dim,), True, m._shape)
+    total = reduce(_SUM, e, (dim,), True, m._shape)
     return cast(_b.div(e, total), x._dtype)
 
 
@@ -60,9 +67,9 @@ def _log_softmax(x: Tensor, dim: int) -> Tensor:
     if x._shape[dim] == 0:
         return _u.exp(x)  # empty
     y = upcast(x)
-    m = reduce(Op.AMAX, y, (dim,), True, reduced_shape(y._shape, (dim,), True))
+    m = reduce(_AMAX, y, (dim,), True, reduced_shape(y._shape, (dim,), True))
     z = _b.sub(y, m)
-    total = reduce(Op.SUM, _u.exp(z), (dim,), True, m._shape)
+    total = reduce(_SUM, _u.exp(z), (dim,), True, m._shape)
     return cast(_b.sub(z, _u.log(total)), x._dtype)
 
 
@@ -76,7 +83,7 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     check_input(input, "logsumexp")
     x = cast(input, float_dtype(input, None, "logsumexp"), "logsumexp")
     x, dims, keepdim, shape = prepare(x, dim, keepdim, "logsumexp")
-    return reduce(Op.LOGSUMEXP, x, dims, keepdim, shape)
+    return reduce(_LOGSUMEXP, x, dims, keepdim, shape)
 
 
 def _softmax_like(op: Op, name: str, input: Tensor, dim: Any, dtype: Any) -> Tensor:
@@ -98,13 +105,13 @@ def _softmax_like(op: Op, name: str, input: Tensor, dim: Any, dtype: Any) -> Ten
 def softmax(input: Tensor, dim: int, dtype: _dt.dtype | None = None) -> Tensor:
     """``exp(x) / sum(exp(x), dim)``, computed as ``exp(x - max)`` for stability;
     ``dtype=`` converts the input first."""
-    return _softmax_like(Op.SOFTMAX, "softmax", input, dim, dtype)
+    return _softmax_like(_SOFTMAX, "softmax", input, dim, dtype)
 
 
 @tensor_method
 def log_softmax(input: Tensor, dim: int, dtype: _dt.dtype | None = None) -> Tensor:
     """``x - logsumexp(x, dim)``, stable for large inputs."""
-    return _softmax_like(Op.LOG_SOFTMAX, "log_softmax", input, dim, dtype)
+    return _softmax_like(_LOG_SOFTMAX, "log_softmax", input, dim, dtype)
 
 
 __all__ = ["logsumexp", "softmax", "log_softmax"]

@@ -24,6 +24,9 @@ TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_CLAMP, _LERP, _NAN_TO_NUM, _WHERE = Op.CLAMP, Op.LERP, Op.NAN_TO_NUM, Op.WHERE
+
 
 # -- where, clamp, lerp, nan_to_num -------------------------------------------------------
 @tensor_method
@@ -50,7 +53,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     b = cast(other, dtype) if isinstance(other, Tensor) else scalar_for(other, dtype)
     shape = broadcast_all([t._shape for t in (condition, a, b) if isinstance(t, Tensor)],
                           "where")
-    return run(Op.WHERE, (condition, a, b), (), (shape, dtype), condition._device,
+    return run(_WHERE, (condition, a, b), (), (shape, dtype), condition._device,
                condition._be)
 
 
@@ -82,7 +85,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
             bounds.append(full((), bound, dtype=dtype, device=input._device))
     x = cast(input, dtype)
     shape = broadcast_all([t._shape for t in (x, *bounds) if t is not None], "clamp")
-    return run(Op.CLAMP, (x, bounds[0], bounds[1]), (), (shape, dtype), x._device, x._be)
+    return run(_CLAMP, (x, bounds[0], bounds[1]), (), (shape, dtype), x._device, x._be)
 
 
 clip = clamp
@@ -129,7 +132,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
 
         weight = full((), float(weight), dtype=input._dtype, device=input._device)
     shape = broadcast_all([input._shape, end._shape, weight._shape], "lerp")
-    return run_wide(Op.LERP, (input, end, weight), (), shape, input._dtype, input._device,
+    return run_wide(_LERP, (input, end, weight), (), shape, input._dtype, input._device,
                     input._be)
 
 
@@ -151,7 +154,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     info = finfo(input._dtype)
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf
-    return run(Op.NAN_TO_NUM, (input,), (float(nan), float(posinf), float(neginf)),
+    return run(_NAN_TO_NUM, (input,), (float(nan), float(posinf), float(neginf)),
                (input._shape, input._dtype), input._device, input._be)
 
 

@@ -40,11 +40,17 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
 
-def _public(op: Op, name: str, kind: int, guard: Any = None):
-    def fn(input: Tensor) -> Tensor:
-        if guard is not None:
-            guard(input)
-        return unary(op, name, input, kind)
+def _public(op: Op, name: str, kind: int, bool_error: Any = None):
+    """The public function of a unary op (and its method and in-place form);
+    ``bool_error()`` is the exception a bool input raises, where the op refuses bools."""
+    if bool_error is None:
+        def fn(input: Tensor) -> Tensor:
+            return unary(op, name, input, kind)
+    else:
+        def fn(input: Tensor) -> Tensor:
+            if isinstance(input, Tensor) and input._dtype is _dt.bool:
+                raise bool_error()
+            return unary(op, name, input, kind)
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}``."
@@ -195,27 +201,25 @@ def _isfinite(x):
 
 
 # -- public functions ---------------------------------------------------------------------
-def _neg_guard(input: Tensor) -> None:
-    if isinstance(input, Tensor) and input._dtype is _dt.bool:
-        raise RuntimeError("neg(): Negation, the `-` operator, on a bool tensor is not "
-                           "supported. If you are trying to invert a mask, use the `~` or "
-                           "`logical_not()` operator instead.")
+def _neg_bool() -> Exception:
+    return RuntimeError("neg(): Negation, the `-` operator, on a bool tensor is not supported. "
+                        "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                        "operator instead.")
 
 
-def _abs_guard(input: Tensor) -> None:
-    if isinstance(input, Tensor) and input._dtype is _dt.bool:
-        raise NotImplementedError("abs(): not implemented for 'Bool'")
+def _abs_bool() -> Exception:
+    return NotImplementedError("abs(): not implemented for 'Bool'")
 
 
-def _relu_guard(input: Tensor) -> None:
-    if isinstance(input, Tensor) and input._dtype is _dt.bool:
-        raise RuntimeError("relu(): Boolean inputs not supported for relu")
+def _relu_bool() -> Exception:
+    return RuntimeError("relu(): Boolean inputs not supported for relu")
 
 
-abs = _public(Op.ABS, "abs", ARITH, _abs_guard)  # noqa: A001
+abs = _public(Op.ABS, "abs", ARITH, _abs_bool)  # noqa: A001
 absolute = abs
 tensor_method(abs, name="absolute")
-neg = _public(Op.NEG, "neg", ARITH, _neg_guard)
+neg = _public(Op.NEG, "neg", ARITH, _neg_bool)
+Tensor.__neg__ = neg
 negative = neg
 exp = _public(Op.EXP, "exp", FLOAT)
 exp2 = _public(Op.EXP2, "exp2", FLOAT)
@@ -238,7 +242,7 @@ cosh = _public(Op.COSH, "cosh", FLOAT)
 tanh = _public(Op.TANH, "tanh", FLOAT)
 sigmoid = _public(Op.SIGMOID, "sigmoid", FLOAT)
 erf = _public(Op.ERF, "erf", FLOAT)
-relu = _public(Op.RELU, "relu", ARITH, _relu_guard)
+relu = _public(Op.RELU, "relu", ARITH, _relu_bool)
 floor = _public(Op.FLOOR, "floor", INTEGRAL_ID)
 ceil = _public(Op.CEIL, "ceil", INTEGRAL_ID)
 trunc = _public(Op.TRUNC, "trunc", INTEGRAL_ID)

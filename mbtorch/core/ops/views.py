@@ -25,11 +25,21 @@ TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
 tensor_method = method_table(TENSOR_METHODS)
 
+# members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
+_AS_STRIDED = Op.AS_STRIDED
+_DIAGONAL = Op.DIAGONAL
+_EXPAND = Op.EXPAND
+_PERMUTE = Op.PERMUTE
+_SELECT = Op.SELECT
+_SLICE = Op.SLICE
+_UNFOLD = Op.UNFOLD
+_VIEW = Op.VIEW
+
 
 def make_view(x: Tensor, shape: tuple, strides: tuple, offset: int) -> Tensor:
     """A view of ``x``'s storage (``strides``/``offset`` relative to the root)."""
     root = x if x._root is None else x._root
-    handle = x._be.kernels[Op.AS_STRIDED](root._data, shape, strides, offset)
+    handle = x._be.kernels[_AS_STRIDED](root._data, shape, strides, offset)
     t = wrap(handle, shape, x._dtype, x._device, x._be)
     t._root = root
     t._offset = offset
@@ -163,7 +173,7 @@ def _unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
 
 # -- public functions (meta rules) ----------------------------------------------------------
 def _run_view(op: Op, x: Tensor, attrs: tuple, shape: tuple) -> Tensor:
-    if x._be.kernels[op] is None and not (x._requires_grad and STATE.grad_enabled):
+    if not x._be.runs_natively(op) and not (x._requires_grad and STATE.grad_enabled):
         # hot (a transpose per linear layer, windows per conv): nothing to record and no
         # native kernel, so the core's own geometry needs no dispatch and no result check
         return OPS[op].decomposition(x, *attrs)
@@ -181,7 +191,7 @@ def view(self: Tensor, *shape: Any) -> Tensor:
         raise RuntimeError("view size is not compatible with input tensor's size and stride "
                            "(at least one dimension spans across two contiguous subspaces). "
                            "Use .reshape(...) instead.")
-    return _run_view(Op.VIEW, self, (shape,), shape)
+    return _run_view(_VIEW, self, (shape,), shape)
 
 
 @tensor_method
@@ -192,7 +202,7 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
         from .copying import contiguous
 
         input = contiguous(input)
-    return _run_view(Op.VIEW, input, (shape,), shape)
+    return _run_view(_VIEW, input, (shape,), shape)
 
 
 @tensor_method
@@ -243,7 +253,7 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 def _permute_valid(input: Tensor, dims: tuple) -> Tensor:
     shape = tuple([input._shape[d] for d in dims])
-    return _run_view(Op.PERMUTE, input, (dims,), shape)
+    return _run_view(_PERMUTE, input, (dims,), shape)
 
 
 @tensor_method
@@ -266,7 +276,7 @@ tensor_method(swapaxes, name="swapdims")
 
 
 def alias_view(x: Tensor) -> Tensor:
-    return _run_view(Op.VIEW, x, (x._shape,), x._shape)
+    return _run_view(_VIEW, x, (x._shape,), x._shape)
 
 
 @tensor_method
@@ -332,7 +342,7 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
                                f"sizes: {list(sizes)}.  Tensor sizes: {list(self._shape)}")
         out.append(s)
     shape = tuple(out)
-    return _run_view(Op.EXPAND, self, (shape,), shape)
+    return _run_view(_EXPAND, self, (shape,), shape)
 
 
 @tensor_method
@@ -357,7 +367,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         dims = {d for d in dims if input.ndim and input._shape[d] == 1}
     shape = tuple(s for i, s in enumerate(input._shape) if i not in dims)
     strides = tuple(st for i, st in enumerate(input.stride()) if i not in dims)
-    return _run_view(Op.VIEW, input, (shape, strides), shape)
+    return _run_view(_VIEW, input, (shape, strides), shape)
 
 
 @tensor_method
@@ -366,7 +376,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     shape = input._shape[:d] + (1,) + input._shape[d:]
     st = input.stride()
     new = st[d] * input._shape[d] if d < input.ndim else 1
-    return _run_view(Op.VIEW, input, (shape, st[:d] + (new,) + st[d:]), shape)
+    return _run_view(_VIEW, input, (shape, st[:d] + (new,) + st[d:]), shape)
 
 
 @tensor_method
@@ -380,7 +390,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{list(input._shape)} at dimension {d}")
     index = index + size if index < 0 else index
-    return _run_view(Op.SELECT, input, (d, index), input._shape[:d] + input._shape[d + 1:])
+    return _run_view(_SELECT, input, (d, index), input._shape[:d] + input._shape[d + 1:])
 
 
 def slice_dim(input: Tensor, dim: int, start: Any, stop: Any, step: int = 1) -> Tensor:
@@ -392,7 +402,7 @@ def slice_dim(input: Tensor, dim: int, start: Any, stop: Any, step: int = 1) -> 
     stop = max(stop, start)
     n = (stop - start + step - 1) // step
     shape = input._shape[:dim] + (n,) + input._shape[dim + 1:]
-    return _run_view(Op.SLICE, input, (dim, start, stop, step), shape)
+    return _run_view(_SLICE, input, (dim, start, stop, step), shape)
 
 
 @tensor_method
@@ -420,7 +430,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     else:
         n = max(0, min(input._shape[d1] + offset, input._shape[d2]))
     keep = tuple(input._shape[d] for d in range(input.ndim) if d not in (d1, d2))
-    return _run_view(Op.DIAGONAL, input, (offset, d1, d2), keep + (n,))
+    return _run_view(_DIAGONAL, input, (offset, d1, d2), keep + (n,))
 
 
 @tensor_method(name="unfold")
@@ -435,7 +445,7 @@ def unfold_(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise RuntimeError(f"unfold(): step is {step} but must be > 0")
     n = (length - size) // step + 1
     shape = input._shape[:d] + (n,) + input._shape[d + 1:] + (size,) if input._shape else (size,)
-    return _run_view(Op.UNFOLD, input, (d, size, step), shape)
+    return _run_view(_UNFOLD, input, (d, size, step), shape)
 
 
 @tensor_method

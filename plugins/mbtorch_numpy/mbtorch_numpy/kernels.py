@@ -239,3 +239,31 @@ def quiet(kernel: Callable) -> Callable:
 def quiet_kernels(table: Mapping[Op, Callable]) -> dict[Op, Callable]:
     """``table`` with every kernel that may meet a floating-point error wrapped by ``quiet``."""
     return {op: k if op in NEVER_WARN else quiet(k) for op, k in table.items()}
+
+def _reduction(ufunc, shared):
+    # np.sum/np.prod/np.max run a Python wrapper (~2x the reduction itself on small tensors,
+    # the whole cost of ``loss.sum()``): call the ufunc's reduce directly. ``out=...`` keeps a
+    # full reduction a 0-d array; axis=None for every dim is NumPy's fastest form.
+    # Half precision accumulates in float32 in the shared kernel.
+    reduce = ufunc.reduce
+
+    def kernel(x, dims, keepdim):
+        dtype = x.dtype
+        if dtype.char in HALF:
+            return shared(x, dims, keepdim)
+        return reduce(x, None if len(dims) == x.ndim else dims, dtype, out=...,
+                      keepdims=keepdim)
+
+    return kernel
+
+
+def _amax(x, dims, keepdim):
+    return np.maximum.reduce(x, None if len(dims) == x.ndim else dims, out=...,
+                             keepdims=keepdim)
+
+
+KERNELS.update({
+    Op.SUM: _reduction(np.add, KERNELS[Op.SUM]), Op.PROD: _reduction(np.multiply,
+                                                                      KERNELS[Op.PROD]),
+    Op.AMAX: _amax,
+})

@@ -23,8 +23,12 @@ def build(xp: Any) -> dict[Op, Callable]:
         if not scalar_results:
             return f
 
-        def kernel(*args):  # out=... keeps NumPy's 0-d results arrays
-            return f(*args, out=...)
+        if getattr(f, "nin", None) == 1:
+            def kernel(x):  # out=... keeps NumPy's 0-d results arrays
+                return f(x, out=...)
+        else:
+            def kernel(*args):
+                return f(*args, out=...)
 
         kernel.__name__ = getattr(f, "__name__", "ufunc")
         return kernel

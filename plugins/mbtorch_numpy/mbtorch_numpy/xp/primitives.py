@@ -27,8 +27,12 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
             return f
 
         # out=... makes NumPy's 0-d results arrays, not scalars
-        def kernel(*args):
-            return f(*args, out=...)
+        if getattr(f, "nin", None) == 1:
+            def kernel(x):  # one argument: no tuple packed per call (unary ops are hot)
+                return f(x, out=...)
+        else:
+            def kernel(*args):
+                return f(*args, out=...)
 
         kernel.__name__ = getattr(f, "__name__", "ufunc")
         return kernel
