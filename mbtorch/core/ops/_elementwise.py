@@ -13,8 +13,8 @@ from typing import Any
 
 from .. import dispatch
 from .. import dtypes as _dt
-from ..dtypes import FLOATING_CATEGORY
 from ..dispatch import run
+from ..dtypes import FLOATING_CATEGORY
 from ..meta import broadcast_shapes, result_type
 from ..op import Op
 from ..tensor import Tensor
