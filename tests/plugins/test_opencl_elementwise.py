@@ -8,17 +8,8 @@ import numpy as np
 import pytest
 
 import mbtorch as mt
-from mbtorch import backends
+from tests.plugins.test_opencl import _OK, _WHY
 
-
-def _opencl_ok() -> tuple[bool, str]:
-    for st in backends.status():
-        if st.device_type == "opencl":
-            return st.state == "available", st.reason or st.state
-    return False, "mbtorch-opencl is not installed"
-
-
-_OK, _WHY = _opencl_ok()
 pytestmark = pytest.mark.skipif(not _OK, reason=f"no usable OpenCL device: {_WHY}")
 
 SIZES = (1, 7, 8, 9, 17, 67)

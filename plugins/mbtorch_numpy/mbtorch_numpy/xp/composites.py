@@ -13,25 +13,14 @@ from typing import Any, Callable
 from mbtorch.core.op import Op
 
 from . import windows
-from .primitives import HALF, binary_ufunc, returns_scalars
+from .primitives import HALF, array_results, binary_ufunc, returns_scalars
 
 
 def build(xp: Any) -> dict[Op, Callable]:
     scalar_results = returns_scalars(xp)
 
     def ufunc(f: Callable) -> Callable:
-        if not scalar_results:
-            return f
-
-        if getattr(f, "nin", None) == 1:
-            def kernel(x):  # out=... keeps NumPy's 0-d results arrays
-                return f(x, out=...)
-        else:
-            def kernel(*args):
-                return f(*args, out=...)
-
-        kernel.__name__ = getattr(f, "__name__", "ufunc")
-        return kernel
+        return array_results(f, scalar_results)
 
     def binary(f: Callable) -> Callable:
         return binary_ufunc(xp, f, scalar_results)

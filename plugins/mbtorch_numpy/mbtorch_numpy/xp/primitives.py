@@ -4,7 +4,9 @@ convention of ``mbtorch.core.op.PRIMITIVES``."""
 
 from __future__ import annotations
 
-__all__ = ["build", "binary_ufunc", "weak_scalar", "returns_scalars", "sparse_grid"]
+__all__ = [
+    "build", "array_results", "binary_ufunc", "weak_scalar", "returns_scalars", "sparse_grid"
+]
 
 from typing import Any, Callable
 
@@ -18,24 +20,28 @@ tuple of dtype objects, leaves ml_dtypes unimported until a bfloat16 array exist
 costs more than NumPy's)."""
 
 
+def array_results(f: Callable, scalar_results: bool) -> Callable:
+    """``f`` (a ufunc) made to return 0-d arrays, not scalars, where the array module returns
+    scalars (NumPy: ``out=...``); one argument is passed without packing a tuple per call
+    (unary ops are hot)."""
+    if not scalar_results:
+        return f
+    if getattr(f, "nin", None) == 1:
+        def kernel(x):
+            return f(x, out=...)
+    else:
+        def kernel(*args):
+            return f(*args, out=...)
+    kernel.__name__ = getattr(f, "__name__", "ufunc")
+    return kernel
+
+
 def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
     f32 = xp.float32
     scalar_results = returns_scalars(xp)
 
     def ufunc(f: Callable) -> Callable:
-        if not scalar_results:
-            return f
-
-        # out=... makes NumPy's 0-d results arrays, not scalars
-        if getattr(f, "nin", None) == 1:
-            def kernel(x):  # one argument: no tuple packed per call (unary ops are hot)
-                return f(x, out=...)
-        else:
-            def kernel(*args):
-                return f(*args, out=...)
-
-        kernel.__name__ = getattr(f, "__name__", "ufunc")
-        return kernel
+        return array_results(f, scalar_results)
 
     def binary(f: Callable) -> Callable:
         return binary_ufunc(xp, f, scalar_results)
