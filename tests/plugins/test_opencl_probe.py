@@ -91,3 +91,34 @@ def test_verdicts_are_cached_per_device_and_driver(dev, monkeypatch, tmp_path):
     monkeypatch.setattr(probe, "run_probe", no_child)
     with pytest.raises(RuntimeError, match="computed 3 of 1406 elements wrongly"):
         probe.select(dev, "gemm-test", ladder, target)
+
+
+def test_program_binaries_are_reused_from_disk_and_a_bad_one_is_rebuilt(dev, monkeypatch,
+                                                                        tmp_path):
+    import pyopencl as cl
+    from mbtorch_opencl import codegen as cg
+
+    builds = []
+    real = cl.Program
+
+    def counting(*args):
+        builds.append("source" if isinstance(args[1], str) else "binary")
+        return real(*args)
+
+    monkeypatch.setattr(cg.cl, "Program", counting)
+    src = "__kernel void k(__global int* x) { x[get_global_id(0)] += 41; }"
+    for _ in range(2):
+        dev.kernels.pop(("bin-test",), None)
+        cg.get_kernel(dev, ("bin-test",), "k", lambda: src)
+    assert builds == ["source", "binary"]
+    (path,) = (tmp_path / "verdicts" / "binaries").glob("*/*.bin")
+    path.write_bytes(b"not a program binary")
+    dev.kernels.pop(("bin-test",), None)
+    k = cg.get_kernel(dev, ("bin-test",), "k", lambda: src)
+    assert builds[2:] == ["binary", "source"] and path.read_bytes() != b"not a program binary"
+    buf = cl.Buffer(dev.context, cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR,
+                    hostbuf=np.ones(4, np.int32))
+    k(dev.queue, (4,), None, buf)
+    out = np.empty(4, np.int32)
+    cl.enqueue_copy(dev.queue, out, buf)
+    assert out.tolist() == [42] * 4
