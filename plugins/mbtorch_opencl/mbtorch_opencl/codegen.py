@@ -7,9 +7,9 @@ Programs are cached in process per key (op, dtypes, rank, layout, index width); 
 strides and offsets are kernel arguments, so a new shape never compiles a new program. Program
 binaries are kept on disk per device and driver, keyed by a hash of the source and options
 (``<MBTORCH_OPENCL_CACHE>/binaries/<device fingerprint>/``), so a second process does not
-rebuild them; PoCL also caches its per-launch compilations (``POCL_CACHE_DIR``). Launches use the device's fixed
-local size with the global size padded to a multiple of it, because PoCL compiles a new
-work-group size as a new kernel.
+rebuild them; PoCL also caches its per-launch compilations (``POCL_CACHE_DIR``). Launches use
+the device's fixed local size with the global size padded to a multiple of it, because PoCL
+compiles a new work-group size as a new kernel.
 """
 
 from __future__ import annotations
