@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
 BACKENDS = ("mpi", "nccl")
 TIMEOUT_ENV = "MBTORCH_DIST_TIMEOUT"
 DEFAULT_TIMEOUT = timedelta(minutes=10)
+ABORT_GRACE_S = 0.5  # after a failing rank's report, before MPI Abort (see _install_abort_hook)
 NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
                    "init_process_group.")
 
@@ -224,6 +226,10 @@ def _install_abort_hook(rank: int, size: int) -> None:
                          f"{etype.__name__}; aborting the job so the other ranks stop\n")
         sys.stdout.flush()
         sys.stderr.flush()
+        # The launcher forwards output through pipes and stops forwarding when Abort kills
+        # the job: without a pause, the end of the report (the error message itself) was lost
+        # on a loaded machine. Only a failing job pays this.
+        time.sleep(ABORT_GRACE_S)
         from mpi4py import MPI
 
         MPI.COMM_WORLD.Abort(1)
