@@ -28,7 +28,6 @@ the kernel's generated setter and the launch is one enqueue, never a wait (excep
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -140,17 +139,16 @@ class Pointwise:
 
     def _fresh_call(self, operands: tuple) -> CLArray | None:
         """The commonest call, kept to the fewest steps: every operand an array of one
-        contiguous shape at offset 0, a new output. Its kernel has no offset arguments (each
-        argument set costs a driver call: three fewer for a binary op)."""
+        contiguous shape at offset 0, a new output."""
         a = operands[0]
         if type(a) is not CLArray or a.offset:
             return None
         shape, strides = a.shape, a.strides
-        args = [None, a.buf]
+        args = [None, 0, a.buf, 0]
         for o in operands[1:]:
             if type(o) is not CLArray or o.offset or o.shape != shape or o.strides != strides:
                 return None
-            args.append(o.buf)
+            args += (o.buf, 0)
         info = _SHAPES.get(shape)
         if info is None or strides != info[0] or not 0 < info[1] < FRESH_MAX:
             return None
@@ -159,7 +157,7 @@ class Pointwise:
         entry = self._fresh.get(dev)
         if entry is None:
             entry = self._fresh[dev] = self._flat_kernel(
-                (dev, (1 << len(operands)) - 1, False, True), len(operands), offsets=False)
+                (dev, (1 << len(operands)) - 1, False, True), len(operands))
         kernel, vw, ls = entry
         buf = args[0] = dev.allocate(n * self.itemsize)
         args.append(n)
@@ -224,9 +222,7 @@ class Pointwise:
             _raise_errors(dev, self.errors)
         return out
 
-    def _flat_kernel(self, key: tuple, arity: int, offsets: bool = True) -> tuple:
-        """The flat kernel for ``key`` (its entry in ``_flat``); ``offsets=False``: the
-        variant without offset arguments, for ``_fresh_call`` (not stored in ``_flat``)."""
+    def _flat_kernel(self, key: tuple, arity: int) -> tuple:
         dev, kinds, big, aligned = key
         check_dtype(dev, self.out_dtype)
         kind = tuple("a" if kinds >> i & 1 else "s" for i in range(arity))
@@ -236,22 +232,16 @@ class Pointwise:
             vw = vector_width(dev, self.out_dtype, variant(dev)["vw"])
         layouts = ("c",) * (kind.count("a") + 1)
         kernel_key = ("ew", self.name, self.expr, self.dtypes, self.out_dtype, 1, layouts, kind,
-                      idx_t, vw, offsets)
+                      idx_t, vw)
 
         def source() -> str:
             if vw > 1:
-                src = _vector_source(self, kind, idx_t, vw)
-            else:
-                src = _source(self, kind, 1, layouts, idx_t)
-            return src if offsets else _without_offsets(src, idx_t)
+                return _vector_source(self, kind, idx_t, vw)
+            return _source(self, kind, 1, layouts, idx_t)
 
-        types = _scalar_types(self, kind, 1, layouts, idx_t)
-        if not offsets:  # out, then each array operand: (pointer, offset) pairs
-            types = [t for i, t in enumerate(types) if not (i % 2 and i < 2 * arity + 2)]
-        kernel = cg.get_kernel(dev, kernel_key, "ew", source, types)
-        entry = (kernel, vw, group_size(dev, vw))
-        if offsets:
-            self._flat[key] = entry
+        kernel = cg.get_kernel(dev, kernel_key, "ew", source,
+                               _scalar_types(self, kind, 1, layouts, idx_t))
+        entry = self._flat[key] = (kernel, vw, group_size(dev, vw))
         return entry
 
     def _strided_call(self, operands: tuple, out: CLArray | None) -> CLArray:
@@ -375,15 +365,6 @@ def _source(pw: Pointwise, kinds: tuple, rank: int, layouts: tuple, idx_t: str) 
     body += _scalar_body(pw, kinds, idx)
     return (f"{pw.preamble}\n__kernel void ew({', '.join(params)})\n{{\n    "
             + "\n    ".join(body) + "\n}\n")
-
-
-def _without_offsets(src: str, idx_t: str) -> str:
-    """``src`` (a flat kernel over arrays only) with its offset parameters made constants 0,
-    which the compiler folds away."""
-    names = re.findall(rf"{idx_t} (\w+_off)\b", src)
-    for nm in names:
-        src = src.replace(f", {idx_t} {nm}", "", 1)
-    return "".join(f"#define {nm} 0\n" for nm in names) + src
 
 
 _BF16_VEC = """
