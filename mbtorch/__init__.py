@@ -61,7 +61,7 @@ from .autograd import (  # noqa: F401,E402
 from . import cuda  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 
-# Submodules the tensor core does not need load on first use (PEP 562): ``mbtorch.nn`` as an
+# Submodules the tensor core does not need are loaded on first use (PEP 562): ``mbtorch.nn`` as an
 # attribute, ``from mbtorch import nn`` and ``import mbtorch.nn`` all work as in PyTorch, and
 # ``import mbtorch`` does not pay for them (they were two fifths of its import time).
 _ON_FIRST_USE = {"nn": "nn", "optim": "optim", "data": "data", "utils": "utils",
