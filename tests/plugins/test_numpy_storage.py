@@ -98,3 +98,37 @@ def test_freed_blocks_are_reused_without_page_faults():
     # with glibc's defaults these 20 steps fault ~30000 pages in (each block is mmapped
     # afresh or the heap is trimmed and regrown); reused blocks fault none
     assert int(_child(code, **{storage.MALLOC_TUNING_ENV: "1"})) < 1000
+
+
+def test_quiet_kernels_in_threads_nested_and_under_the_users_raise_mode():
+    # each thread keeps its own quiet context; a wrapped kernel called from inside another
+    # runs directly; a kernel's own error still reaches the caller; the user's "raise" mode
+    # applies to the user's code and not to mbtorch's kernels
+    code = ("import threading, numpy as np, mbtorch as mt\n"
+            "from mbtorch_numpy.kernels import quiet\n"
+            "np.seterr(all='raise')\n"
+            "inner = quiet(np.divide)\n"
+            "outer = quiet(lambda a, b: (inner(a, b), np.log(b)))\n"
+            "r = outer(np.ones(2), np.zeros(2))\n"
+            "assert np.isinf(r[0]).all() and np.isinf(r[1]).all(), r\n"
+            "def bad(x):\n"
+            "    raise RuntimeError('from the kernel')\n"
+            "try:\n"
+            "    quiet(bad)(1)\n"
+            "except RuntimeError as e:\n"
+            "    assert str(e) == 'from the kernel'\n"
+            "errors = []\n"
+            "def work():\n"
+            "    try:\n"
+            "        for _ in range(200):\n"
+            "            (mt.ones(3) / 0).exp().sum()\n"
+            "    except Exception as e:\n"
+            "        errors.append(e)\n"
+            "ts = [threading.Thread(target=work) for _ in range(4)]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            "assert not errors, errors\n"
+            "try:\n"
+            "    np.ones(1) / 0\n"
+            "except FloatingPointError:\n"
+            "    print('raised')\n")
+    assert _child(code) == "raised"

@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import dispatch
 from .. import dtypes as _dt
+from ..dtypes import FLOATING_CATEGORY
 from ..meta import result_type
 from ..op import Op, define
 from ..state import STATE
@@ -37,6 +38,7 @@ _MUL = Op.MUL
 _POW = Op.POW
 _REMAINDER = Op.REMAINDER
 _SUB = Op.SUB
+_BOOL = _dt.bool
 
 
 # -- decompositions of the composites -----------------------------------------------------
@@ -47,7 +49,7 @@ def _sub(a, b):
 
 @define(Op.MINIMUM)
 def _minimum(a, b):
-    if a._dtype.category == 2:
+    if a._dtype.category == FLOATING_CATEGORY:
         return _u.neg(maximum(_u.neg(a), _u.neg(b)))
     return _u.bitwise_not(maximum(_u.bitwise_not(a), _u.bitwise_not(b)))
 
@@ -82,7 +84,7 @@ def _flip_cmp(op: Op, tensor: Tensor, scalar: Any) -> Tensor:
 @define(Op.REMAINDER)
 def _remainder(a, b):
     dtype = a._dtype if isinstance(a, Tensor) else b._dtype
-    if dtype.category != 2:
+    if dtype.category != FLOATING_CATEGORY:
         return sub(a, mul(floor_divide(a, b), b))
     from . import _fmod
 
@@ -165,7 +167,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
-        if result_type((input, other), "div").category == 2:
+        if result_type((input, other), "div").category == FLOATING_CATEGORY:
             return _u.trunc(binary(_DIV, "div", input, other, FLOAT))
         _check_int_divisor(other, "div")
         q = floor_divide(input, other)  # exact for integers; step toward zero where inexact
@@ -188,7 +190,7 @@ def floor_divide(input: Any, other: Any) -> Tensor:
 
 
 def _floating(x: Any) -> bool:
-    return x._dtype.category == 2 if isinstance(x, Tensor) else type(x) is float
+    return x._dtype.category == FLOATING_CATEGORY if isinstance(x, Tensor) else type(x) is float
 
 
 @tensor_method
@@ -202,7 +204,7 @@ def remainder(input: Any, other: Any) -> Tensor:
 def fmod(input: Any, other: Any) -> Tensor:
     """C-style remainder (sign of the dividend); exact for floating operands, as PyTorch."""
     dtype = result_type((input, other), "fmod")
-    if dtype.category == 2:
+    if dtype.category == FLOATING_CATEGORY:
         from . import _fmod
 
         a, b = _as_tensors(input, other, dtype)
@@ -213,8 +215,8 @@ def fmod(input: Any, other: Any) -> Tensor:
 
 @tensor_method
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
-    if (isinstance(input, Tensor) and input._dtype.category != 2 and type(exponent) is int
-            and exponent < 0):
+    if (isinstance(input, Tensor) and input._dtype.category != FLOATING_CATEGORY
+            and type(exponent) is int and exponent < 0):
         raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
     return binary(_POW, "pow", input, exponent)
 
@@ -324,6 +326,15 @@ def _operator(op: Op, name: str, kind: int):
     return f
 
 
+def _subtract(self, other):
+    """``a - b``: two tensors of one non-bool dtype go straight to the meta rule."""
+    if type(other) is Tensor and other._dtype is self._dtype and self._dtype is not _BOOL:
+        return binary(_SUB, "sub", self, other)
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
+    return sub(self, other)
+
+
 def _forward(fn):
     def f(self, other):
         if not isinstance(other, _OPERANDS):
@@ -348,7 +359,7 @@ def _write_in_place(self: Any, other: Any, op: Op, kwargs: dict) -> bool:
     recorded and the result has ``self``'s dtype and shape: one pass, where
     compute-then-``copy_`` makes two (SGD's updates, gradient accumulation). False leaves
     everything (checks, errors) to the generic path."""
-    if not isinstance(self, Tensor) or self._dtype.category != 2:
+    if not isinstance(self, Tensor) or self._dtype.category != FLOATING_CATEGORY:
         return False
     grad = STATE.grad_enabled
     if not dispatch.writes_in_place(op, self._be) or (grad and self._requires_grad):
@@ -385,7 +396,7 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
 # ``a + b`` and ``a * b`` are the hottest calls there are: straight to the machinery
 Tensor.__add__ = lambda self, other: binary(_ADD, "add", self, other)
 Tensor.__radd__ = _reflect(add)
-Tensor.__sub__ = _forward(sub)
+Tensor.__sub__ = _subtract
 Tensor.__rsub__ = _reflect(sub)
 Tensor.__mul__ = lambda self, other: binary(_MUL, "mul", self, other)
 Tensor.__rmul__ = _reflect(mul)
@@ -456,7 +467,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     if rtol < 0 or atol < 0:
         raise RuntimeError(f"isclose(): rtol ({rtol}) and atol ({atol}) must be non-negative")
     close = eq(input, other)
-    if input._dtype.category == 2:
+    if input._dtype.category == FLOATING_CATEGORY:
         diff = _u.abs(sub(input, other))
         close = logical_or(close, le(diff, add(mul(_u.abs(other), rtol), atol)))
         if equal_nan:

@@ -47,6 +47,9 @@ _GATHER = Op.GATHER
 _MEAN = Op.MEAN
 _PROD = Op.PROD
 _SUM = Op.SUM
+_FLOATING = _dt.FLOATING_CATEGORY
+# a full sum's kernel arguments by rank (0-d goes the long way: it is viewed as (1,) first)
+_FULL_SUM = (None,) + tuple((tuple(range(n)), False) for n in range(1, 9))
 
 
 def _return_type(name: str, fields: tuple[str, str]) -> type:
@@ -131,9 +134,15 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001
     >>> mbtorch.tensor([[1, 2], [3, 4]]).sum(0)
     tensor([4, 6])
     """
+    if dim is None and dtype is None and not keepdim and type(input) is Tensor and \
+            input._dtype.category == _FLOATING:
+        # ``loss.sum()``, the common full reduction: its meta rule in a line
+        attrs = _FULL_SUM[len(input._shape)]
+        if attrs is not None:
+            return run(_SUM, (input,), attrs, ((), input._dtype), input._device, input._be)
     check_input(input, "sum")
     x = input
-    if dtype is not None or x._dtype.category != 2:
+    if dtype is not None or x._dtype.category != _FLOATING:
         x = cast(input, sum_dtype(input, dtype, "sum"), "sum")
     x, dims, keepdim, shape = prepare(x, dim, keepdim, "sum")
     return run(_SUM, (x,), (dims, keepdim), (shape, x._dtype), x._device, x._be)

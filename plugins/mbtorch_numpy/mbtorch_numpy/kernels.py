@@ -6,7 +6,7 @@ handles in place of tensors."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -14,8 +14,9 @@ from mbtorch.core.op import Op
 
 from .storage import native_dtype
 from .xp import HALF, composite_kernels, inplace_kernels, primitive_kernels
+from .xp.quiet import for_numpy
 
-__all__ = ["KERNELS", "INPLACE_KERNELS", "NEVER_WARN", "quiet", "quiet_kernels"]
+__all__ = ["KERNELS", "INPLACE_KERNELS", "NEVER_WARN", "QUIET", "quiet", "quiet_kernels"]
 
 _scipy_erf = None
 
@@ -30,8 +31,11 @@ def _erf(x):
     return _scipy_erf(x)
 
 
-KERNELS = primitive_kernels(np, native_dtype, _erf)
-KERNELS.update(composite_kernels(np))
+QUIET = for_numpy()
+"""NumPy's error state switched per kernel call (``xp/quiet.py``); None on a NumPy that keeps
+it elsewhere (``np.errstate`` then)."""
+KERNELS = primitive_kernels(np, native_dtype, _erf, QUIET)
+KERNELS.update(composite_kernels(np, QUIET))
 INPLACE_KERNELS = inplace_kernels(np)
 
 
@@ -175,17 +179,9 @@ KERNELS[Op.AS_STRIDED] = _as_strided
 
 
 # -- floating-point errors stay quiet inside the kernels, and only there -----------------------
-# PyTorch never warns on 1/0, overflow or an invalid cast; NumPy does unless told not to. The
-# old way, ``np.seterr(all="ignore")``, silenced the user's own NumPy code too, so the kernels
-# that can raise a floating-point error now run under their own error state instead.
-#
-# ``np.errstate`` costs about 1-3 µs per use (it builds a context manager and a new error-state
-# object each time), more than a small ufunc call itself. The kernels here set NumPy's
-# error-state context variable to one prebuilt "ignore all" state and reset it after the call
-# (about 0.3 µs), which is what ``np.errstate`` does underneath; where that variable is not
-# found (another NumPy), they fall back to ``np.errstate``. Kernels that cannot meet a
-# floating-point error (views, moves, indexing, sorting, comparisons, bitwise and logical
-# ops, random bits) are left unwrapped: they are the hot path of every view.
+# (``xp/quiet.py``): the ufunc kernels built above do it inline; ``quiet_kernels`` wraps the
+# rest, but for the kernels that cannot meet a floating-point error (views, moves, indexing,
+# sorting, comparisons, bitwise and logical ops, random bits): the hot path of every view.
 
 NEVER_WARN = frozenset({
     Op.EQ, Op.LT, Op.NE, Op.LE, Op.GT, Op.GE, Op.MAXIMUM, Op.MINIMUM, Op.AMAX, Op.AMIN,
@@ -200,60 +196,60 @@ NEVER_WARN = frozenset({
 floating-point error can arise in them, so they run without the error-state switch."""
 
 
-def _context_variable() -> tuple[Any, Any] | None:
-    try:
-        from numpy._core import _ufunc_config as config
-
-        return config._extobj_contextvar, config._make_extobj(all="ignore")
-    except (ImportError, AttributeError, TypeError):
-        return None
-
-
-_FAST = _context_variable()
-
-
 def quiet(kernel: Callable) -> Callable:
     """``kernel`` run with NumPy's floating-point errors ignored, for that call only."""
-    if _FAST is None:
-        @functools.wraps(kernel)
-        def run(*args):
-            with np.errstate(all="ignore"):
-                return kernel(*args)
-    else:
-        var, ignore = _FAST
+    if QUIET is not None:
+        return QUIET.wrap(kernel)
 
-        @functools.wraps(kernel)
-        def run(*args):  # the core calls kernels with positional arguments only
-            token = var.set(ignore)
-            try:
-                return kernel(*args)
-            finally:
-                var.reset(token)  # also when the kernel raises: nothing leaks to the caller
+    @functools.wraps(kernel)
+    def run(*args):
+        with np.errstate(all="ignore"):
+            return kernel(*args)
 
+    run.quiet = True
     nin = getattr(kernel, "nin", None)
     if nin is not None:
-        run.nin = nin  # keeps the registry's arity check on ufuncs
+        run.nin = nin
     return run
 
 
 def quiet_kernels(table: Mapping[Op, Callable]) -> dict[Op, Callable]:
     """``table`` with every kernel that may meet a floating-point error wrapped by ``quiet``."""
-    return {op: k if op in NEVER_WARN else quiet(k) for op, k in table.items()}
+    return {op: k if op in NEVER_WARN or getattr(k, "quiet", False) else quiet(k)
+            for op, k in table.items()}
+
 
 def _reduction(ufunc, shared):
     # np.sum/np.prod/np.max run a Python wrapper (~2x the reduction itself on small tensors,
     # the whole cost of ``loss.sum()``): call the ufunc's reduce directly. ``out=...`` keeps a
     # full reduction a 0-d array; axis=None for every dim is NumPy's fastest form.
-    # Half precision accumulates in float32 in the shared kernel.
+    # Half precision accumulates in float32 in the shared kernel; the rest is kept quiet
+    # inline, as the ufunc kernels (a sum can overflow).
     reduce = ufunc.reduce
 
-    def kernel(x, dims, keepdim):
+    def plain(x, dims, keepdim):
         dtype = x.dtype
         if dtype.char in HALF:
             return shared(x, dims, keepdim)
         return reduce(x, None if len(dims) == x.ndim else dims, dtype, out=...,
                       keepdims=keepdim)
 
+    if QUIET is None:
+        return plain
+    run, retry = QUIET.run, QUIET.retry
+    quiet_shared = quiet(shared)
+
+    def kernel(x, dims, keepdim):
+        dtype = x.dtype
+        if dtype.char in HALF:
+            return quiet_shared(x, dims, keepdim)
+        axis = None if len(dims) == x.ndim else dims
+        try:
+            return run(reduce, x, axis, dtype, out=..., keepdims=keepdim)
+        except RuntimeError:
+            return retry(reduce, x, axis, dtype, out=..., keepdims=keepdim)
+
+    kernel.quiet = True
     return kernel
 
 

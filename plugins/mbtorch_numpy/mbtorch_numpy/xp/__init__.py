@@ -28,25 +28,30 @@ from mbtorch.core.op import Op
 from . import composites as _composites
 from . import primitives as _primitives
 from .primitives import HALF
+from .quiet import QuietCalls
 
-__all__ = ["HALF", "composite_kernels", "inplace_kernels", "primitive_kernels"]
+__all__ = [
+    "HALF", "QuietCalls", "composite_kernels", "inplace_kernels", "primitive_kernels"
+]
 
 
 def primitive_kernels(xp: Any, native_dtype: Callable[[_dt.dtype], Any],
-                      erf: Callable[[Any], Any]) -> dict[Op, Callable]:
+                      erf: Callable[[Any], Any], quiet: QuietCalls | None = None
+                      ) -> dict[Op, Callable]:
     """The primitive kernel table for a NumPy-compatible array module ``xp``.
 
     ``native_dtype`` maps mbtorch dtypes to ``xp`` dtypes (used by ``CAST``); ``erf`` is the
     module's error function (``scipy.special.erf``, ``cupyx.scipy.special.erf``), given
-    float32 for float16/bfloat16 inputs."""
-    return _primitives.build(xp, native_dtype, erf)
+    float32 for float16/bfloat16 inputs. ``quiet`` (``quiet.for_numpy()``): the ufunc kernels
+    run with the module's floating-point errors ignored, inline (marked ``kernel.quiet``)."""
+    return _primitives.build(xp, native_dtype, erf, quiet)
 
 
-def composite_kernels(xp: Any) -> dict[Op, Callable]:
+def composite_kernels(xp: Any, quiet: QuietCalls | None = None) -> dict[Op, Callable]:
     """Native kernels for composites (``SUB``, ``ARGMAX``, ``VAR``, ``CUMSUM``, ``SOFTMAX``,
     ``IM2COL``...) through ``xp``'s own routines; a backend adds what it has better (fused
-    kernels) on top."""
-    return _composites.build(xp)
+    kernels) on top. ``quiet``: as for ``primitive_kernels``."""
+    return _composites.build(xp, quiet)
 
 
 def inplace_kernels(xp: Any) -> dict[Op, Callable]:

@@ -14,16 +14,24 @@ from mbtorch.core.op import Op
 
 from . import windows
 from .primitives import HALF, array_results, binary_ufunc, returns_scalars
+from .quiet import QuietCalls
 
 
-def build(xp: Any) -> dict[Op, Callable]:
+def build(xp: Any, quiet: QuietCalls | None = None) -> dict[Op, Callable]:
     scalar_results = returns_scalars(xp)
 
     def ufunc(f: Callable) -> Callable:
-        return array_results(f, scalar_results)
+        return array_results(f, scalar_results, quiet)
 
     def binary(f: Callable) -> Callable:
+        return binary_ufunc(xp, f, scalar_results, quiet)
+
+    # comparisons, min and logical ops: no floating-point error can arise, nothing to quiet
+    def compare(f: Callable) -> Callable:
         return binary_ufunc(xp, f, scalar_results)
+
+    def exact(f: Callable) -> Callable:
+        return array_results(f, scalar_results)
 
     def wide(x):
         """float16/bfloat16 computed in float32 and rounded once, as PyTorch's cpu."""
@@ -83,17 +91,17 @@ def build(xp: Any) -> dict[Op, Callable]:
 
     return {
         **windows.build(xp),
-        Op.SUB: binary(xp.subtract), Op.NEG: ufunc(xp.negative),
-        Op.MINIMUM: binary(xp.minimum), Op.NE: binary(xp.not_equal),
-        Op.LE: binary(xp.less_equal), Op.GT: binary(xp.greater),
-        Op.GE: binary(xp.greater_equal), Op.BITWISE_NOT: ufunc(xp.invert),
-        Op.LOGICAL_NOT: ufunc(xp.logical_not), Op.LOGICAL_AND: ufunc(xp.logical_and),
-        Op.LOGICAL_OR: ufunc(xp.logical_or), Op.LOGICAL_XOR: ufunc(xp.logical_xor),
+        Op.SUB: binary(xp.subtract), Op.NEG: exact(xp.negative),
+        Op.MINIMUM: compare(xp.minimum), Op.NE: compare(xp.not_equal),
+        Op.LE: compare(xp.less_equal), Op.GT: compare(xp.greater),
+        Op.GE: compare(xp.greater_equal), Op.BITWISE_NOT: exact(xp.invert),
+        Op.LOGICAL_NOT: exact(xp.logical_not), Op.LOGICAL_AND: exact(xp.logical_and),
+        Op.LOGICAL_OR: exact(xp.logical_or), Op.LOGICAL_XOR: exact(xp.logical_xor),
         Op.EXP2: ufunc(xp.exp2), Op.LOG2: ufunc(xp.log2), Op.LOG10: ufunc(xp.log10),
         Op.TAN: ufunc(xp.tan), Op.ASIN: ufunc(xp.arcsin), Op.ACOS: ufunc(xp.arccos),
         Op.ATAN: ufunc(xp.arctan), Op.SINH: ufunc(xp.sinh), Op.COSH: ufunc(xp.cosh),
         Op.CEIL: ufunc(xp.ceil), Op.TRUNC: ufunc(xp.trunc), Op.SQUARE: ufunc(xp.square),
-        Op.ISNAN: ufunc(xp.isnan), Op.ISINF: ufunc(xp.isinf), Op.ISFINITE: ufunc(xp.isfinite),
+        Op.ISNAN: exact(xp.isnan), Op.ISINF: exact(xp.isinf), Op.ISFINITE: exact(xp.isfinite),
         Op.AMIN: amin, Op.ARGMAX: arg(xp.argmax), Op.ARGMIN: arg(xp.argmin),
         Op.MEAN: mean, Op.VAR: var, Op.CUMSUM: scan(xp.cumsum), Op.CUMPROD: scan(xp.cumprod),
         Op.ANY: logical(xp.any), Op.ALL: logical(xp.all), Op.LOGSUMEXP: logsumexp,

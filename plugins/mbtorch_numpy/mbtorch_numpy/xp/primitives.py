@@ -13,6 +13,8 @@ from typing import Any, Callable
 from mbtorch.core.op import Op
 from mbtorch.core.plugin_api import index_error, philox_words, zero_division_error
 
+from .quiet import QuietCalls
+
 HALF = "eE"
 """``dtype.char`` of float16 (``e``) and ml_dtypes' bfloat16 (``E``): the dtypes computed in
 float32 and rounded once, as PyTorch's cpu does. Testing the char, rather than membership in a
@@ -20,10 +22,14 @@ tuple of dtype objects, leaves ml_dtypes unimported until a bfloat16 array exist
 costs more than NumPy's)."""
 
 
-def array_results(f: Callable, scalar_results: bool) -> Callable:
+def array_results(f: Callable, scalar_results: bool, quiet: QuietCalls | None = None
+                  ) -> Callable:
     """``f`` (a ufunc) made to return 0-d arrays, not scalars, where the array module returns
     scalars (NumPy: ``out=...``); one argument is passed without packing a tuple per call
-    (unary ops are hot)."""
+    (unary ops are hot). With ``quiet``, the call runs with floating-point errors ignored
+    (inline: no wrapper frame; see ``quiet.py``)."""
+    if quiet is not None:
+        return _quiet_ufunc(f, scalar_results, quiet)
     if not scalar_results:
         return f
     if getattr(f, "nin", None) == 1:
@@ -36,15 +42,56 @@ def array_results(f: Callable, scalar_results: bool) -> Callable:
     return kernel
 
 
-def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
+def _quiet_ufunc(f: Callable, scalar_results: bool, quiet: QuietCalls) -> Callable:
+    run, retry = quiet.run, quiet.retry
+    if getattr(f, "nin", None) == 1:
+        if scalar_results:
+            def kernel(x):
+                try:
+                    return run(f, x, out=...)
+                except RuntimeError:
+                    return retry(f, x, out=...)
+        else:
+            def kernel(x):
+                try:
+                    return run(f, x)
+                except RuntimeError:
+                    return retry(f, x)
+    elif scalar_results:
+        def kernel(*args):
+            try:
+                return run(f, *args, out=...)
+            except RuntimeError:
+                return retry(f, *args, out=...)
+    else:
+        def kernel(*args):
+            try:
+                return run(f, *args)
+            except RuntimeError:
+                return retry(f, *args)
+    kernel.__name__ = getattr(f, "__name__", "ufunc")
+    kernel.quiet = True
+    return kernel
+
+
+def build(xp: Any, native_dtype: Callable, erf: Callable,
+          quiet: QuietCalls | None = None) -> dict[Op, Callable]:
     f32 = xp.float32
     scalar_results = returns_scalars(xp)
 
     def ufunc(f: Callable) -> Callable:
-        return array_results(f, scalar_results)
+        return array_results(f, scalar_results, quiet)
 
     def binary(f: Callable) -> Callable:
+        return binary_ufunc(xp, f, scalar_results, quiet)
+
+    # comparisons, max, abs and bitwise ops: no floating-point error can arise in them, so
+    # nothing to keep quiet
+    def compare(f: Callable) -> Callable:
         return binary_ufunc(xp, f, scalar_results)
+
+    def exact(f: Callable) -> Callable:
+        return array_results(f, scalar_results)
 
     fdiv, pow_ = binary(xp.floor_divide), binary(xp.power)
 
@@ -179,11 +226,11 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
 
     return {
         Op.ADD: binary(xp.add), Op.MUL: binary(xp.multiply), Op.DIV: binary(xp.true_divide),
-        Op.POW: power, Op.MAXIMUM: binary(xp.maximum), Op.FLOOR_DIVIDE: floor_divide,
-        Op.ATAN2: binary(xp.arctan2), Op.EQ: binary(xp.equal), Op.LT: binary(xp.less),
-        Op.BITWISE_AND: ufunc(xp.bitwise_and), Op.BITWISE_OR: ufunc(xp.bitwise_or),
-        Op.BITWISE_XOR: ufunc(xp.bitwise_xor),
-        Op.ABS: ufunc(xp.abs), Op.EXP: ufunc(xp.exp), Op.LOG: ufunc(xp.log),
+        Op.POW: power, Op.MAXIMUM: compare(xp.maximum), Op.FLOOR_DIVIDE: floor_divide,
+        Op.ATAN2: binary(xp.arctan2), Op.EQ: compare(xp.equal), Op.LT: compare(xp.less),
+        Op.BITWISE_AND: exact(xp.bitwise_and), Op.BITWISE_OR: exact(xp.bitwise_or),
+        Op.BITWISE_XOR: exact(xp.bitwise_xor),
+        Op.ABS: exact(xp.abs), Op.EXP: ufunc(xp.exp), Op.LOG: ufunc(xp.log),
         Op.LOG1P: ufunc(xp.log1p), Op.EXPM1: ufunc(xp.expm1), Op.SQRT: ufunc(xp.sqrt),
         Op.SIN: ufunc(xp.sin), Op.COS: ufunc(xp.cos), Op.TANH: ufunc(xp.tanh),
         Op.FLOOR: ufunc(xp.floor), Op.ERF: upcast(erf),
@@ -195,12 +242,42 @@ def build(xp: Any, native_dtype: Callable, erf: Callable) -> dict[Op, Callable]:
     }
 
 
-def binary_ufunc(xp: Any, f: Callable, scalar_results: bool) -> Callable:
+def binary_ufunc(xp: Any, f: Callable, scalar_results: bool,
+                 quiet: QuietCalls | None = None) -> Callable:
     """The kernel of a binary ufunc ``f``. A Python float operand takes the array operand's
     dtype when that is float16/bfloat16, as NEP 50 does for NumPy's own dtypes: ml_dtypes'
     bfloat16 would otherwise promote ``bf16_array + 3.0`` to float32. Two arrays (the hot
-    path) go straight to ``f``."""
-    if scalar_results:
+    path) go straight to ``f``; with ``quiet``, with floating-point errors ignored (inline:
+    no wrapper frame; see ``quiet.py``)."""
+    if quiet is not None and scalar_results:  # NumPy
+        run, retry = quiet.run, quiet.retry
+
+        def kernel(a, b):
+            if type(b) is float:
+                b = weak_scalar(xp, b, a)
+            elif type(a) is float:
+                a = weak_scalar(xp, a, b)
+            try:
+                return run(f, a, b, out=...)  # out=... keeps NumPy's 0-d results arrays
+            except RuntimeError:
+                return retry(f, a, b, out=...)
+
+        kernel.quiet = True
+    elif quiet is not None:
+        run, retry = quiet.run, quiet.retry
+
+        def kernel(a, b):
+            if type(b) is float:
+                b = weak_scalar(xp, b, a)
+            elif type(a) is float:
+                a = weak_scalar(xp, a, b)
+            try:
+                return run(f, a, b)
+            except RuntimeError:
+                return retry(f, a, b)
+
+        kernel.quiet = True
+    elif scalar_results:
         def kernel(a, b):
             if type(b) is float:
                 b = weak_scalar(xp, b, a)
