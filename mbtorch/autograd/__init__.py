@@ -9,6 +9,7 @@ applying the one derivative table (``derivatives.py``). ``Function`` adds user-d
 from __future__ import annotations
 
 from ..core import dispatch as _dispatch
+from ..core.op import Op as _Op
 from . import record as _record
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
 from .api import backward, grad, install_tensor_methods
@@ -34,6 +35,9 @@ class _Autograd:
     # ops the dispatcher runs as one recorded node: table entries and listed
     # non-differentiable ops (a composite in neither is decomposed, its parts recorded)
     derivatives = HANDLED
+    grad_plan = [_dispatch.RECORD if op in DERIVATIVES else
+                 _dispatch.UNRECORDED if op in NON_DIFFERENTIABLE else _dispatch.DECOMPOSE
+                 for op in _Op]
 
 
 install_tensor_methods()

@@ -92,12 +92,14 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         return _record_multi(rule, inputs, attrs, out)
     if out._dtype.category != FLOATING_CATEGORY:
         return
-    # hot path (one call per recorded op): edges inline, no per-call allocation but the node
+    # hot path (one call per recorded op): edges inline, no per-call allocation but the node.
+    # Only floating tensors ever require grad (``requires_grad_`` refuses others, and only
+    # floating outputs are recorded), so ``_requires_grad`` alone says "wants a gradient".
     edges, shapes, mask, bit = [], [], 0, 1
     for x in inputs:
         if isinstance(x, Tensor):
             shapes.append(x._shape)
-            if x._requires_grad and x._dtype.category == FLOATING_CATEGORY:
+            if x._requires_grad:
                 fn = x._grad_fn
                 if fn is None:
                     edges.append((x, 0))

@@ -6,6 +6,7 @@ plan for ``(op, backend, grad needed)``:
 
 - grad mode on, an input requires grad and the op has no derivative entry: run the
   decomposition with grad on, so its parts are recorded (a primitive without one is a bug);
+  a listed non-differentiable op runs and records nothing;
 - the backend has a kernel: call it on handles, wrap the result; a kernel that raises
   ``NotImplementedError`` goes to the opt-in CPU fallback (``fallback.py``);
 - no kernel: run the decomposition (grad off under a recorded op: the op is one node) and
@@ -21,7 +22,10 @@ the common case (one dtype, one device) and then call ``run`` like every other o
 
 from __future__ import annotations
 
-__all__ = ["AUTOGRAD", "install_autograd", "wrap", "needs_grad", "run"]
+__all__ = [
+    "AUTOGRAD", "RECORD", "UNRECORDED", "DECOMPOSE", "install_autograd", "wrap", "needs_grad",
+    "run"
+]
 
 from typing import Any
 
@@ -34,8 +38,13 @@ _new = object.__new__
 _COPY = Op.COPY_
 
 
+# what grad mode does to an op with an input that requires grad (``engine.grad_plan[op]``)
+RECORD, UNRECORDED, DECOMPOSE = 0, 1, 2
+
+
 class _NoAutograd:
     derivatives: frozenset = frozenset()
+    grad_plan: list = [DECOMPOSE] * len(Op)
 
     @staticmethod
     def record(op, inputs, attrs, outputs):  # pragma: no cover - replaced at import
@@ -47,7 +56,9 @@ AUTOGRAD: Any = _NoAutograd()
 
 def install_autograd(engine: Any) -> None:
     """Called once by ``mbtorch.autograd``: ``engine.record(op, inputs, attrs, out)``,
-    ``engine.record_transfer`` and ``engine.derivatives`` (the ops recorded as one node)."""
+    ``engine.record_transfer``, ``engine.derivatives`` (the ops run as one node) and
+    ``engine.grad_plan`` (per op: ``RECORD`` a node, ``UNRECORDED`` for the listed
+    non-differentiable ops, ``DECOMPOSE`` to record the decomposition's parts)."""
     global AUTOGRAD
     AUTOGRAD = engine
 
@@ -100,16 +111,20 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
     outputs; a shape of ``None`` means data-dependent: asked of the backend).
     """
     kernel = be.kernels[op]
-    grad = False
+    grad = off = False
     for x in inputs:  # requires_grad first: the thread-local grad mode costs more to read
         if isinstance(x, Tensor) and x._requires_grad:
             if STATE.grad_enabled:
-                grad = True
-                if op not in AUTOGRAD.derivatives:
+                plan = AUTOGRAD.grad_plan[op]
+                if plan == RECORD:
+                    grad = True
+                elif plan == DECOMPOSE:
                     return _decompose_recorded(op, inputs, attrs, meta)
+                else:  # non-differentiable: nothing recorded, not even a decomposition's parts
+                    off = True
             break
     if kernel is None:
-        if grad:
+        if grad or off:
             with _GradOff():
                 out = _checked(op, OPS[op].decomposition(*inputs, *attrs), meta)
         else:

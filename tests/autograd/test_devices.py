@@ -43,3 +43,15 @@ def test_same_gradient_as_cpu():
         (fn(x) * mt.arange(3, dtype=mt.float64, device=dev)).sum().backward()
         grads.append(x.grad.to("cpu").tolist())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.argmax(), lambda x: x > 0.5,
+                                lambda x: mt.isnan(x), lambda x: x.argmin(dim=0)],
+                         ids=["argmax", "gt", "isnan", "argmin"])
+def test_non_differentiable_composite_records_nothing_when_decomposed(fn):
+    # on a primitives-only device these composites run their decompositions, whose parts
+    # (amax, eq, ...) are differentiable: nothing of it may be recorded, as on cpu
+    for dev in ("cpu", _device()):
+        x = mt.tensor([[0.2, 0.9], [0.7, 0.1]], device=dev, requires_grad=True)
+        out = fn(x)
+        assert out.grad_fn is None and not out.requires_grad, dev
