@@ -45,13 +45,22 @@ from .core.ops.reductions import *  # noqa: F401,F403
 from .core.ops.scans import *  # noqa: F401,F403
 from .core.ops.softmax import *  # noqa: F401,F403
 from .core.ops.special import *  # noqa: F401,F403
+from .core.ops.gamma import *  # noqa: F401,F403
+from .core.ops.errorfn import *  # noqa: F401,F403
+from .core.ops.bessel import *  # noqa: F401,F403
 from .core.ops.searching import *  # noqa: F401,F403
+from .core.ops.sampling import multinomial  # noqa: F401
 from .core.ops.combining import *  # noqa: F401,F403
 from .core.ops.matrices import *  # noqa: F401,F403
 from .core.ops.index_writes import *  # noqa: F401,F403
 from .core.ops.attributes import *  # noqa: F401,F403
 from .core.ops.statistics import *  # noqa: F401,F403
 from .core.tensor import Size, Tensor
+from .core.layout import layout, sparse_coo, strided  # noqa: F401
+from .core.legacy import (  # noqa: F401
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+    IntTensor, LongTensor, ShortTensor, set_default_tensor_type,
+)
 from . import backends  # noqa: F401,E402
 from . import autograd  # noqa: E402
 from .autograd import (  # noqa: F401,E402
@@ -64,9 +73,28 @@ from . import linalg  # noqa: F401,E402
 # Submodules the tensor core does not need are loaded on first use (PEP 562): ``mbtorch.nn`` as an
 # attribute, ``from mbtorch import nn`` and ``import mbtorch.nn`` all work as in PyTorch, and
 # ``import mbtorch`` does not pay for them (they were two fifths of its import time).
-_ON_FIRST_USE = {"nn": "nn", "optim": "optim", "data": "data", "utils": "utils",
+_ON_FIRST_USE = {"accelerator": "accelerator",
+                 "nn": "nn", "optim": "optim", "data": "data", "utils": "utils",
+                 "distributions": "distributions",
                  "distributed": "distributed", "serialization": "serialization",
-                 "load": "serialization", "save": "serialization"}
+                 "load": "serialization", "save": "serialization",
+                 "sparse": "sparse", "sparse_coo_tensor": "sparse", "spmm": "sparse",
+                 "amp": "amp", "cpu": "cpu", "fft": "fft", "special": "special",
+                 "autocast": "amp", "is_autocast_enabled": "amp.autocast_mode",
+                 "get_autocast_dtype": "amp.autocast_mode",
+                 "set_autocast_enabled": "amp.autocast_mode",
+                 "set_autocast_dtype": "amp.autocast_mode",
+                 "is_autocast_cache_enabled": "amp.autocast_mode",
+                 "set_autocast_cache_enabled": "amp.autocast_mode",
+                 "clear_autocast_cache": "amp.autocast_mode",
+                 "autocast_increment_nesting": "amp.autocast_mode",
+                 "autocast_decrement_nesting": "amp.autocast_mode",
+                 "is_autocast_cpu_enabled": "amp.autocast_mode",
+                 "set_autocast_cpu_enabled": "amp.autocast_mode",
+                 "get_autocast_cpu_dtype": "amp.autocast_mode",
+                 "set_autocast_cpu_dtype": "amp.autocast_mode",
+                 "get_autocast_gpu_dtype": "amp.autocast_mode",
+                 "set_autocast_gpu_dtype": "amp.autocast_mode"}
 
 
 def __getattr__(name: str):
@@ -89,9 +117,12 @@ def __dir__() -> list[str]:
 # Every public name, written out: tests/test_namespace.py holds it to dir(torch). Submodules
 # (nn, optim, autograd, ...) are public as attributes and listed in that test.
 __all__ = [
+    "layout", "sparse_coo", "sparse_coo_tensor", "spmm", "strided",
     "abs", "absolute", "acos", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax",
     "amin", "aminmax", "any", "arange", "arccos", "arcsin", "arctan", "arctan2", "argmax",
-    "argmin", "argsort", "argwhere", "as_strided", "as_tensor", "asarray", "asin", "atan", "atan2",
+    "argmin", "argsort", "argwhere", "as_strided", "BFloat16Tensor", "BoolTensor", "ByteTensor",
+    "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor", "IntTensor", "LongTensor",
+    "ShortTensor", "set_default_tensor_type", "as_tensor", "asarray", "asin", "atan", "atan2",
     "atleast_1d", "atleast_2d", "atleast_3d", "baddbmm", "bernoulli", "bfloat16", "bitwise_and",
     "bitwise_not", "bitwise_or", "bitwise_xor", "block_diag", "bmm", "bool", "broadcast_shapes",
     "broadcast_tensors", "broadcast_to", "bucketize", "cartesian_prod", "cat", "cdist", "ceil",
@@ -112,7 +143,8 @@ __all__ = [
     "log_softmax", "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or",
     "logical_xor", "logit", "logsumexp", "long", "lt", "manual_seed", "masked_fill",
     "masked_scatter", "masked_select", "matmul", "max", "maximum", "mean", "meshgrid", "min",
-    "minimum", "mm", "moveaxis", "movedim", "msort", "mul", "multiply", "mv", "nan_to_num",
+    "minimum", "mm", "moveaxis", "movedim", "msort", "mul", "multinomial", "multiply", "mv",
+    "nan_to_num",
     "nanmean", "nansum", "narrow", "ne", "neg", "negative", "no_grad", "nonzero", "norm", "normal",
     "not_equal", "numel", "ones", "ones_like", "outer", "permute", "pow", "prod", "promote_types",
     "rad2deg", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
@@ -124,5 +156,11 @@ __all__ = [
     "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "Tensor", "tensor", "tensordot",
     "tile", "topk", "trace", "transpose", "tril", "tril_indices", "triu", "triu_indices",
     "true_divide", "trunc", "uint8", "unbind", "unflatten", "unique", "unsqueeze", "var",
-    "var_mean", "vdot", "vstack", "where", "xlogy", "zeros", "zeros_like"
+    "var_mean", "vdot", "vstack", "where", "xlogy", "zeros", "zeros_like",
+    "autocast", "clear_autocast_cache", "get_autocast_dtype", "is_autocast_cache_enabled",
+    "is_autocast_enabled", "set_autocast_cache_enabled", "set_autocast_dtype",
+    "set_autocast_enabled", "digamma", "erfc", "i0", "lgamma", "mvlgamma", "polygamma", "sinc",
+    "autocast_increment_nesting", "autocast_decrement_nesting", "is_autocast_cpu_enabled",
+    "set_autocast_cpu_enabled", "get_autocast_cpu_dtype", "set_autocast_cpu_dtype",
+    "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "igamma", "igammac"
 ]

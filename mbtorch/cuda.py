@@ -9,17 +9,29 @@ module only routes to it, so nothing here imports CuPy.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from .amp import cuda_amp as amp
 from .core.device import device as _device
+from .core.legacy import LEGACY_TYPES, legacy_type
 from .core.ops import _common
 from .core.plugins import get_backend
 
-__all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
+# ``from torch.cuda.amp import autocast`` works on a module that is no package only if the
+# submodule is already registered
+sys.modules[__name__ + ".amp"] = amp
+
+__all__ = ["amp", "is_available", "device_count", "current_device", "set_device", "synchronize",
            "manual_seed", "manual_seed_all", "memory_allocated", "max_memory_allocated",
            "reset_peak_memory_stats", "empty_cache", "get_device_name", "device"]
 
 DEVICE_TYPE = "cuda"
+
+# ``torch.cuda.FloatTensor`` and the other legacy classes: constructors on this device, and
+# ``isinstance`` true for tensors of their dtype on it
+globals().update({_name: legacy_type(_name, DEVICE_TYPE) for _name in LEGACY_TYPES})
+__all__ += list(LEGACY_TYPES)
 device = _device  # mbtorch.cuda.device("cuda:0") reads as torch's
 
 

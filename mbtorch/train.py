@@ -315,7 +315,7 @@ def fit(args: argparse.Namespace) -> dict:
                            ("seconds", seconds), ("samples_per_s", seen / seconds)):
             h[key].append(value)
         if dp.is_main:
-            run.torch.save(run.state(), ckpt)
+            run.torch.save(run.state(), ckpt, format="safetensors")  # pickle-free
             save_plot(h, plot)
         epochs.set_postfix(loss=f"{train_loss:.4f}", test_acc=f"{100 * test_acc:.2f}%")
         epochs.update(1)

@@ -17,14 +17,18 @@ NOT_IN_TORCH = {
     "data": "Dataset/DataLoader; torch keeps them in torch.utils.data",
     "train": "the mbtorch-train program; an attribute only once imported (python -m ...)",
     "train_parallel": "its data-parallel form; an attribute only once imported",
+    "compat": "the API-coverage report against PyTorch (python -m mbtorch.compat); an "
+              "attribute only once imported",
 }
 
 # Submodules that become attributes only when something imports them.
-ON_DEMAND = {"train", "train_parallel"}
+ON_DEMAND = {"train", "train_parallel", "compat"}
 
 # Submodules that are public attributes of mbtorch (torch has each, except those above).
-SUBMODULES = {"autograd", "backends", "core", "cuda", "data", "distributed", "linalg", "nn",
-              "optim", "serialization", "utils"}
+SUBMODULES = {"accelerator", "amp", "cpu", "fft", "special",
+              "autograd", "backends", "core", "cuda", "data", "distributed", "distributions",
+              "linalg", "nn",
+              "optim", "serialization", "sparse", "utils"}
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("mbtorch", "plugins", "conformance/mbtorch_conformance", "examples/mbtorch_mini")

@@ -1,5 +1,7 @@
 """mbtorch.save / mbtorch.load: safetensors files, structure in metadata, atomic writes,
-clear errors on damaged or foreign files, and no code execution on load."""
+clear errors on damaged or foreign files, and no code execution on load. (PyTorch's zip format,
+the default of save, is tested in test_serialization_pt.py; the format-neutral round trips
+here run through it.)"""
 
 import json
 import os
@@ -62,7 +64,7 @@ def test_module_state_dict_checkpoint_round_trip(tmp_path):
 
 def test_truncated_and_corrupted_files_raise(tmp_path):
     path = tmp_path / "good"
-    save({"w": mt.randn(100)}, path)
+    save({"w": mt.randn(100)}, path, format="safetensors")  # the zip format: test_serialization_pt
     data = path.read_bytes()
     (tmp_path / "trunc").write_bytes(data[: len(data) - 10])
     with pytest.raises(CheckpointError, match="truncated, corrupted or another format"):
@@ -108,7 +110,7 @@ def test_write_is_atomic_when_saving_fails(tmp_path):
     path = tmp_path / "ckpt"
     save({"w": mt.ones(3)}, path)
     with pytest.raises(TypeError, match="cannot save an object of type object"):
-        save({"w": mt.zeros(3), "bad": object()}, path)
+        save({"w": mt.zeros(3), "bad": object()}, path, format="safetensors")
     assert load(path)["w"].tolist() == [1.0, 1.0, 1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary left behind
 

@@ -25,6 +25,7 @@ from .grad_mode import (  # noqa: F401
 )
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from .graph import Node  # noqa: F401
+from .variable import Variable  # noqa: F401
 
 
 class _Autograd:
@@ -45,4 +46,4 @@ _dispatch.install_autograd(_Autograd())
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "gradcheck",
            "gradgradcheck", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Node"]
+           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Node", "Variable"]

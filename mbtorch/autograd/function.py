@@ -53,6 +53,16 @@ class FunctionCtx:
                                   "in mbtorch; return a new tensor instead")
 
 
+def _node_class(cls: type) -> type:
+    """``<Function>Backward``, the node class of ``cls``'s calls (its name is what
+    ``type(out.grad_fn).__name__`` shows, as in PyTorch); made once per Function class."""
+    node = cls.__dict__.get("_backward_cls")
+    if node is None:
+        node = type(f"{cls.__name__}Backward", (BackwardFunction,), {})
+        cls._backward_cls = node
+    return node
+
+
 class BackwardFunction(Node, FunctionCtx):
     """The graph node (and ``ctx``) of one ``Function.apply`` call."""
 
@@ -135,7 +145,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        ctx = BackwardFunction(cls)
+        ctx = _node_class(cls)(cls)
         grad_on = STATE.grad_enabled
         ctx.needs_input_grad = tuple(grad_on and isinstance(a, Tensor) and a._requires_grad
                                      for a in args)

@@ -40,9 +40,29 @@ class Tensor:
     _retains_grad: bool = False
     _hooks: "list | None" = None
 
-    def __init__(self, *args, **kwargs):
-        raise TypeError("use mbtorch.tensor(...), mbtorch.empty(...) and friends to create "
-                        "tensors; Tensor() itself is not a constructor here")
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Tensor":
+        """PyTorch's legacy constructor (``mbtorch.core.legacy``): ``Tensor(data)``,
+        ``Tensor(2, 3)``, ``Tensor()``. Ops build tensors with ``object.__new__``, not this."""
+        from .legacy import legacy_new
+
+        return legacy_new(cls, args, kwargs)
+
+    def new(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``x.new(data)`` / ``x.new(2, 3)``: the legacy constructor with ``x``'s dtype and
+        device (prefer ``new_tensor`` / ``new_empty``)."""
+        from .legacy import legacy_new
+
+        if len(args) != 1 or not isinstance(args[0], Tensor):
+            kwargs.setdefault("device", self._device)
+        return legacy_new(Tensor, args, kwargs, self._dtype, self._device.type)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """``x.type()`` is ``'torch.FloatTensor'`` (PyTorch's strings, so programs comparing
+        them work); ``x.type(mbtorch.LongTensor)``, ``x.type('torch.LongTensor')`` or
+        ``x.type(mbtorch.int64)`` convert (returning ``x`` when it already has that type)."""
+        from .legacy import convert_type
+
+        return convert_type(self, dtype, non_blocking, **kwargs)
 
     @staticmethod
     def _make_subclass(cls: type, data: "Tensor", requires_grad: bool = False) -> "Tensor":
@@ -110,6 +130,26 @@ class Tensor:
     @property
     def is_cpu(self) -> bool:
         return self._device.type == "cpu"
+
+    # PyTorch's other device-kind flags: true only for a tensor on a plugin of that name
+    is_xpu = property(lambda self: self._device.type == "xpu")
+    is_mps = property(lambda self: self._device.type == "mps")
+    is_meta = property(lambda self: self._device.type == "meta")
+    is_ipu = property(lambda self: self._device.type == "ipu")
+    is_xla = property(lambda self: self._device.type == "xla")
+    is_maia = property(lambda self: self._device.type == "maia")
+    is_mtia = property(lambda self: self._device.type == "mtia")
+    is_vulkan = property(lambda self: self._device.type == "vulkan")
+    # layouts mbtorch has no tensors of (strided is the only one)
+    is_mkldnn = property(lambda self: False)
+    is_nested = property(lambda self: False)
+    is_quantized = property(lambda self: False)
+
+    def is_signed(self) -> bool:
+        return self._dtype.is_signed
+
+    def is_same_size(self, other: "Tensor") -> bool:
+        return self._shape == other._shape
 
     def stride(self, dim: int | None = None):
         st = self._stride
@@ -260,7 +300,8 @@ class Tensor:
         return out
 
     def __reduce_ex__(self, protocol: int):
-        raise TypeError("mbtorch tensors are not picklable; use mbtorch.save (safetensors)")
+        raise TypeError("mbtorch tensors are not picklable with pickle itself; use "
+                        "mbtorch.save (PyTorch's checkpoint format, or safetensors)")
 
 
 class Size(tuple):

@@ -12,7 +12,8 @@ from ..core.tensor import Tensor
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_",
-    "orthogonal_", "dirac_"
+    "orthogonal_", "dirac_", "sparse_", "uniform", "normal", "constant", "xavier_uniform",
+    "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse", "eye", "dirac"
 ]
 
 
@@ -179,3 +180,47 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
                 tensor[(g * out_per_group + d, d) + centre] = 1
     return tensor
 
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
+            generator: Any = None) -> Tensor:
+    """N(0, std) values with ``ceil(sparsity * rows)`` zeros at random rows of each column."""
+    import mbtorch as _mt
+
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    with _ag.no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for col in range(cols):
+            tensor[_mt.randperm(rows)[:num_zeros], col] = 0
+    return tensor
+
+
+def _deprecated(fn: Any) -> Any:
+    """PyTorch's old names without the trailing underscore: they warn and call the new one."""
+    import warnings
+
+    old = fn.__name__[:-1]
+
+    def deprecated_init(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{fn.__name__}`.",
+                      FutureWarning, stacklevel=2)
+        return fn(*args, **kwargs)
+
+    deprecated_init.__name__ = old
+    return deprecated_init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)

@@ -6,39 +6,50 @@ import math
 from typing import Any, Iterable
 
 from ..core.ops.creation import zeros_like
+from ._state import check_flags, check_fused_params, check_lr, scalar
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 
 
-def _check(lr: float, betas: tuple, eps: float, weight_decay: float) -> None:
-    if lr < 0.0:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if eps < 0.0:
+def check_betas(betas: tuple, eps: float, weight_decay: float) -> None:
+    """The checks Adam, Adamax, NAdam and RAdam share, worded as PyTorch's."""
+    if not 0.0 <= eps:
         raise ValueError(f"Invalid epsilon value: {eps}")
     if not 0.0 <= betas[0] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if weight_decay < 0.0:
+    if not 0.0 <= weight_decay:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 class Adam(Optimizer):
-    """Adam; ``weight_decay`` is L2 added to the gradient (AdamW decouples it)."""
-
-    _decoupled = False
+    """Adam; ``weight_decay`` is L2 added to the gradient unless ``decoupled_weight_decay``
+    (AdamW's rule)."""
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
-        _check(lr, betas, eps, weight_decay)
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False):
+        check_lr(lr)
+        check_betas(betas, eps, weight_decay)
+        if not all(isinstance(b, float) for b in betas):
+            raise ValueError("betas must be either both floats or both Tensors")
+        check_flags(type(self).__name__, foreach=foreach, capturable=capturable,
+                    differentiable=differentiable, fused=fused)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable,
+                                      fused=fused, decoupled_weight_decay=decoupled_weight_decay))
+        check_fused_params(type(self).__name__, self.param_groups)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
-        lr, eps, wd, amsgrad = group["lr"], group["eps"], group["weight_decay"], group["amsgrad"]
+        lr, eps, wd, amsgrad = (scalar(group["lr"]), group["eps"], group["weight_decay"],
+                                group["amsgrad"])
         for p, grad, state in self._with_grads(group):
             if not state:
                 state["step"] = 0.0
@@ -49,7 +60,7 @@ class Adam(Optimizer):
             state["step"] += 1
             step = state["step"]
             if wd != 0:
-                if self._decoupled:
+                if group["decoupled_weight_decay"]:
                     p.mul_(1 - lr * wd)
                 else:
                     grad = grad.add(p, alpha=wd)
@@ -70,9 +81,12 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (default 0.01, as PyTorch)."""
 
-    _decoupled = True
-
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..core.ops.creation import full_like, zeros_like
+from ._state import check_flags, check_fused_params, check_lr, check_range, scalar
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop", "Adagrad"]
@@ -13,16 +14,21 @@ __all__ = ["RMSprop", "Adagrad"]
 class RMSprop(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, *, maximize: bool = False):
-        for name, v in (("learning rate", lr), ("epsilon value", eps), ("momentum value",
-                        momentum), ("weight_decay value", weight_decay), ("alpha value", alpha)):
-            if v < 0.0:
-                raise ValueError(f"Invalid {name}: {v}")
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
+        check_lr(lr)
+        check_range(**{"epsilon value": eps, "momentum value": momentum,
+                       "weight_decay value": weight_decay, "alpha value": alpha})
+        check_flags("RMSprop", foreach=foreach, capturable=capturable,
+                    differentiable=differentiable)
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
+                                      centered=centered, weight_decay=weight_decay,
+                                      capturable=capturable, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable))
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        lr, alpha, eps = scalar(group["lr"]), group["alpha"], group["eps"]
         wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
         for p, grad, state in self._with_grads(group):
             if not state:
@@ -55,16 +61,19 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10, *, maximize: bool = False):
-        for name, v in (("learning rate", lr), ("lr_decay", lr_decay), ("weight_decay value",
-                        weight_decay), ("initial_accumulator_value", initial_accumulator_value),
-                        ("epsilon value", eps)):
-            if v < 0.0:
-                raise ValueError(f"Invalid {name}: {v}")
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
+        check_lr(lr)
+        check_range(**{"lr_decay value": lr_decay, "weight_decay value": weight_decay,
+                       "initial_accumulator_value value": initial_accumulator_value,
+                       "epsilon value": eps})
+        check_flags("Adagrad", foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
                                       weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      maximize=maximize))
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, fused=fused))
+        check_fused_params("Adagrad", self.param_groups)
         for group in self.param_groups:
             for p in group["params"]:
                 self.state[p]["step"] = 0.0
@@ -75,7 +84,7 @@ class Adagrad(Optimizer):
             state["step"] += 1
             if group["weight_decay"] != 0:
                 grad = grad.add(p, alpha=group["weight_decay"])
-            clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+            clr = scalar(group["lr"]) / (1 + (state["step"] - 1) * group["lr_decay"])
             state["sum"].addcmul_(grad, grad, value=1)
             std = state["sum"].sqrt().add_(group["eps"])
             p.addcdiv_(grad, std, value=-clr)

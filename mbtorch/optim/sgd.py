@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ._state import check_flags, check_fused_params, check_lr, scalar
 from .optimizer import Optimizer, required
 
 __all__ = ["SGD"]
@@ -12,9 +13,10 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False):
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None):
+        if lr is not required:
+            check_lr(lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:
@@ -23,10 +25,13 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
+        check_flags("SGD", foreach=foreach, differentiable=differentiable, fused=fused)
+        check_fused_params("SGD", self.param_groups)
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        lr, momentum, dampening = scalar(group["lr"]), group["momentum"], group["dampening"]
         wd, nesterov = group["weight_decay"], group["nesterov"]
         for p, grad, state in self._with_grads(group):
             if wd != 0:

@@ -222,3 +222,16 @@ def test_sgn_frac_and_angle_conversions_match_torch():
     x = mt.tensor([0.3, -1.7], dtype=mt.float64, requires_grad=True)
     for fn in (mt.frac, mt.deg2rad, mt.rad2deg):
         assert gradcheck(fn, (x,))
+
+
+def test_xlogy_gradient_by_input_at_zero_is_log_other_as_torch():
+    vals = ([0.0, 1.0, 0.0, 0.0, 2.0], [0.5, 0.5, 0.0, -1.0, 0.0])
+    a = mt.tensor(vals[0], dtype=mt.float64, requires_grad=True)
+    ta = torch.tensor(vals[0], dtype=torch.float64, requires_grad=True)
+    out = mt.xlogy(a, mt.tensor(vals[1], dtype=mt.float64))
+    tout = torch.xlogy(ta, torch.tensor(vals[1], dtype=torch.float64))
+    out.sum().backward()
+    tout.sum().backward()
+    np.testing.assert_array_equal(np.signbit(out.detach().numpy()),
+                                  np.signbit(tout.detach().numpy()))  # +0.0, as torch
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())

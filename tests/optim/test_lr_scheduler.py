@@ -166,6 +166,9 @@ def test_scheduler_state_dict_round_trip():
     opt2 = _opt(mt)
     s2 = sched.StepLR(opt2, step_size=7, gamma=0.9)
     s2.load_state_dict(state)
+    # the current lr lives in the optimizer's state (PyTorch's schedulers are chainable: the
+    # next lr is computed from it), so a resume loads both, as under PyTorch
+    opt2.load_state_dict(opt.state_dict())
     assert (s2.last_epoch, s2.step_size, s2.gamma) == (3, 2, 0.5)
     opt.step()
     s.step()

@@ -10,7 +10,8 @@ from . import binary, copying, creation, dlpack, random, ternary, unary, views  
 from . import gathering, indexing, joining, rearranging, sorting  # noqa: F401
 from . import einsum, linalg, norms, reductions, scans, softmax, statistics  # noqa: F401
 from . import attributes, combining, index_writes, matrices, searching, special  # noqa: F401
-from . import windows  # noqa: F401  (after the families its decompositions use)
+from . import bessel, errorfn, gamma  # noqa: F401
+from . import sampling, windows  # noqa: F401  (windows after the families it uses)
 
 from ..tensor import install_methods
 
@@ -20,5 +21,5 @@ __all__ = []
 install_methods(
     copying, creation, dlpack, random, ternary, unary, views, gathering, indexing, joining,
     rearranging, sorting, linalg, norms, reductions, scans, softmax, statistics, attributes,
-    index_writes, matrices, searching, special,
+    index_writes, matrices, searching, special, gamma, errorfn, bessel, sampling,
 )

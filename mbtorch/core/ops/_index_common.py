@@ -4,17 +4,21 @@ keeps a kernel-level decomposition from silently dropping gradients."""
 
 from __future__ import annotations
 
+import collections.abc as _abc
 from typing import Any
 
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..dispatch import needs_grad
 from ..op import Op
 from ..tensor import Tensor
 from ._common import run
 
+np = lazy_import("numpy", globals(), "np")
+
 __all__ = [
-    "IndexOutOfBounds", "iota", "as_index", "cast_long", "index_range", "check_bounds",
-    "wrap_negative", "require_derivative"
+    "IndexOutOfBounds", "iota", "is_sequence", "as_index", "cast_long", "index_range",
+    "check_bounds", "wrap_negative", "require_derivative"
 ]
 
 
@@ -33,15 +37,36 @@ def iota(n: int, like: Tensor) -> Tensor:
                like._be)
 
 
+def is_sequence(obj: Any) -> bool:
+    """Python's sequence protocol as PyTorch's indexing tests it (``PySequence_Check``):
+    lists, tuples, ranges, strings, ndarrays, ``collections.abc.Sequence`` types."""
+    if isinstance(obj, (list, tuple, range, str, bytes)):
+        return True
+    if isinstance(obj, (dict, Tensor)) or not hasattr(type(obj), "__getitem__"):
+        return False
+    return isinstance(obj, np.ndarray) or isinstance(obj, _abc.Sequence)
+
+
 def as_index(obj: Any, like: Tensor) -> Tensor:
-    """A list/tuple/array used as an index, as a tensor on ``like``'s device."""
+    """A sequence or ndarray used as an index, as a tensor on ``like``'s device: bool and
+    uint8 data stay masks, anything else becomes int64 (floats truncated), as PyTorch's
+    ``indexing_tensor_from_data`` does."""
     if isinstance(obj, Tensor):
         return obj
     from .creation import tensor
 
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "biuf":
+            raise TypeError(f"can't convert np.ndarray of type {obj.dtype.type.__module__}."
+                            f"{obj.dtype.type.__name__} to an index; integer, float and bool "
+                            "arrays are")
+        if obj.dtype != np.bool_ and obj.dtype != np.uint8:
+            obj = obj.astype(np.int64)
+    elif not isinstance(obj, (list, tuple)):
+        obj = list(obj)  # a range or another sequence
     t = tensor(obj, device=like._device)
-    if t.numel() == 0 and t._dtype.category == _dt.FLOATING_CATEGORY:
-        t = cast_long(t)  # ``x[[]]`` selects nothing, as in PyTorch
+    if t._dtype.category == _dt.FLOATING_CATEGORY:
+        t = cast_long(t)  # ``x[[]]`` selects nothing and ``x[[1.5]]`` is row 1, as in PyTorch
     return t
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..layout import strided
 from ..tensor import Tensor, method_table
 from ._reduce import check_input
 
@@ -49,3 +50,16 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
 
 
 __all__ = ["is_floating_point", "is_nonzero", "is_tensor", "numel"]
+
+
+# a dense tensor's layout; ``mbtorch.sparse`` holds the sparse one (loaded by ``to_sparse``)
+TENSOR_METHODS["layout"] = property(lambda self: strided, doc="``torch.strided``")
+TENSOR_METHODS["is_sparse"] = property(lambda self: False, doc="False: a dense tensor")
+
+
+@tensor_method
+def to_sparse(input: Tensor, sparse_dim: int | None = None) -> Any:
+    """``input`` as a sparse COO tensor (``mbtorch.sparse``), zeros dropped."""
+    from ...sparse import to_sparse as convert
+
+    return convert(input, sparse_dim)

@@ -174,13 +174,6 @@ for _name, _d in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.
     tensor_method(_make_converter(_d), name=_name)
 
 
-@tensor_method(name="type")
-def type_(self: Tensor, dtype: Any = None) -> Any:
-    if dtype is None:
-        return f"mbtorch.{self._dtype.name}"
-    return cast(self, _dt.as_dtype(dtype, "type"))
-
-
 @tensor_method
 def cpu(self: Tensor) -> Tensor:
     return to(self, "cpu")

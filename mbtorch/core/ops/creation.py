@@ -109,6 +109,9 @@ def _full_on(shape: tuple, value: Any, dtype: _dt.dtype, d: Any, be: Any) -> Ten
 
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    if not isinstance(size, (int, tuple, list)):
+        raise TypeError(f"full(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None:
@@ -119,10 +122,26 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
                    requires_grad)
 
 
+_NO_SIZE: Any = object()
+
+
+def size_args(args: tuple, size: Any, op: str) -> tuple:
+    """The sizes of a factory called as ``op(2, 3)``, ``op((2, 3))`` or ``op(size=(2, 3))``
+    (PyTorch accepts the keyword wherever a factory takes ``*size``)."""
+    if size is _NO_SIZE:
+        return args
+    if args:
+        raise TypeError(f"{op}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return (size,)
+
+
 def _filled(value: Any, name: str):
-    def fn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-           out: Any = None) -> Tensor:
-        shape, d, be = _creation_args(size, dtype, device, name)
+    def fn(*args: Any, size: Any = _NO_SIZE, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False, out: Any = None) -> Tensor:
+        shape, d, be = _creation_args(size_args(args, size, name), dtype, device, name)
         dt_ = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype, name)
         return _finish(_full_on(shape, value, dt_, d, be), requires_grad)
 
@@ -135,21 +154,23 @@ zeros = _filled(0, "zeros")
 ones = _filled(1, "ones")
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          memory_format: Any = None) -> Tensor:
-    shape, d, be = _creation_args(size, dtype, device, "empty")
+def empty(*args: Any, size: Any = _NO_SIZE, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    shape, d, be = _creation_args(size_args(args, size, "empty"), dtype, device, "empty")
     dt_ = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype, "empty")
     return _finish(empty_on(shape, dt_, d, be), requires_grad)
 
 
 def _like(fn_name: str, value: Any):
-    def fn(input: Tensor, *args: Any, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    def fn(input: Tensor, *args: Any, fill_value: Any = _NO_SIZE, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"{fn_name}(): argument 'input' must be Tensor, not "
                             f"{type(input).__name__}")
         dt_ = input._dtype if dtype is None else _dt.as_dtype(dtype, fn_name)
         d, be = (input._device, input._be) if device is None else resolve_device(device)
+        if fill_value is not _NO_SIZE:  # full_like(x, fill_value=...)
+            args = (fill_value,) + args
         v = args[0] if value is None else value
         if value is None and not args:
             raise TypeError(f"{fn_name}(): missing argument 'fill_value'")
@@ -171,14 +192,17 @@ full_like = _like("full_like", None)
 
 
 def _new(fn_name: str, value: Any):
-    def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
-        if value is None:
-            if not size:
-                raise TypeError("new_full(): missing argument 'fill_value'")
-            size, v = size[:-1], size[-1]
+    def method(self: Tensor, *args: Any, size: Any = _NO_SIZE, fill_value: Any = _NO_SIZE,
+               dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        if value is None:  # new_full(size, fill_value), either by keyword
+            if fill_value is _NO_SIZE:
+                if not args:
+                    raise TypeError("new_full(): missing argument 'fill_value'")
+                args, fill_value = args[:-1], args[-1]
+            v = fill_value
         else:
             v = value
+        size = size_args(args, size, fn_name)
         shape = check_shape_arg(size, fn_name)
         check_nonnegative_shape(shape, fn_name)
         dt_ = self._dtype if dtype is None else dtype

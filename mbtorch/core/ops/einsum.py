@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..autocast import AUTOCAST, lower
 from ..meta import check_same_device
 from ..tensor import Tensor
 from ._reduce import check_input
@@ -151,6 +152,8 @@ def _pair(a: Tensor, la: list[str], b: Tensor, lb: list[str], later: set,
 
     left = arrange(a, la, batch + a_only + contracted, [batch, a_only, contracted])
     right = arrange(b, lb, batch + contracted + b_only, [batch, contracted, b_only])
+    if AUTOCAST.on and contracted:  # PyTorch's einsum autocasts where it runs bmm
+        left, right = lower(left, right)
     out = _matmul(left, right)
     labels = batch + a_only + b_only
     return out.reshape(tuple(sizes[c] for c in labels)), labels
@@ -216,8 +219,11 @@ def _evaluate(operands: list[Tensor], terms: list[list[str]], out_labels: list[s
         x, labels = _sum_out(x, labels, later)
         if k == len(rest):
             break
+        # labels needed after this pair: a label only x and y share is contracted by it, one
+        # only y has is summed out of y first
+        after = set(out_labels).union(*[set(t) for _, t in rest[k + 1:]])
         y, ly = rest[k]
-        y, ly = _sum_out(y, ly, later | set(labels))
-        x, labels = _pair(x, labels, y, ly, later, sizes)
+        y, ly = _sum_out(y, ly, after | set(labels))
+        x, labels = _pair(x, labels, y, ly, after, sizes)
     x = x.permute(*[labels.index(c) for c in out_labels])
     return x.expand(tuple(sizes[c] for c in out_labels))

@@ -17,14 +17,17 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes as _dt
+from .._lazy import lazy_import
 from ..meta import broadcast_all, broadcast_shapes
 from ..op import Op, define
 from ..tensor import Tensor, method_table
 from . import binary as _b
 from . import views as _v
 from ._common import cast, run, scalar_for
-from ._index_common import as_index, cast_long, check_bounds, wrap_negative
+from ._index_common import as_index, cast_long, check_bounds, is_sequence, wrap_negative
 from .gathering import nonzero  # noqa: F401 - ``where(cond)`` finds it here
+
+np = lazy_import("numpy", globals(), "np")
 
 TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
@@ -102,14 +105,33 @@ def _index_put(x: Tensor, index: Tensor, values: Tensor, dims: tuple,
 
 # -- parsing an index ----------------------------------------------------------------------
 def _items(index: Any) -> tuple:
-    return index if isinstance(index, tuple) else (index,)
+    if isinstance(index, tuple):
+        return index
+    if isinstance(index, (Tensor, int, slice)) or index is None or index is Ellipsis:
+        return (index,)
+    return tuple(index) if _sequence_as_tuple(index) else (index,)
+
+
+def _sequence_as_tuple(index: Any) -> bool:
+    """PyTorch's (and NumPy's old) rule for a non-tuple sequence index: ``x[[0, [1, 2]]]``
+    or ``x[[range(2), slice(None)]]`` means ``x[0, [1, 2]]``, while a flat sequence of
+    numbers (``x[[0, 2]]``, ``x[range(2)]``) or an ndarray is one index tensor. It is a
+    tuple when it is shorter than 32 and holds a tensor, sequence, slice, ``...`` or None."""
+    if isinstance(index, np.ndarray) or not is_sequence(index) or len(index) >= 32:
+        return False
+    return any(it is None or it is Ellipsis or isinstance(it, (Tensor, slice))
+               or is_sequence(it) for it in index)
 
 
 def _consumes(item: Any) -> int:
     """How many dims of the tensor an index item uses up."""
     if item is None or item is Ellipsis or type(item) is bool:
         return 0
-    if isinstance(item, Tensor) and item._dtype in (_dt.bool, _dt.uint8):
+    if isinstance(item, Tensor):
+        return item.ndim if item._dtype in (_dt.bool, _dt.uint8) else 1
+    if isinstance(item, (int, slice)):
+        return 1
+    if isinstance(item, np.ndarray) and item.dtype in (np.bool_, np.uint8):
         return item.ndim
     return 1
 
@@ -134,9 +156,11 @@ def _as_int(item: Any) -> int | None:
         return None
     if isinstance(item, int):
         return item
-    if not isinstance(item, (Tensor, list, tuple, slice)) and hasattr(item, "__index__"):
-        return item.__index__()
-    return None
+    if isinstance(item, (Tensor, list, tuple, slice, range)) or not hasattr(item, "__index__"):
+        return None
+    if isinstance(item, np.ndarray):  # an index array, even 0-d, as in PyTorch
+        return None
+    return item.__index__()
 
 
 def _slice_bound(v: Any) -> Any:
@@ -174,7 +198,8 @@ def _apply_basic(x: Tensor, items: list) -> tuple[Tensor, list]:
 
 
 def _tensor_item(x: Tensor, it: Any, dim: int, adv: list) -> tuple[Tensor, int]:
-    if not isinstance(it, (Tensor, list, tuple)):
+    if isinstance(it, (str, bytes)) or not (isinstance(it, (Tensor, np.ndarray))
+                                            or is_sequence(it)):
         raise IndexError(f"{_VALID} (got {type(it).__name__})")
     t = as_index(it, x)
     if t._dtype in (_dt.bool, _dt.uint8):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import dtypes as _dt
+from ..autocast import AUTOCAST, lower, to_float32
 from ..meta import broadcast_shapes, check_same_device
 from ..op import Op
 from ..tensor import Tensor, method_table, wrap_dim
@@ -64,6 +65,8 @@ def _mm_shapes(a: tuple, b: tuple) -> None:
 @tensor_method
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors of one dtype."""
+    if AUTOCAST.on:
+        input, mat2 = lower(input, mat2)
     _check_pair(input, mat2, "mm", ("input", "mat2"))
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -124,6 +127,8 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
 @tensor_method
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product: ``(B, M, K) @ (B, K, N)``, no broadcasting."""
+    if AUTOCAST.on:
+        input, mat2 = lower(input, mat2)
     _check_pair(input, mat2, "bmm", ("input", "mat2"))
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -148,6 +153,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     >>> (mbtorch.ones(5, 1, 2, 3) @ mbtorch.ones(4, 3, 2)).shape
     mbtorch.Size([5, 4, 2, 2])
     """
+    if AUTOCAST.on:
+        input, other = lower(input, other)
     _check_pair(input, other, "matmul")
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
@@ -240,6 +247,8 @@ def _scaled_add(input: Tensor, prod: Tensor, beta: Any, alpha: Any, name: str) -
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,
           alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``."""
+    if AUTOCAST.on:
+        input, mat1, mat2 = lower(input, mat1, mat2)
     check_input(input, "addmm")
     _check_dtypes(input, mat1, "addmm")
     return _scaled_add(input, mm(mat1, mat2), beta, alpha, "addmm")
@@ -249,6 +258,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
             alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    if AUTOCAST.on:
+        input, batch1, batch2 = lower(input, batch1, batch2)
     check_input(input, "baddbmm")
     _check_dtypes(input, batch1, "baddbmm", batched=True)
     return _scaled_add(input, bmm(batch1, batch2), beta, alpha, "baddbmm")
@@ -270,6 +281,8 @@ TENSOR_METHODS["baddbmm_"] = _baddbmm_
 @tensor_method
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-D tensor (integers give int64)."""
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        (input,) = to_float32(input)
     check_input(input, "trace")
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
@@ -303,6 +316,8 @@ def _tensordot_dims(a: Tensor, b: Tensor, dims: Any) -> tuple[list, list]:
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     """Contract ``a``'s ``dims[0]`` with ``b``'s ``dims[1]`` (or the last/first ``dims``)."""
+    if AUTOCAST.on:
+        a, b = lower(a, b)
     _check_pair(a, b, "tensordot", ("a", "b"))
     da, db = _tensordot_dims(a, b, dims)
     ca = [wrap_dim(d, a.ndim, "tensordot") for d in da]

@@ -45,6 +45,7 @@ from ._generator import (  # noqa: F401 - re-exported through mbtorch
     words,
 )
 from .copying import copy_
+from .creation import _NO_SIZE, size_args
 from .views import select, view
 
 __all__ = [
@@ -164,20 +165,20 @@ def _int_arg(value: Any, op: str, arg: str) -> int:
 
 
 # -- creation -------------------------------------------------------------------------------
-def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
-         device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform on [0, 1): ``mbtorch.rand(2, 3)``."""
+def rand(*args: Any, size: Any = _NO_SIZE, generator: Generator | None = None,
+         dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1): ``mbtorch.rand(2, 3)``, ``mbtorch.rand(size=(2, 3))``."""
     dt_ = _float_dtype(dtype, "rand")
-    shape, d, be = _setup(size, dt_, device, "rand")
+    shape, d, be = _setup(size_args(args, size, "rand"), dt_, device, "rand")
     g = check_generator(generator, "rand")
     return _finish(uniforms(shape, 1, dt_, d, be, g)[0], requires_grad)
 
 
-def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
-          device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal: ``mbtorch.randn(2, 3)``."""
+def randn(*args: Any, size: Any = _NO_SIZE, generator: Generator | None = None,
+          dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal: ``mbtorch.randn(2, 3)``, ``mbtorch.randn(size=(2, 3))``."""
     dt_ = _float_dtype(dtype, "randn")
-    shape, d, be = _setup(size, dt_, device, "randn")
+    shape, d, be = _setup(size_args(args, size, "randn"), dt_, device, "randn")
     g = check_generator(generator, "randn")
     return _finish(std_normal(shape, dt_, d, be, g), requires_grad)
 

@@ -195,7 +195,14 @@ def xlogy(input: Any, other: Any) -> Tensor:
     dtype = _float_dtype((input, other), "xlogy")
 
     def f(x: Tensor, y: Tensor) -> Tensor:
-        out = _u.where(_b.eq(x, 0), 0.0, _b.mul(x, _u.log(y)))
+        # 0 * log(y) is already 0 for a positive finite y, so only the zeros that would be
+        # nan (y <= 0 or y = inf) are masked: the gradient by x stays log(y) at x = 0, as
+        # PyTorch's derivative (xlogy(grad, other), masked where self == 0 and other <= 0)
+        # (log of 1 where masked: a nan there would reach the gradient through the where;
+        # + 0.0 turns 0 * log(y < 1) = -0.0 into PyTorch's +0.0)
+        nan_zero = _b.logical_and(_b.eq(x, 0), _b.logical_or(_b.le(y, 0), _u.isinf(y)))
+        out = _u.where(nan_zero, 0.0, _b.add(_b.mul(x, _u.log(_u.where(nan_zero, 1.0, y))),
+                                             0.0))
         return _u.where(_u.isnan(y), math.nan, out)
 
     return _opmath(f, dtype, input, other)

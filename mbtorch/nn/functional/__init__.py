@@ -1,69 +1,38 @@
-"""``mbtorch.nn.functional``: stateless layers, losses and helpers on public tensor ops."""
+"""``mbtorch.nn.functional``: stateless layers, losses and helpers on public tensor ops. Each
+family lives in its own module; this namespace is the union of their ``__all__`` lists."""
 
-from .activation import (  # noqa: F401
-    celu,
-    dropout,
-    dropout1d,
-    dropout2d,
-    elu,
-    gelu,
-    glu,
-    hardsigmoid,
-    hardswish,
-    hardtanh,
-    leaky_relu,
-    log_softmax,
-    logsigmoid,
-    mish,
-    relu,
-    relu6,
-    relu_,
-    selu,
-    sigmoid,
-    silu,
-    softmax,
-    softmin,
-    softplus,
-    softsign,
-    tanh,
-    tanhshrink,
-    threshold,
-)
-from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
-from .conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401
-from .linear import bilinear, embedding, linear, normalize, one_hot  # noqa: F401
-from .loss import (  # noqa: F401
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cosine_similarity,
-    cross_entropy,
-    huber_loss,
-    kl_div,
-    l1_loss,
-    mse_loss,
-    nll_loss,
-    smooth_l1_loss,
-)
-from .norm import batch_norm, group_norm, instance_norm, layer_norm  # noqa: F401
-from .padding import interpolate, pad, upsample  # noqa: F401
-from .pooling import (  # noqa: F401
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    avg_pool1d,
-    avg_pool2d,
-    max_pool1d,
-    max_pool2d,
-)
+from . import _utils
+from . import activation as _activation
+from . import attention as _attention
+from . import conv as _conv
+from . import ctc as _ctc
+from . import dropout as _dropout
+from . import linear as _linear
+from . import loss as _loss
+from . import loss_extra as _loss_extra
+from . import norm as _norm
+from . import padding as _padding
+from . import pooling as _pooling
+from . import pooling_extra as _pooling_extra
+from . import sampling as _sampling
+from . import vision as _vision
+from ._utils import assert_int_or_pair  # noqa: F401
+from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .ctc import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .loss_extra import *  # noqa: F403
+from .norm import *  # noqa: F403
+from .padding import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .pooling_extra import *  # noqa: F403
+from .sampling import *  # noqa: F403
+from .vision import *  # noqa: F403
 
-__all__ = [
-    "celu", "dropout", "dropout1d", "dropout2d", "elu", "gelu", "glu", "hardsigmoid", "hardswish",
-    "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "mish", "relu", "relu6", "relu_",
-    "selu", "sigmoid", "silu", "softmax", "softmin", "softplus", "softsign", "tanh", "tanhshrink",
-    "threshold", "multi_head_attention_forward", "scaled_dot_product_attention", "conv1d",
-    "conv2d", "conv_transpose2d", "fold", "unfold", "bilinear", "embedding", "linear", "normalize",
-    "one_hot", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_similarity",
-    "cross_entropy", "huber_loss", "kl_div", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss",
-    "batch_norm", "group_norm", "instance_norm", "layer_norm", "interpolate", "pad", "upsample",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d",
-    "max_pool2d"
-]
+__all__ = [name for mod in (_utils, _activation, _attention, _conv, _ctc, _dropout, _linear, _loss,
+                            _loss_extra, _norm, _padding, _pooling, _pooling_extra, _sampling,
+                            _vision)
+           for name in mod.__all__]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = []
+__all__ = ["assert_int_or_pair"]
 
 
 def _tuple(v: Any, n: int, name: str, op: str) -> tuple[int, ...]:
@@ -17,3 +17,9 @@ def _tuple(v: Any, n: int, name: str, op: str) -> tuple[int, ...]:
         raise ValueError(f"{op}(): expected {name} to be a single integer or a tuple of {n} "
                          f"integers, got {v}")
     return v
+
+
+def assert_int_or_pair(arg: Any, arg_name: str, message: str) -> None:
+    """PyTorch's public argument check: ``arg`` is an int or a pair."""
+    if not (isinstance(arg, int) or len(arg) == 2):
+        raise AssertionError(message.format(arg_name))

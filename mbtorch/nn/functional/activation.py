@@ -1,4 +1,4 @@
-"""Activation functions and dropout (``mbtorch.nn.functional``), on public tensor ops."""
+"""Activation functions (``mbtorch.nn.functional``), on public tensor ops."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from ...core.tensor import Tensor
 __all__ = [
     "relu", "relu_", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "softplus", "mish",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "logsigmoid", "sigmoid", "tanh", "softsign",
-    "tanhshrink", "threshold", "glu", "softmax", "log_softmax", "softmin", "dropout", "dropout1d",
-    "dropout2d"
+    "tanhshrink", "threshold", "glu", "softmax", "log_softmax", "softmin", "hardshrink",
+    "softshrink", "rrelu", "rrelu_", "prelu", "softmax2d", "elu_", "leaky_relu_", "hardtanh_",
+    "threshold_", "celu_", "selu_", "gumbel_softmax"
 ]
 
 
@@ -144,36 +145,88 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return softmax(-input, dim, dtype=dtype)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return _inplace(input, input * 0.0, inplace)
-    keep = _mt.rand_like(input) >= p
-    return _inplace(input, _mt.where(keep, input * (1.0 / (1.0 - p)), 0.0), inplace)
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return _mt.where((input > lambd) | (input < -lambd), input, 0.0)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
-    return _channel_dropout(input, p, training, inplace, 1)
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    if lambd < 0:
+        raise RuntimeError(f"softshrink(): lambda must be greater or equal to 0, but found to be "
+                           f"{lambd}.")
+    return _mt.where(input > lambd, input - lambd, _mt.where(input < -lambd, input + lambd, 0.0))
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
-    return _channel_dropout(input, p, training, inplace, 2)
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+          training: bool = False, inplace: bool = False) -> Tensor:
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element while
+    training and is ``(lower + upper) / 2`` in evaluation."""
+    if lower > upper:
+        raise RuntimeError(f"rrelu(): lower bound ({lower}) should be less than or equal to "
+                           f"the upper bound ({upper})")
+    if training:
+        slope = _mt.rand_like(input) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2.0
+    return _inplace(input, _mt.where(input >= 0, input, input * slope), inplace)
 
 
-def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool,
-                     spatial: int) -> Tensor:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    mask_shape = tuple(input.shape[:-spatial]) + (1,) * spatial
-    keep = _mt.rand(mask_shape, device=input.device) >= p
-    out = _mt.where(keep, input * (1.0 / (1.0 - p)), 0.0) if p < 1 else input * 0.0
-    return _inplace(input, out, inplace)
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, True)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``max(0, x) + weight * min(0, x)``, ``weight`` one value or one per channel (dim 1)."""
+    n = weight.numel()
+    if n != 1:
+        channels = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() else 1)
+        if channels != n:
+            raise RuntimeError(f"prelu(): Mismatch of parameter numbers and input channel size. "
+                               f"Found parameter numbers = {n} and channel size = {channels}.")
+        shape = [1] * input.dim()
+        shape[1 if input.dim() >= 2 else 0] = n
+        weight = weight.reshape(shape)
+    return _mt.where(input > 0, input, input * weight)
+
+
+def softmax2d(input: Tensor) -> Tensor:
+    if input.dim() not in (3, 4):
+        raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+    return _mt.softmax(input, -3)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, True)
+
+
+def threshold_(input: Tensor, threshold_: float, value: float) -> Tensor:
+    return threshold(input, threshold_, value, True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, True)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """Softmax of ``(logits + Gumbel noise) / tau``; ``hard`` returns one-hot samples whose
+    gradient is the soft one's (straight-through)."""
+    gumbels = -_mt.log(_mt.empty_like(logits).exponential_())
+    y_soft = _mt.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = _mt.zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

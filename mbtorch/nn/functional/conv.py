@@ -8,12 +8,16 @@ from typing import Any, Sequence
 
 import mbtorch as _mt
 
+from ...core.autocast import AUTOCAST, lower
 from ...core.ops.windows import col2im, im2col
 from ...core.tensor import Tensor
 from ._utils import _tuple
 from .padding import pad
 
-__all__ = ["conv1d", "conv2d", "conv_transpose2d", "unfold", "fold"]
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "unfold", "fold", "conv_tbc"
+]
 
 
 def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -30,6 +34,8 @@ def _same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple[
 
 def _convnd(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
             dilation: Any, groups: int, n: int, op: str) -> Tensor:
+    if AUTOCAST.on:
+        input, weight, bias = lower(input, weight, bias)
     if input.dim() not in (n + 1, n + 2):
         raise RuntimeError(f"{op}(): Expected {n + 1}D (unbatched) or {n + 2}D (batched) input "
                            f"to {op}, but got input of size: {list(input.shape)}")
@@ -101,48 +107,74 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
-                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
-                     groups: int = 1, dilation: Any = 1) -> Tensor:
-    """The gradient of conv2d with respect to its input: dilate the input by ``stride``,
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def _conv_transposend(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
+                      padding: Any, output_padding: Any, groups: int, dilation: Any, n: int,
+                      op: str) -> Tensor:
+    """The gradient of convNd with respect to its input: dilate the input by ``stride``,
     pad by ``dilation * (k - 1) - padding``, and convolve with the flipped, transposed
     kernel."""
-    op = "conv_transpose2d"
-    unbatched = input.dim() == 3
+    if AUTOCAST.on:
+        input, weight, bias = lower(input, weight, bias)
+    unbatched = input.dim() == n + 1
     if unbatched:
         input = input.unsqueeze(0)
-    if input.dim() != 4:
-        raise RuntimeError(f"{op}(): Expected 3D or 4D input, got {list(input.shape)}")
-    stride, dilation = _tuple(stride, 2, "stride", op), _tuple(dilation, 2, "dilation", op)
-    padding = _tuple(padding, 2, "padding", op)
-    out_pad = _tuple(output_padding, 2, "output_padding", op)
-    for i in range(2):
+    if input.dim() != n + 2:
+        raise RuntimeError(f"{op}(): Expected {n + 1}D or {n + 2}D input, got "
+                           f"{list(input.shape)}")
+    stride, dilation = _tuple(stride, n, "stride", op), _tuple(dilation, n, "dilation", op)
+    padding = _tuple(padding, n, "padding", op)
+    out_pad = _tuple(output_padding, n, "output_padding", op)
+    for i in range(n):
         if out_pad[i] >= max(stride[i], dilation[i]):
             raise RuntimeError(f"{op}(): output padding must be smaller than either stride or "
                                "dilation")
-    c_in, og, kh, kw = weight.shape
-    if c_in != input.shape[1]:
-        raise RuntimeError(f"{op}(): weight of size {list(weight.shape)} expects {c_in} input "
-                           f"channels, got {input.shape[1]}")
-    n, _, h, w = input.shape
-    if stride != (1, 1):
-        up = _mt.zeros(n, c_in, (h - 1) * stride[0] + 1, (w - 1) * stride[1] + 1,
-                       dtype=input.dtype, device=input.device)
-        up[:, :, ::stride[0], ::stride[1]] = input
+    if weight.dim() != n + 2 or weight.shape[0] != input.shape[1]:
+        raise RuntimeError(f"{op}(): weight of size {list(weight.shape)} expects "
+                           f"{weight.shape[0]} input channels, got {input.shape[1]}")
+    c_in, og = weight.shape[0], weight.shape[1]
+    kernel = tuple(weight.shape[2:])
+    if any(s != 1 for s in stride):
+        sizes = tuple((input.shape[2 + i] - 1) * stride[i] + 1 for i in range(n))
+        up = _mt.zeros((input.shape[0], c_in) + sizes, dtype=input.dtype, device=input.device)
+        up[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = input
         input = up
-    pads = []
-    for i, k in enumerate((kh, kw)):
-        lo = dilation[i] * (k - 1) - padding[i]
-        pads.append((lo, lo + out_pad[i]))
+    pads = [(dilation[i] * (k - 1) - padding[i], dilation[i] * (k - 1) - padding[i] + out_pad[i])
+            for i, k in enumerate(kernel)]
     input = _pad_or_crop(input, pads)
     cg = c_in // groups
-    # (Cin, Og, kh, kw) -> per group (Og*G, Cg, kh, kw), flipped spatially
-    wt = weight.reshape(groups, cg, og, kh, kw).transpose(1, 2).reshape(groups * og, cg, kh, kw)
-    wt = wt.flip((2, 3))
-    out = _conv_gemm(input, wt, (1, 1), dilation, groups)
+    # (Cin, Og, *k) -> per group (G*Og, Cg, *k), flipped spatially
+    wt = weight.reshape((groups, cg, og) + kernel).transpose(1, 2)
+    wt = wt.reshape((groups * og, cg) + kernel).flip(tuple(range(2, n + 2)))
+    out = _conv_gemm(input, wt, (1,) * n, dilation, groups)
     if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
+        out = out + bias.reshape((1, -1) + (1,) * n)
     return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 2, "conv_transpose2d")
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 3, "conv_transpose3d")
 
 
 def _pad_or_crop(x: Tensor, pads: list[tuple[int, int]]) -> Tensor:
@@ -206,3 +238,17 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     if any(p):
         out = out[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
     return out.squeeze(0) if unbatched else out
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """1-D convolution in time-batch-channel layout: input (T, B, C_in), weight
+    (K, C_in, C_out), bias (C_out,) -> (T_out, B, C_out)."""
+    if input.dim() != 3 or weight.dim() != 3 or bias.dim() != 1:
+        raise RuntimeError("conv_tbc(): Input must have 3 dims: time, batch, in_channel; weight "
+                           "must have 3 dims: kernel_width, in_channels, out_channels; bias "
+                           "must have 1 dim")
+    if input.shape[2] != weight.shape[1] or weight.shape[2] != bias.shape[0]:
+        raise RuntimeError("conv_tbc(): Input dim 2 (input channels) is not == dim 1 in the "
+                           "weight tensor, or bias does not match the output channels")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)

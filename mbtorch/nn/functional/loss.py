@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mbtorch as _mt
 
+from ...core.autocast import AUTOCAST, to_float32
 from ...core.tensor import Tensor
 
 __all__ = [
@@ -24,6 +25,29 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     raise ValueError(f"{op}(): {reduction} is not a valid value for reduction")
 
 
+def _reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """PyTorch's mapping of the deprecated ``size_average``/``reduce`` pair."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return "none" if not reduce else ("mean" if size_average else "sum")
+
+
+def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, op: str,
+              by_weights: bool = True) -> Tensor:
+    """Element-weighted loss; PyTorch's mean divides by the sum of the weights, except
+    huber_loss's, which is the plain mean of the weighted terms."""
+    if weight is None:
+        return _reduce(loss, reduction, op)
+    if weight.shape != loss.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and by_weights:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction, op)
+
+
 def _same_shape(input: Tensor, target: Tensor, op: str) -> None:
     if input.shape != target.shape:
         raise ValueError(f"{op}(): Using a target size ({list(target.shape)}) that is different "
@@ -31,18 +55,32 @@ def _same_shape(input: Tensor, target: Tensor, op: str) -> None:
                          "ensure they have the same size.")
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     _same_shape(input, target, "mse_loss")
-    return _reduce((input - target).square(), reduction, "mse_loss")
+    return _weighted((input - target).square(), weight, reduction, "mse_loss")
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = "mean",
+            weight: Tensor | None = None) -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     _same_shape(input, target, "l1_loss")
-    return _reduce((input - target).abs(), reduction, "l1_loss")
+    return _weighted((input - target).abs(), weight, reduction, "l1_loss")
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                   reduce: bool | None = None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     _same_shape(input, target, "smooth_l1_loss")
     if beta < 0:
         raise RuntimeError("smooth_l1_loss(): beta must be non-negative")
@@ -53,12 +91,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     _same_shape(input, target, "huber_loss")
     diff = (input - target).abs()
     loss = _mt.where(diff < delta, diff.square() * 0.5, (diff - 0.5 * delta) * delta)
-    return _reduce(loss, reduction, "huber_loss")
+    return _weighted(loss, weight, reduction, "huber_loss", by_weights=False)
 
 
 def _class_dim_last(x: Tensor) -> Tensor:
@@ -67,9 +107,13 @@ def _class_dim_last(x: Tensor) -> Tensor:
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
-             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+             size_average: bool | None = None, ignore_index: int = -100,
+             reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices; ``weight`` and ``ignore_index`` as PyTorch
     (the mean divides by the summed weights of the non-ignored targets)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, weight = to_float32(input, weight)
     if input.dim() < 1:
         raise ValueError("nll_loss(): input must have at least 1 dimension")
     if target.dtype.is_floating_point:
@@ -118,10 +162,14 @@ def _nll_all_valid(logp: Tensor, target: Tensor, c: int, reduction: str) -> Tens
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  ignore_index: int = -100, reduction: str = "mean",
+                  size_average: bool | None = None, ignore_index: int = -100,
+                  reduce: bool | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """``log_softmax`` + ``nll_loss`` for class indices; class probabilities as targets when
     ``target`` is floating; ``label_smoothing`` as PyTorch."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target, weight = to_float32(input, target, weight)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy(): label_smoothing must be between 0.0 and 1.0. Got: "
                          f"{label_smoothing}")
@@ -139,7 +187,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             lp = lp * weight
         loss = -(lp * pr).sum(-1)
         return _reduce(loss, reduction, "cross_entropy")
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0.0:
         return nll
     lp = _class_dim_last(logp)
@@ -159,7 +207,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target, weight = to_float32(input, target, weight)
     _same_shape(input, target, "binary_cross_entropy")
     if bool(((input < 0) | (input > 1)).any()):
         raise RuntimeError("binary_cross_entropy(): all elements of input should be between 0 "
@@ -174,9 +226,14 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     weight: Tensor | None = None, reduction: str = "mean",
+                                     weight: Tensor | None = None,
+                                     size_average: bool | None = None,
+                                     reduce: bool | None = None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Stable: ``(1 - y) x + (1 + (pw - 1) y) * softplus(-x)`` written with ``log1p(exp(-|x|))``."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target, weight, pos_weight = to_float32(input, target, weight, pos_weight)
     _same_shape(input, target, "binary_cross_entropy_with_logits")
     log_sig_neg = _mt.log1p(_mt.exp(-input.abs())) + _mt.clamp_min(-input, 0)  # -log sigmoid(x)
     if pos_weight is not None:
@@ -189,9 +246,13 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) pointwise; 'batchmean' divides the sum by the batch size."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     if log_target:
         loss = _mt.exp(target) * (target - input)
     else:

@@ -1,85 +1,36 @@
-"""Layer classes; each family in its own module."""
+"""Layer classes; each family in its own module, named as PyTorch names them
+(``torch.nn.modules.dropout`` -> ``mbtorch.nn.modules.dropout``), so import paths carry over.
+This namespace is the union of their ``__all__`` lists."""
 
-from .activation import (  # noqa: F401
-    CELU,
-    ELU,
-    GELU,
-    GLU,
-    SELU,
-    Dropout,
-    Dropout1d,
-    Dropout2d,
-    Hardsigmoid,
-    Hardswish,
-    Hardtanh,
-    LeakyReLU,
-    LogSigmoid,
-    LogSoftmax,
-    Mish,
-    MultiheadAttention,
-    ReLU,
-    ReLU6,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softmin,
-    Softplus,
-    Softsign,
-    Tanh,
-    Tanhshrink,
-    Threshold,
-)
-from .container import (  # noqa: F401
-    Identity,
-    ModuleDict,
-    ModuleList,
-    ParameterDict,
-    ParameterList,
-    Sequential,
-)
-from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
-from .linear import (  # noqa: F401
-    Bilinear,
-    Embedding,
-    Flatten,
-    Linear,
-    NonDynamicallyQuantizableLinear,
-    Unflatten,
-)
-from .loss import (  # noqa: F401
-    BCELoss,
-    BCEWithLogitsLoss,
-    CrossEntropyLoss,
-    HuberLoss,
-    KLDivLoss,
-    L1Loss,
-    MSELoss,
-    NLLLoss,
-    SmoothL1Loss,
-)
-from .module import Module  # noqa: F401
-from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: F401
-from .pooling import (  # noqa: F401
-    AdaptiveAvgPool1d,
-    AdaptiveAvgPool2d,
-    AvgPool1d,
-    AvgPool2d,
-    MaxPool1d,
-    MaxPool2d,
-    Upsample,
-)
-from .rnn import GRU, LSTM, RNN, RNNBase  # noqa: F401
-from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: F401
+from . import activation, adaptive, batchnorm, channelshuffle, container, conv, distance, dropout
+from . import flatten, fold, instancenorm, lazy, linear, loss, module, normalization, padding
+from . import pixelshuffle, pooling, rnn, sparse, transformer, upsampling, utils
+from .activation import *  # noqa: F403
+from .adaptive import *  # noqa: F403
+from .batchnorm import *  # noqa: F403
+from .channelshuffle import *  # noqa: F403
+from .container import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .distance import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .fold import *  # noqa: F403
+from .instancenorm import *  # noqa: F403
+from .lazy import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .module import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .padding import *  # noqa: F403
+from .pixelshuffle import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .rnn import *  # noqa: F403
+from .transformer import *  # noqa: F403
+from .upsampling import *  # noqa: F403
+from .sparse import EmbeddingBag  # noqa: E402 - Embedding comes from .linear
 
-__all__ = [
-    "CELU", "ELU", "GELU", "GLU", "SELU", "Dropout", "Dropout1d", "Dropout2d", "Hardsigmoid",
-    "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "MultiheadAttention",
-    "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh",
-    "Tanhshrink", "Threshold", "Identity", "ModuleDict", "ModuleList", "ParameterDict",
-    "ParameterList", "Sequential", "Conv1d", "Conv2d", "ConvTranspose2d", "Bilinear", "Embedding",
-    "Flatten", "Linear", "NonDynamicallyQuantizableLinear", "Unflatten", "BCELoss",
-    "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
-    "NLLLoss", "SmoothL1Loss", "Module", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm",
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d",
-    "Upsample", "GRU", "LSTM", "RNN", "RNNBase", "TransformerEncoder", "TransformerEncoderLayer"
-]
+_FAMILIES = (activation, adaptive, batchnorm, channelshuffle, container, conv, distance, dropout,
+             fold, instancenorm, lazy, linear, loss, module, normalization, padding, pixelshuffle,
+             pooling, rnn, transformer, upsampling)
+
+__all__ = list(dict.fromkeys([name for fam in _FAMILIES for name in fam.__all__]
+                             + ["EmbeddingBag"]))

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator
 
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Identity", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = [
+    "Container", "Identity", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict"
+]
 
 
 class Identity(Module):
@@ -20,6 +24,17 @@ class Identity(Module):
 
     def forward(self, input: Any) -> Any:
         return input
+
+
+class Container(Module):
+    """Deprecated (PyTorch warns too): registers the keyword arguments as submodules."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        warnings.warn("nn.Container is deprecated. All of it's functionality is now "
+                      "implemented in nn.Module. Subclass that instead.", stacklevel=2)
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 def _index(idx: int, n: int, kind: str) -> int:

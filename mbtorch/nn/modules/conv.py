@@ -1,4 +1,4 @@
-"""``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` with PyTorch's default initialisation."""
+"""``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d`` with PyTorch's default initialisation."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from ..functional._utils import _tuple
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = [
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"
+]
 
 
 class _ConvNd(Module):
@@ -101,8 +103,15 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
-    _n = 2
+class Conv3d(_ConvNd):
+    _n = 3
+
+    def forward(self, input: Tensor) -> Tensor:
+        x, pad = self._padded(input)
+        return F.conv3d(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
@@ -110,21 +119,26 @@ class ConvTranspose2d(_ConvNd):
                  dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
                  dtype: Any = None) -> None:
         if padding_mode != "zeros":
-            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype, output_padding)
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         out_pad = self.output_padding
         if output_size is not None:
-            out_pad = self._output_padding(input, tuple(output_size)[-2:])
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  out_pad, self.groups, self.dilation)
+            out_pad = self._output_padding(input, tuple(output_size)[-self._n:])
+        fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._n - 1]
+        return fn(input, self.weight, self.bias, self.stride, self.padding, out_pad,
+                  self.groups, self.dilation)
 
     def _output_padding(self, input: Tensor, size: tuple) -> tuple:
+        n = self._n
+        if len(size) != n:
+            raise ValueError(f"ConvTranspose{n}D: output_size must have {n} or {n + 2} "
+                             f"elements (got {len(size)})")
         out = []
-        for i in range(2):
-            base = ((input.shape[-2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
+        for i in range(n):
+            base = ((input.shape[-n + i] - 1) * self.stride[i] - 2 * self.padding[i]
                     + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
             extra = size[i] - base
             if not 0 <= extra < max(self.stride[i], self.dilation[i]):
@@ -132,3 +146,29 @@ class ConvTranspose2d(_ConvNd):
                                  f"range from {base} to {base + self.stride[i] - 1}")
             out.append(extra)
         return tuple(out)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    _n = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    _n = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _n = 3
+
+
+_LAZY = ("LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+         "LazyConvTranspose3d")
+
+
+def __getattr__(name: str):
+    """The lazy variants live in ``lazy.py`` (which imports this module); PyTorch programs
+    import them from here too."""
+    if name in _LAZY:
+        from . import lazy
+
+        return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

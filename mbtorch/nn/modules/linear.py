@@ -1,5 +1,6 @@
 """``Linear``, ``Bilinear``, ``Embedding``, ``Flatten``, ``Unflatten`` with PyTorch's default
-initialisation."""
+initialisation (``Identity``, defined with the containers, is importable from here as in
+PyTorch)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from ...core.tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from .container import Identity
 from .module import Module
 
-__all__ = [
-    "Linear", "NonDynamicallyQuantizableLinear", "Bilinear", "Embedding", "Flatten", "Unflatten"
-]
+__all__ = ["Identity", "Linear", "Bilinear", "Embedding", "Flatten", "Unflatten"]
 
 
 def _factory(device: Any, dtype: Any) -> dict:
@@ -102,7 +102,8 @@ class Embedding(Module):
             if padding_idx < 0:
                 padding_idx += num_embeddings
         self.padding_idx = padding_idx
-        self.max_norm = max_norm
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
             self.weight = Parameter(_mt.empty(num_embeddings, embedding_dim,
                                               **_factory(device, dtype)), not _freeze)
@@ -117,7 +118,8 @@ class Embedding(Module):
                 self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx, self.max_norm)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
@@ -127,7 +129,15 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s + (", sparse=True" if self.sparse else "")
 
 
 class Flatten(Module):
@@ -152,3 +162,16 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+_LAZY = ("LazyLinear",)
+
+
+def __getattr__(name: str):
+    """The lazy variants live in ``lazy.py`` (which imports this module); PyTorch programs
+    import them from here too."""
+    if name in _LAZY:
+        from . import lazy
+
+        return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

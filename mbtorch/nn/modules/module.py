@@ -1,22 +1,19 @@
-"""``Module``: the base class of layers, with PyTorch's registration, traversal, state-dict,
-device/dtype moves and hooks."""
+"""``Module``: the base class of layers, with PyTorch's registration, traversal, modes and
+hooks; device/dtype moves and the state dict come from the mixins in ``_moves.py`` and
+``_state.py``."""
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 from ...core.tensor import Tensor
 from ..parameter import Buffer, Parameter
+from ._hooks import call_with_hooks, init_hook_tables
+from ._moves import _Moves
+from ._state import _IncompatibleKeys, _StateDict  # noqa: F401 - _IncompatibleKeys re-exported
 
 __all__ = ["Module"]
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"  # PyTorch's text
-        return super().__repr__()
 
 
 class _RemovableHandle:
@@ -36,11 +33,14 @@ class _RemovableHandle:
 _hook_ids = iter(range(1 << 62))
 
 
-class Module:
+class Module(_Moves, _StateDict):
     """Base class for all layers. Assigning a ``Parameter``, ``Module`` or ``Buffer`` to an
     attribute registers it."""
 
     training: bool
+    dump_patches: bool = False
+    call_super_init: bool = False
+    _version: int = 1
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:
@@ -51,22 +51,25 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent"] = set()
         d["_modules"] = OrderedDict()
-        d["_forward_hooks"] = OrderedDict()
-        d["_forward_pre_hooks"] = OrderedDict()
+        init_hook_tables(d)
 
-    forward: Callable[..., Any]
+    def forward(self, *input: Any) -> Any:
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for hook in list(self._forward_pre_hooks.values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            res = hook(self, args, out)
-            if res is not None:
-                out = res
-        return out
+        d = self.__dict__
+        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
+                or d["_backward_pre_hooks"]):
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, args, kwargs)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: state from an older mbtorch (or a converted PyTorch module) may lack the
+        newer hook tables; they start empty."""
+        self.__dict__.update(state)
+        init_hook_tables(self.__dict__)
+        self.__dict__.setdefault("_non_persistent", set())
 
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         return self.__call__(*args, **kwargs)
@@ -156,6 +159,28 @@ class Module:
         if name not in mod._parameters:
             raise AttributeError(f"{type(mod).__name__} has no parameter `{name}`")
         return mod._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
+        return mod._buffers[name]
+
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Replace (or, unless ``strict``, add) the submodule at the dotted path ``target``."""
+        if not target:
+            raise ValueError("Cannot set the submodule without a target name!")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and name not in parent._modules:
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if not isinstance(module, Module):
+            raise TypeError(f"`module` is not an nn.Module, found {type(module)}")
+        parent.add_module(name, module)
+
+    def _get_name(self) -> str:
+        return type(self).__name__
 
     # -- traversal --------------------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "",
@@ -262,83 +287,37 @@ class Module:
                     mod._buffers[name] = fn(b)
         return self
 
-    def to(self, *args: Any, **kwargs: Any) -> "Module":
-        """``to(device)``, ``to(dtype)`` (floating tensors only), ``to(device, dtype)``."""
-        from ...core import dtypes as _dt
-
-        dtype = kwargs.get("dtype")
-        device = kwargs.get("device")
-        for a in args:
-            if isinstance(a, _dt.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            else:
-                device = a
-        if dtype is not None and not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got "
-                            f"desired dtype={dtype}")
-
-        def convert(t: Tensor) -> Tensor:
-            use_dtype = dtype if (dtype is not None and t.is_floating_point()) else None
-            return t.to(device=device, dtype=use_dtype)
-
-        return self._apply(convert)
-
-    def cpu(self) -> "Module":
-        return self.to("cpu")
-
-    def cuda(self, device: Any = None) -> "Module":
-        return self.to("cuda" if device is None else f"cuda:{device}"
-                       if isinstance(device, int) else device)
-
-    def float(self) -> "Module":
-        from ...core import dtypes as _dt
-
-        return self.to(_dt.float32)
-
-    def double(self) -> "Module":
-        from ...core import dtypes as _dt
-
-        return self.to(_dt.float64)
-
-    def half(self) -> "Module":
-        from ...core import dtypes as _dt
-
-        return self.to(_dt.float16)
-
     # -- hooks ------------------------------------------------------------------------------
-    def register_forward_hook(self, hook: Callable) -> _RemovableHandle:
-        key = next(_hook_ids)
-        self._forward_hooks[key] = hook
-        return _RemovableHandle(self._forward_hooks, key)
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> _RemovableHandle:
+        """``hook(module, args, output)`` (or ``(module, args, kwargs, output)`` with
+        ``with_kwargs``) after ``forward``; a non-None result replaces the output."""
+        handle = _add_hook(self._forward_hooks, hook, prepend)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle._key)
+        if always_call:
+            self._forward_hooks_always_called.add(handle._key)
+        return handle
 
-    def register_forward_pre_hook(self, hook: Callable) -> _RemovableHandle:
-        key = next(_hook_ids)
-        self._forward_pre_hooks[key] = hook
-        return _RemovableHandle(self._forward_pre_hooks, key)
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _RemovableHandle:
+        handle = _add_hook(self._forward_pre_hooks, hook, prepend)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle._key)
+        return handle
 
-    # -- state dict -------------------------------------------------------------------------
-    def state_dict(self, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
-        out = OrderedDict() if destination is None else destination
-        for name, p in self._parameters.items():
-            if p is not None:
-                out[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent:
-                out[prefix + name] = b if keep_vars else b.detach()
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(out, prefix + name + ".", keep_vars)
-        return out
+    def register_full_backward_hook(self, hook: Callable,
+                                    prepend: bool = False) -> _RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
+        module's tensor inputs are computed; a non-None result replaces ``grad_input``."""
+        return _add_hook(self._backward_hooks, hook, prepend)
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True,
-                        assign: bool = False) -> _IncompatibleKeys:
-        """Copy tensors in; report missing/unexpected keys and refuse shape mismatches."""
-        from ._state import load_state_dict
-
-        return load_state_dict(self, state_dict, strict, assign, _IncompatibleKeys)
+    def register_full_backward_pre_hook(self, hook: Callable,
+                                        prepend: bool = False) -> _RemovableHandle:
+        """``hook(module, grad_output)`` before the module's gradients are computed; a
+        non-None result replaces ``grad_output``."""
+        return _add_hook(self._backward_pre_hooks, hook, prepend)
 
     # -- repr -------------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -362,6 +341,14 @@ class Module:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
+
+
+def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool) -> _RemovableHandle:
+    key = next(_hook_ids)
+    hooks[key] = hook
+    if prepend:
+        hooks.move_to_end(key, last=False)
+    return _RemovableHandle(hooks, key)
 
 
 def _store_for(value: Any, d: dict, name: str) -> str | None:

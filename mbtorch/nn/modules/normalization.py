@@ -1,4 +1,5 @@
-"""``BatchNorm1d/2d``, ``LayerNorm``, ``GroupNorm``."""
+"""``LayerNorm``, ``GroupNorm``, ``RMSNorm``, ``LocalResponseNorm``, ``CrossMapLRN2d`` (the
+batch and instance norms live in ``batchnorm.py`` and ``instancenorm.py``, as in PyTorch)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
+__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 def _affine_params(mod: Module, affine: bool, bias: bool, shape: tuple, f: dict) -> None:
@@ -20,73 +21,6 @@ def _affine_params(mod: Module, affine: bool, bias: bool, shape: tuple, f: dict)
     mod.register_parameter("weight", Parameter(_mt.ones(shape, **f)) if affine else None)
     mod.register_parameter("bias", Parameter(_mt.zeros(shape, **f)) if affine and bias
                            else None)
-
-
-class _BatchNorm(Module):
-    _dims: tuple[int, ...] = (2, 3)
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None, *, bias: bool = True) -> None:
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        f = {"device": device, "dtype": dtype}
-        _affine_params(self, affine, bias, (num_features,), f)
-        if track_running_stats:
-            self.register_buffer("running_mean", _mt.zeros(num_features, **f))
-            self.register_buffer("running_var", _mt.ones(num_features, **f))
-            self.register_buffer("num_batches_tracked", _mt.tensor(0, dtype=_mt.long,
-                                                                   device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
-
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
-
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.dim() not in self._dims:
-            raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._dims)} input (got "
-                             f"{input.dim()}D input)")
-
-    def forward(self, input: Tensor) -> Tensor:
-        self._check_input_dim(input)
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.item())
-        use_batch = self.training or not self.track_running_stats
-        # batch statistics update the running ones only while training with tracking on
-        track = not use_batch or (self.training and self.track_running_stats)
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, momentum, self.eps)
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
-
-
-class BatchNorm1d(_BatchNorm):
-    _dims = (2, 3)
-
-
-class BatchNorm2d(_BatchNorm):
-    _dims = (4,)
 
 
 class LayerNorm(Module):
@@ -126,3 +60,76 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
+                 elementwise_affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+            else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(_mt.ones(shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """Legacy (Lua Torch) cross-channel LRN on 4-D input, with its own running-window rule
+    (which differs from ``LocalResponseNorm``'s near the first channels), as PyTorch keeps it:
+    ``x / (k + alpha / size * sum of squares over the window)^beta``."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def _window(self, channels: int) -> list[list[float]]:
+        """Row c: which channels feed channel c's sum (Lua Torch's add/remove recurrence)."""
+        pre_pad = int((self.size - 1) / 2 + 1)
+        row = [1.0 if j < min(pre_pad, channels) else 0.0 for j in range(channels)]
+        rows = [row[:]]
+        for c in range(1, channels):
+            if c < channels - pre_pad + 1:
+                row[c + pre_pad - 1] += 1.0
+            if c > pre_pad:
+                row[c - pre_pad] -= 1.0
+            rows.append(row[:])
+        return rows
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D "
+                             "instead.")
+        n, c, h, w = input.shape
+        mix = _mt.tensor(self._window(c), dtype=input.dtype, device=input.device)
+        sums = (mix @ (input * input).reshape(n, c, h * w)).reshape(input.shape)
+        return input * (sums * (self.alpha / self.size) + self.k).pow(-self.beta)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

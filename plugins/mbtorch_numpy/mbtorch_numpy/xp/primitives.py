@@ -28,8 +28,8 @@ def array_results(f: Callable, scalar_results: bool, quiet: QuietCalls | None = 
     scalars (NumPy: ``out=...``); one argument is passed without packing a tuple per call
     (unary ops are hot). With ``quiet``, the call runs with floating-point errors ignored
     (inline: no wrapper frame; see ``quiet.py``)."""
-    if quiet is not None:
-        return _quiet_ufunc(f, scalar_results, quiet)
+    if quiet is not None and scalar_results:  # NumPy: the one module whose ufuncs warn
+        return _quiet_ufunc(f, quiet)
     if not scalar_results:
         return f
     if getattr(f, "nin", None) == 1:
@@ -42,33 +42,20 @@ def array_results(f: Callable, scalar_results: bool, quiet: QuietCalls | None = 
     return kernel
 
 
-def _quiet_ufunc(f: Callable, scalar_results: bool, quiet: QuietCalls) -> Callable:
+def _quiet_ufunc(f: Callable, quiet: QuietCalls) -> Callable:
     run, retry = quiet.run, quiet.retry
     if getattr(f, "nin", None) == 1:
-        if scalar_results:
-            def kernel(x):
-                try:
-                    return run(f, x, out=...)
-                except RuntimeError:
-                    return retry(f, x, out=...)
-        else:
-            def kernel(x):
-                try:
-                    return run(f, x)
-                except RuntimeError:
-                    return retry(f, x)
-    elif scalar_results:
+        def kernel(x):
+            try:
+                return run(f, x, out=...)
+            except RuntimeError:
+                return retry(f, x, out=...)
+    else:
         def kernel(*args):
             try:
                 return run(f, *args, out=...)
             except RuntimeError:
                 return retry(f, *args, out=...)
-    else:
-        def kernel(*args):
-            try:
-                return run(f, *args)
-            except RuntimeError:
-                return retry(f, *args)
     kernel.__name__ = getattr(f, "__name__", "ufunc")
     kernel.quiet = True
     return kernel
@@ -249,7 +236,7 @@ def binary_ufunc(xp: Any, f: Callable, scalar_results: bool,
     bfloat16 would otherwise promote ``bf16_array + 3.0`` to float32. Two arrays (the hot
     path) go straight to ``f``; with ``quiet``, with floating-point errors ignored (inline:
     no wrapper frame; see ``quiet.py``)."""
-    if quiet is not None and scalar_results:  # NumPy
+    if quiet is not None and scalar_results:  # NumPy: the one module whose ufuncs warn
         run, retry = quiet.run, quiet.retry
 
         def kernel(a, b):
@@ -261,20 +248,6 @@ def binary_ufunc(xp: Any, f: Callable, scalar_results: bool,
                 return run(f, a, b, out=...)  # out=... keeps NumPy's 0-d results arrays
             except RuntimeError:
                 return retry(f, a, b, out=...)
-
-        kernel.quiet = True
-    elif quiet is not None:
-        run, retry = quiet.run, quiet.retry
-
-        def kernel(a, b):
-            if type(b) is float:
-                b = weak_scalar(xp, b, a)
-            elif type(a) is float:
-                a = weak_scalar(xp, a, b)
-            try:
-                return run(f, a, b)
-            except RuntimeError:
-                return retry(f, a, b)
 
         kernel.quiet = True
     elif scalar_results:

@@ -3,12 +3,15 @@
 ``mbtorch.backends.status()`` lists every backend found (installed through the entry-point
 group ``mbtorch.backends`` or registered by hand) with its state and the reason when it cannot
 be used; ``python -m mbtorch info`` prints the same report.
+
+The submodules PyTorch programs touch answer from the same registry: ``cudnn`` and ``cuda``
+(their flags, ``is_available()`` / ``is_built()``), ``mps``, and ``opencl``.
 """
 
 from __future__ import annotations
 
-from .core.fallback import is_cpu_fallback_enabled, set_cpu_fallback  # noqa: F401
-from .core.plugins import (  # noqa: F401
+from ..core.fallback import is_cpu_fallback_enabled, set_cpu_fallback  # noqa: F401
+from ..core.plugins import (  # noqa: F401
     AUTOLOAD_ENV,
     ENTRY_POINT_GROUP,
     BackendStatus,
@@ -18,5 +21,8 @@ from .core.plugins import (  # noqa: F401
     unregister,
 )
 
+from . import cuda, cudnn, mps, opencl  # noqa: E402
+
 __all__ = ["AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "BackendStatus", "is_cpu_fallback_enabled",
-           "register_plugin", "rescan", "set_cpu_fallback", "status", "unregister"]
+           "register_plugin", "rescan", "set_cpu_fallback", "status", "unregister", "cuda",
+           "cudnn", "mps", "opencl"]

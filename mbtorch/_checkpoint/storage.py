@@ -1,0 +1,259 @@
+"""Storages read from a checkpoint, and the rebuild functions its pickle calls.
+
+A storage's bytes are read on first use and become one flat mbtorch tensor on the device
+``map_location`` chose; every tensor of the checkpoint on that storage is an ``as_strided``
+view of it, so tensors that shared storage when saved share it again (as in PyTorch). The
+rebuild functions take their arguments from the file, so they check them (types, and that a
+view stays inside its storage) before any memory is touched.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+from typing import Any, Callable
+
+from ..core import dtypes as _dt
+from ..core._lazy import lazy_import
+from ..core.device import device
+from ..core.host import NUMPY_DTYPES
+from ..core.tensor import Tensor
+from .names import StorageType
+
+np = lazy_import("numpy", globals(), "np")
+
+__all__ = [
+    "CheckpointError", "WeightsOnlyUnpicklingError", "Storage", "StorageTable",
+    "REBUILD_FUNCTIONS", "rebuild_from_type_v2", "restorer",
+]
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a readable checkpoint (damaged, truncated or of another format)."""
+
+
+class WeightsOnlyUnpicklingError(pickle.UnpicklingError, CheckpointError):
+    """A weights-only load met something outside the allow-list; nothing of it ran."""
+
+
+class Storage:
+    """One storage of a checkpoint: element type, element count and saved location."""
+
+    __slots__ = ("key", "dtype", "numel", "location", "_table", "_root")
+
+    def __init__(self, key: str, dtype: _dt.dtype, numel: int, location: str,
+                 table: "StorageTable") -> None:
+        self.key, self.dtype, self.numel, self.location = key, dtype, numel, location
+        self._table, self._root = table, None
+
+    def root(self) -> Tensor:
+        """The storage as a flat tensor, read and placed on first use."""
+        if self._root is None:
+            from .. import from_numpy
+
+            fetch = self._table.fetch
+            host = from_numpy(fetch(self.key, self.dtype, self.numel) if fetch is not None
+                              else np.empty(self.numel, NUMPY_DTYPES[self.dtype]))
+            placed = self._table.restore(host, self.location)
+            if (not isinstance(placed, Tensor) or placed.dtype is not self.dtype
+                    or tuple(placed.shape) != (self.numel,)):
+                raise TypeError(f"load(): map_location must return None or the storage it was "
+                                f"given (moved to a device), got {type(placed).__name__}")
+            self._root = placed
+        return self._root
+
+    def fill(self, data: Any) -> None:
+        """Write the storage's bytes (a flat NumPy array) after its tensors were built."""
+        from .. import from_numpy, no_grad
+
+        with no_grad():
+            self.root().copy_(from_numpy(data))
+
+
+class StorageTable:
+    """The storages of one checkpoint by key; ``persistent_load`` resolves the pickle's
+    persistent ids ``('storage', storage_type, key, location, numel[, view])`` here.
+
+    ``fetch(key, dtype, numel)`` returns the storage's bytes as a flat NumPy array (None: the
+    storages start empty and are filled later); ``restore(host_tensor, location)`` places one
+    (``map_location``)."""
+
+    def __init__(self, fetch: Callable[[str, _dt.dtype, int], Any] | None,
+                 restore: Callable[[Tensor, str], Tensor]) -> None:
+        self.fetch, self.restore = fetch, restore
+        self._storages: dict[str, Storage] = {}
+
+    def persistent_load(self, pid: Any) -> Storage:
+        if type(pid) is not tuple or len(pid) not in (5, 6) or _ascii(pid[0]) != "storage":
+            raise WeightsOnlyUnpicklingError(f"Only persistent_load of storage is allowed, but "
+                                             f"got {pid!r:.80}")
+        stype, key, location, numel = pid[1:5]
+        location = _ascii(location)
+        if (type(stype) is not StorageType or type(key) is not str or type(location) is not str
+                or type(numel) is not int or numel < 0):
+            raise WeightsOnlyUnpicklingError(f"load(): malformed storage id {pid!r:.120}")
+        if len(pid) == 6 and pid[5] is not None:
+            raise CheckpointError("load(): storage views of PyTorch's pre-1.0 legacy format are "
+                                  "not supported")
+        found = self._storages.get(key)
+        if found is None:
+            found = self._storages[key] = Storage(key, stype.dtype, numel, location, self)
+        elif found.dtype is not stype.dtype or found.numel != numel:
+            raise CheckpointError(f"load(): storage '{key}' is used as {found.dtype} x "
+                                  f"{found.numel} and as {stype.dtype} x {numel}")
+        return found
+
+    def get(self, key: str) -> Storage:
+        if key not in self._storages:
+            raise CheckpointError(f"load(): the checkpoint's data names storage '{key}', which "
+                                  "none of its tensors uses")
+        return self._storages[key]
+
+
+def _ascii(value: Any) -> Any:
+    return value.decode("ascii") if isinstance(value, bytes) else value
+
+
+def _ints(value: Any, fn: str, arg: str) -> tuple[int, ...]:
+    if not isinstance(value, (tuple, list)) or any(type(v) is not int or v < 0 for v in value):
+        raise CheckpointError(f"{fn}(): {arg} must be a tuple of non-negative ints, got "
+                              f"{value!r:.80}")
+    return tuple(value)
+
+
+def _view(storage: Any, offset: Any, size: Any, stride: Any, fn: str) -> Tensor:
+    from .. import as_strided
+
+    if type(storage) is not Storage:
+        raise CheckpointError(f"{fn}(): expected a storage, got {type(storage).__name__}")
+    (offset,) = _ints((offset,), fn, "storage_offset")
+    size, stride = _ints(size, fn, "size"), _ints(stride, fn, "stride")
+    if len(size) != len(stride):
+        raise CheckpointError(f"{fn}(): size {size} and stride {stride} differ in length")
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
+    if last >= storage.numel:
+        raise CheckpointError(f"{fn}(): a tensor of size {size}, stride {stride} at offset "
+                              f"{offset} reaches past its storage of {storage.numel} elements")
+    return as_strided(storage.root(), size, stride, offset)
+
+
+def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any) -> Tensor:
+    return _view(storage, storage_offset, size, stride, "_rebuild_tensor")
+
+
+def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any,
+                       requires_grad: Any = False, backward_hooks: Any = None,
+                       metadata: Any = None) -> Tensor:
+    t = _view(storage, storage_offset, size, stride, "_rebuild_tensor_v2")
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _rebuild_tensor_v3(storage: Any, storage_offset: Any, size: Any, stride: Any,
+                       requires_grad: Any, backward_hooks: Any, dtype: Any,
+                       metadata: Any = None) -> Tensor:
+    if type(storage) is Storage and dtype is not storage.dtype:
+        raise CheckpointError(f"_rebuild_tensor_v3(): a {dtype} tensor on a {storage.dtype} "
+                              "storage is not supported")
+    return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad)
+
+
+def _set_state(t: Tensor, state: Any) -> None:
+    """A tensor's Python attributes from the file; never one the class defines."""
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slots = state
+        if slots:
+            raise CheckpointError("load(): tensor slot state is not supported")
+    if not state:
+        return
+    if not isinstance(state, dict):
+        raise CheckpointError(f"load(): tensor state must be a dict, got {type(state).__name__}")
+    for k, v in state.items():
+        if type(k) is not str or hasattr(type(t), k):
+            raise CheckpointError(f"load(): a checkpoint may not set the tensor attribute {k!r}")
+        setattr(t, k, v)
+
+
+def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> Tensor:
+    from ..nn.parameter import Parameter
+
+    if not isinstance(data, Tensor):
+        raise CheckpointError(f"_rebuild_parameter(): data must be a tensor, got "
+                              f"{type(data).__name__}")
+    return Parameter(data, bool(requires_grad))
+
+
+def _rebuild_parameter_with_state(data: Any, requires_grad: Any, backward_hooks: Any,
+                                  state: Any) -> Tensor:
+    p = _rebuild_parameter(data, requires_grad, backward_hooks)
+    _set_state(p, state)
+    return p
+
+
+REBUILD_FUNCTIONS: dict[str, Callable] = {f.__name__: f for f in (
+    _rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter,
+    _rebuild_parameter_with_state)}
+"""PyTorch's rebuild functions (``torch._utils.<name>``) that mbtorch implements."""
+
+
+def rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> Tensor:
+    """``torch._tensor._rebuild_from_type_v2``: a tensor subclass, or a tensor with
+    attributes."""
+    from ..nn.parameter import Parameter
+
+    if not any(func is f for f in REBUILD_FUNCTIONS.values()) or type(args) is not tuple:
+        raise WeightsOnlyUnpicklingError(f"_rebuild_from_type_v2(): {func!r:.80} is not a "
+                                         "tensor rebuild function")
+    if not (isinstance(new_type, type) and issubclass(new_type, Tensor)):
+        raise CheckpointError(f"_rebuild_from_type_v2(): {new_type!r:.80} is not a tensor type")
+    ret = func(*args)
+    if type(ret) is not new_type:
+        ret = Parameter(ret, ret.requires_grad) if new_type is Parameter else \
+            Tensor._make_subclass(new_type, ret, ret.requires_grad)
+    _set_state(ret, state)
+    return ret
+
+
+def _one_argument(fn: Callable) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 1 and not any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
+def _to_saved_location(t: Tensor, loc: str) -> Tensor:
+    try:
+        return t.to(loc)
+    except RuntimeError as exc:
+        raise RuntimeError(f"load(): the checkpoint's tensors were saved on '{loc}', which is "
+                           f"not available here ({exc}); pass map_location='cpu' (or another "
+                           "device) to load them there") from None
+
+
+def restorer(map_location: Any) -> Callable[[Tensor, str], Tensor]:
+    """``map_location`` as ``torch.load`` takes it, as a function (host tensor, saved location
+    tag) -> placed tensor: None (the saved device), a device or its string (every storage
+    there), a dict from saved tags to devices, or a callable ``(storage, location)`` returning
+    the placed storage or None (``lambda storage, loc: storage`` keeps everything on the
+    CPU); a callable of one argument (mbtorch's earlier form) maps the saved tag to a device."""
+    if map_location is None:
+        return _to_saved_location
+    if isinstance(map_location, (str, device)):
+        target = str(map_location)
+        return lambda t, loc: t.to(target)
+    if isinstance(map_location, dict):
+        table = {str(k): str(v) for k, v in map_location.items()}
+        return lambda t, loc: t.to(table.get(loc, loc))
+    if callable(map_location):
+        if _one_argument(map_location):
+            return lambda t, loc: t.to(str(map_location(loc) or loc))
+
+        def call(t: Tensor, loc: str) -> Tensor:
+            out = map_location(t, loc)
+            return t.to(loc) if out is None else out
+        return call
+    raise TypeError(f"load(): map_location must be None, a device, a string, a dict or a "
+                    f"callable, got {type(map_location).__name__}")
