@@ -438,3 +438,22 @@ def test_other_convolutions_autocast_like_torch(name, x_shape, w_shape):
     with torch.autocast("cpu"):
         theirs = getattr(torch.nn.functional, name)(tx, tw)
     _close(ours, theirs, rtol=5e-2, atol=1e-1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, F, x, y: F.prelu(x, lib.tensor([0.25])),
+    lambda lib, F, x, y: F.scaled_dot_product_attention(x[None], y[None], y[None]),
+    lambda lib, F, x, y: F.soft_margin_loss(x.bfloat16(), lib.ones(4, 5)),
+    lambda lib, F, x, y: F.triplet_margin_loss(x.bfloat16(), y, y),
+    lambda lib, F, x, y: F.cosine_embedding_loss(x.bfloat16(), y, lib.ones(4)),
+    lambda lib, F, x, y: F.poisson_nll_loss(x.bfloat16(), y.abs()),
+], ids=["prelu", "sdpa", "soft_margin", "triplet_margin", "cosine_embedding", "poisson_nll"])
+def test_more_ops_follow_torchs_cpu_lists(call):
+    x, y = np.random.default_rng(0).standard_normal((2, 4, 5)).astype(np.float32)
+    with torch.autocast("cpu"):
+        theirs = call(torch, torch.nn.functional, torch.tensor(x), torch.tensor(y))
+    with mt.autocast("cpu"):
+        ours = call(mt, mt.nn.functional, mt.tensor(x), mt.tensor(y))
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.float().detach().numpy(), theirs.float().detach().numpy(),
+                               rtol=2e-2, atol=2e-2)

@@ -7,6 +7,7 @@ from typing import Any
 
 import mbtorch as _mt
 
+from ...core.autocast import AUTOCAST, lower
 from ...core.tensor import Tensor
 
 __all__ = [
@@ -177,6 +178,8 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``max(0, x) + weight * min(0, x)``, ``weight`` one value or one per channel (dim 1)."""
+    if AUTOCAST.on:  # on PyTorch's autocast low-precision list
+        input, weight = lower(input, weight)
     n = weight.numel()
     if n != 1:
         channels = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() else 1)

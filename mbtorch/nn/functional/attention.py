@@ -8,6 +8,7 @@ from typing import Any
 
 import mbtorch as _mt
 
+from ...core.autocast import AUTOCAST, lower
 from ...core.tensor import Tensor
 from .dropout import dropout
 from .linear import linear
@@ -20,6 +21,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
     """softmax(Q K^T * scale + mask) V; a bool mask keeps True positions."""
+    if AUTOCAST.on:  # on PyTorch's autocast low-precision list
+        query, key, value = lower(query, key, value)
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention(): explicit attn_mask should not be set "
                            "when is_causal=True")

@@ -8,6 +8,7 @@ from typing import Any
 
 import mbtorch as _mt
 
+from ...core.autocast import AUTOCAST, to_float32
 from ...core.tensor import Tensor
 
 __all__ = ["ctc_loss"]
@@ -58,6 +59,8 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_leng
              blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """``log_probs`` (T, N, C) or unbatched (T, C); ``targets`` padded (N, S) or concatenated;
     'mean' divides each loss by its target length, then averages over the batch."""
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        log_probs, = to_float32(log_probs)
     _check(log_probs, blank, reduction)
     unbatched = log_probs.dim() == 2
     lp = log_probs.unsqueeze(1) if unbatched else log_probs

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import mbtorch as _mt
 
+from ...core.autocast import AUTOCAST, to_float32
 from ...core.tensor import Tensor
 from .activation import logsigmoid, softplus
 from .loss import _reduce, _reduction
@@ -24,6 +25,8 @@ __all__ = [
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
                      size_average: bool | None = None, eps: float = 1e-8,
                      reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if log_input:
         loss = _mt.exp(input) - target * input
@@ -64,6 +67,8 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     margin_part = _mt.where(target != 1, _mt.clamp_min(margin - input, 0), 0.0)
     self_part = _mt.where(target != -1, input, 0.0)
@@ -73,6 +78,8 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                           size_average: bool | None = None, reduce: bool | None = None,
                           reduction: str = "mean") -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input1, input2, target = to_float32(input1, input2, target)
     reduction = _reduction(size_average, reduce, reduction)
     t_dim = target.dim()
     if t_dim > 1 or input1.dim() != t_dim + 1 or input2.dim() != t_dim + 1:
@@ -92,6 +99,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         size_average: bool | None = None, reduce: bool | None = None,
                         reduction: str = "mean") -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input1, input2, target = to_float32(input1, input2, target)
     reduction = _reduction(size_average, reduce, reduction)
     if not input1.dim() == input2.dim() == target.dim():
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
@@ -103,6 +112,8 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
                      reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if input.shape != target.shape:
         raise ValueError(f"soft_margin_loss(): target size ({list(target.shape)}) must be the "
@@ -137,6 +148,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | N
                            reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Hinge loss between each target class (the indices before the first -1) and each
     non-target class, divided by the number of classes."""
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     x, target, single = _class_rows(input, target, "multilabel_margin_loss")
     tgt = target.unsqueeze(0) if target.dim() == 1 else target
@@ -163,6 +176,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | N
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average: bool | None = None,
                       reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        input, target = to_float32(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("multi_margin_loss(): only p == 1 and p == 2 supported")
@@ -219,6 +234,8 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
                         margin: float = 1.0, p: float = 2, eps: float = 1e-6,
                         swap: bool = False, size_average: bool | None = None,
                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    if AUTOCAST.on:  # on PyTorch's autocast float32 list
+        anchor, positive, negative = to_float32(anchor, positive, negative)
     reduction = _reduction(size_average, reduce, reduction)
     _triplet_dims(anchor, positive, negative, "triplet_margin_loss")
     d_pos = pairwise_distance(anchor, positive, p, eps)
