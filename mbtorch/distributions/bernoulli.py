@@ -6,37 +6,20 @@ from typing import Any
 
 import mbtorch
 
-from ..core.tensor import Size, Tensor
+from ..core.tensor import Tensor
 from . import constraints
+from ._params import BinaryParamShape, binary_logits, binary_param, binary_probs
 from .exp_family import ExponentialFamily
-from .utils import (
-    bce_with_logits,
-    broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
+from .utils import bce_with_logits, broadcast_all
 
 __all__ = ["Bernoulli"]
 
 
-def binary_param(self: Any, probs: Any, logits: Any) -> Size:
-    """Store exactly one of ``probs``/``logits`` (broadcast) and return the batch shape."""
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-    given = probs if probs is not None else logits
-    (param,) = broadcast_all(given)
-    if probs is not None:
-        self.probs = param
-    else:
-        self.logits = param
-    self._param = param
-    return Size() if isinstance(given, (int, float)) else param.size()
-
-
-class Bernoulli(ExponentialFamily):
+class Bernoulli(BinaryParamShape, ExponentialFamily):
     """``Bernoulli(probs=p)`` or ``Bernoulli(logits=l)``: 1 with probability ``p``."""
 
+    logits = binary_logits  # each derived lazily from the other
+    probs = binary_probs
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -48,9 +31,7 @@ class Bernoulli(ExponentialFamily):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
-        new = self._expand_params(Bernoulli, batch_shape, _instance, ("probs", "logits"))
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
-        return new
+        return self._expand_binary(Bernoulli, batch_shape, _instance)
 
     @property
     def mean(self) -> Tensor:
@@ -64,18 +45,6 @@ class Bernoulli(ExponentialFamily):
     @property
     def variance(self) -> Tensor:
         return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.size()
 
     def sample(self, sample_shape: Any = ()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))

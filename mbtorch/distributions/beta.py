@@ -7,23 +7,17 @@ from typing import Any
 import mbtorch
 
 from ..core.tensor import Size, Tensor
-from . import constraints
+from ._params import UnitIntervalConcentrations
 from .dirichlet import Dirichlet
-from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Beta"]
 
 
-class Beta(ExponentialFamily):
+class Beta(UnitIntervalConcentrations, ExponentialFamily):
     """``Beta(concentration1, concentration0)`` (alpha, beta); ``rsample`` differentiates
     through its Dirichlet's Gamma samples."""
-
-    arg_constraints = {"concentration1": constraints.positive,
-                       "concentration0": constraints.positive}
-    support = constraints.unit_interval
-    has_rsample = True
 
     def __init__(self, concentration1: Any, concentration0: Any,
                  validate_args: bool | None = None) -> None:
@@ -34,9 +28,7 @@ class Beta(ExponentialFamily):
     def expand(self, batch_shape: Any, _instance: Any = None) -> Beta:
         new = self._get_checked_instance(Beta, _instance)
         new._dirichlet = self._dirichlet.expand(Size(batch_shape))
-        Distribution.__init__(new, Size(batch_shape), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._init_expanded(new, Size(batch_shape))
 
     @property
     def mean(self) -> Tensor:

@@ -7,10 +7,10 @@ from typing import Any
 
 import mbtorch
 
-from ..core.tensor import Size, Tensor
+from ..core.tensor import Tensor
 from . import constraints
+from ._params import loc_scale_param
 from .distribution import Distribution
-from .utils import broadcast_all
 
 __all__ = ["Cauchy"]
 
@@ -23,10 +23,7 @@ class Cauchy(Distribution):
     has_rsample = True
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch = Size() if isinstance(loc, (int, float)) and isinstance(scale, (int, float)) \
-            else self.loc.size()
-        super().__init__(batch, validate_args=validate_args)
+        super().__init__(loc_scale_param(self, loc, scale), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Cauchy:
         return self._expand_params(Cauchy, batch_shape, _instance, ("loc", "scale"))

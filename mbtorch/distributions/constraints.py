@@ -84,7 +84,18 @@ class _DependentProperty(property, _Dependent):
         return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
-class _IndependentConstraint(Constraint):
+class _WrapsConstraint(Constraint):
+    # independent() and MixtureSameFamilyConstraint are discrete exactly when their base is
+    def __init__(self, base_constraint: Constraint) -> None:
+        self.base_constraint = base_constraint
+        super().__init__()
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+
+class _IndependentConstraint(_WrapsConstraint):
     """``base_constraint`` with ``reinterpreted_batch_ndims`` more dims folded into events."""
 
     def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
@@ -94,13 +105,8 @@ class _IndependentConstraint(Constraint):
         if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
             raise ValueError("independent(): reinterpreted_batch_ndims must be a non-negative "
                              f"int, but got {reinterpreted_batch_ndims!r}")
-        self.base_constraint = base_constraint
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
-        super().__init__()
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return self.base_constraint.is_discrete
+        super().__init__(base_constraint)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -120,7 +126,7 @@ class _IndependentConstraint(Constraint):
                 f"{self.reinterpreted_batch_ndims})")
 
 
-class MixtureSameFamilyConstraint(Constraint):
+class MixtureSameFamilyConstraint(_WrapsConstraint):
     """The support of a ``MixtureSameFamily``: a value is valid where it is in the support
     of its component distribution's constraint."""
 
@@ -128,12 +134,7 @@ class MixtureSameFamilyConstraint(Constraint):
         if not isinstance(base_constraint, Constraint):
             raise TypeError("MixtureSameFamilyConstraint(): base_constraint must be a "
                             f"Constraint, but got {type(base_constraint).__name__}")
-        self.base_constraint = base_constraint
-        super().__init__()
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return self.base_constraint.is_discrete
+        super().__init__(base_constraint)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -316,7 +317,14 @@ class _CorrCholesky(_LowerCholesky):
         return super().check(value) & ((row_norm - 1.0).abs() <= tol).all(-1)
 
 
-class _Cat(Constraint):
+class _OverSequence(Constraint):
+    # cat() and stack() hold constraints ``cseq``; any discrete part makes the whole discrete
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+
+class _Cat(_OverSequence):
     """Each constraint of ``cseq`` on its slice (of size ``lengths``) along ``dim``."""
 
     def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
@@ -326,10 +334,6 @@ class _Cat(Constraint):
             raise ValueError("cat(): lengths must have one entry per constraint")
         self.dim = dim
         super().__init__()
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -343,17 +347,13 @@ class _Cat(Constraint):
         return mbtorch.cat(checks, self.dim)
 
 
-class _Stack(Constraint):
+class _Stack(_OverSequence):
     """Each constraint of ``cseq`` on its index along ``dim``."""
 
     def __init__(self, cseq: Any, dim: int = 0) -> None:
         self.cseq = list(cseq)
         self.dim = dim
         super().__init__()
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]

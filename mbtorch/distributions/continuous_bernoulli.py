@@ -9,7 +9,7 @@ import mbtorch
 
 from ..core.tensor import Size, Tensor
 from . import constraints
-from .bernoulli import binary_param
+from ._params import binary_param
 from .exp_family import ExponentialFamily
 from .utils import (
     bce_with_logits,

@@ -178,7 +178,12 @@ class Distribution:
                 value = getattr(self, name)
                 setattr(new, name, value.expand(tuple(batch_shape)
                                                 + tuple(value.shape[value.dim() - param_dims:])))
-        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        return self._init_expanded(new, batch_shape, self._event_shape)
+
+    def _init_expanded(self, new: Any, batch_shape: Any, event_shape: Any = ()) -> Any:
+        """Finish an ``expand``: ``new`` gets the shapes without re-validating (its
+        parameters come from this, already checked) but keeps this one's setting."""
+        Distribution.__init__(new, batch_shape, event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 

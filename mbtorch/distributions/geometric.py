@@ -8,22 +8,18 @@ import mbtorch
 
 from ..core.tensor import Tensor
 from . import constraints
-from .bernoulli import binary_param
+from ._params import BinaryProbsLogits, binary_logits, binary_param, binary_probs
 from .distribution import Distribution
-from .utils import (
-    bce_with_logits,
-    broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
+from .utils import bce_with_logits, broadcast_all
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbsLogits, Distribution):
     """``Geometric(probs=p)``: ``P(k) = (1 - p)^k p`` for ``k = 0, 1, ...``."""
 
+    logits = binary_logits  # each derived lazily from the other
+    probs = binary_probs
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 
@@ -41,9 +37,7 @@ class Geometric(Distribution):
                     f"values:\n{self.probs}")
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Geometric:
-        new = self._expand_params(Geometric, batch_shape, _instance, ("probs", "logits"))
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
-        return new
+        return self._expand_binary(Geometric, batch_shape, _instance)
 
     @property
     def mean(self) -> Tensor:
@@ -56,14 +50,6 @@ class Geometric(Distribution):
     @property
     def variance(self) -> Tensor:
         return (1.0 / self.probs - 1.0) / self.probs
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape: Any = ()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))

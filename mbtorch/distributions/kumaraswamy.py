@@ -8,7 +8,7 @@ from typing import Any
 import mbtorch
 
 from ..core.tensor import Size, Tensor
-from . import constraints
+from ._params import UnitIntervalConcentrations
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
 from .uniform import Uniform
@@ -23,13 +23,8 @@ def _moments(a: Tensor, b: Tensor, n: int) -> Tensor:
     return b * mbtorch.exp(mbtorch.lgamma(arg1) + mbtorch.lgamma(b) - mbtorch.lgamma(arg1 + b))
 
 
-class Kumaraswamy(TransformedDistribution):
+class Kumaraswamy(UnitIntervalConcentrations, TransformedDistribution):
     """``Kumaraswamy(concentration1, concentration0)``: ``(1 - U ** (1/b)) ** (1/a)``."""
-
-    arg_constraints = {"concentration1": constraints.positive,
-                       "concentration0": constraints.positive}
-    support = constraints.unit_interval
-    has_rsample = True
 
     def __init__(self, concentration1: Any, concentration0: Any,
                  validate_args: bool | None = None) -> None:

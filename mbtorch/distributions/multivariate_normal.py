@@ -11,8 +11,8 @@ import mbtorch
 from ..core.tensor import Size, Tensor
 from . import constraints
 from ._linalg import cholesky, solve_lower, tri_inverse
+from ._params import LocMeanMode, ScaleTrilMatrices
 from .distribution import Distribution
-from .utils import lazy_property
 
 __all__ = ["MultivariateNormal"]
 
@@ -41,7 +41,7 @@ def _matrix_arg(value: Any, name: str) -> Tensor:
     return value
 
 
-class MultivariateNormal(Distribution):
+class MultivariateNormal(LocMeanMode, ScaleTrilMatrices, Distribution):
     """``MultivariateNormal(loc, covariance_matrix=None, precision_matrix=None,
     scale_tril=None)``: exactly one of the three matrices is given."""
 
@@ -87,28 +87,6 @@ class MultivariateNormal(Distribution):
 
     def _matrix_shape(self) -> tuple:
         return tuple(self._batch_shape) + tuple(self._event_shape) * 2
-
-    @lazy_property
-    def scale_tril(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self) -> Tensor:
-        lower = self._unbroadcasted_scale_tril
-        return (lower @ lower.mT).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self) -> Tensor:
-        inv = tri_inverse(self._unbroadcasted_scale_tril)
-        return (inv.mT @ inv).expand(self._matrix_shape())
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

@@ -6,12 +6,13 @@ from typing import Any
 
 import mbtorch
 
-from ..core.tensor import Size, Tensor
+from ..core.tensor import Tensor
 from . import constraints
+from ._params import BinaryParamShape, binary_logits, binary_probs, count_binary_param
 from ._samplers import poisson
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import lazy_property
 
 __all__ = ["NegativeBinomial"]
 
@@ -20,10 +21,12 @@ def _log_sigmoid(x: Tensor) -> Tensor:
     return -(x.neg().clamp(min=0) + mbtorch.log1p(mbtorch.exp(-x.abs())))
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(BinaryParamShape, Distribution):
     """``NegativeBinomial(total_count, probs=None, logits=None)``: successes before
     ``total_count`` failures, each trial succeeding with probability ``probs``."""
 
+    logits = binary_logits  # each derived lazily from the other
+    probs = binary_probs
     arg_constraints = {"total_count": constraints.greater_than_eq(0),
                        "probs": constraints.half_open_interval(0.0, 1.0),
                        "logits": constraints.real}
@@ -31,22 +34,12 @@ class NegativeBinomial(Distribution):
 
     def __init__(self, total_count: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.size(), validate_args=validate_args)
+        batch_shape = count_binary_param(self, total_count, probs, logits)
+        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> NegativeBinomial:
-        new = self._expand_params(NegativeBinomial, batch_shape, _instance,
-                                  ("total_count", "probs", "logits"))
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
-        return new
+        return self._expand_binary(NegativeBinomial, batch_shape, _instance,
+                                   ("total_count", "probs", "logits"))
 
     @property
     def mean(self) -> Tensor:
@@ -59,18 +52,6 @@ class NegativeBinomial(Distribution):
     @property
     def variance(self) -> Tensor:
         return self.mean / mbtorch.sigmoid(-self.logits)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.size()
 
     @lazy_property
     def _gamma(self) -> Gamma:

@@ -7,17 +7,15 @@ from typing import Any
 
 import mbtorch
 
-from ..core.tensor import Size, Tensor
+from ..core.tensor import Tensor
 from . import constraints
+from ._params import LocMeanMode, loc_scale_param
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all
 
 __all__ = ["Normal"]
 
-_NUMBERS = (int, float)
 
-
-class Normal(ExponentialFamily):
+class Normal(LocMeanMode, ExponentialFamily):
     """``Normal(loc, scale)``: mean ``loc``, standard deviation ``scale``.
 
     >>> Normal(0.0, 1.0).log_prob(mbtorch.tensor(0.0))
@@ -30,21 +28,10 @@ class Normal(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch = Size() if isinstance(loc, _NUMBERS) and isinstance(scale, _NUMBERS) \
-            else self.loc.size()
-        super().__init__(batch, validate_args=validate_args)
+        super().__init__(loc_scale_param(self, loc, scale), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Normal:
         return self._expand_params(Normal, batch_shape, _instance, ("loc", "scale"))
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:

@@ -9,6 +9,7 @@ import mbtorch
 
 from ..core.tensor import Size, Tensor
 from . import constraints
+from ._params import LocMeanMode
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property
 
@@ -58,7 +59,7 @@ def _rejection_sample(loc: Tensor, concentration: Tensor, proposal_r: Tensor,
     return mbtorch.remainder(x + math.pi + loc, 2 * math.pi) - math.pi
 
 
-class VonMises(Distribution):
+class VonMises(LocMeanMode, Distribution):
     """``VonMises(loc, concentration)`` on the circle, values in ``[-pi, pi)``."""
 
     arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
@@ -97,13 +98,6 @@ class VonMises(Distribution):
                                     self._proposal_r, shape)
             return out.to(self.loc.dtype)
 
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @lazy_property
     def variance(self) -> Tensor:

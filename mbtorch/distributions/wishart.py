@@ -10,11 +10,11 @@ import mbtorch
 
 from ..core.tensor import Size, Tensor
 from . import constraints
-from ._linalg import cholesky, is_positive_definite, logdet_pd, solve_lower, tri_inverse
+from ._linalg import cholesky, is_positive_definite, logdet_pd, solve_lower
+from ._params import ScaleTrilMatrices
 from .chi2 import Chi2
 from .exp_family import ExponentialFamily
 from .multivariate_normal import _precision_to_scale_tril
-from .utils import lazy_property
 
 __all__ = ["Wishart"]
 
@@ -27,7 +27,7 @@ def _mvdigamma(x: Tensor, p: int) -> Tensor:
     return mbtorch.digamma(x.unsqueeze(-1) - steps).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(ScaleTrilMatrices, ExponentialFamily):
     """``Wishart(df, covariance_matrix=None, precision_matrix=None, scale_tril=None)``;
     ``rsample`` by the Bartlett decomposition (differentiable in the scale and, through the
     Chi2 samples, in ``df``)."""
@@ -99,20 +99,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self) -> tuple:
         return tuple(self._batch_shape) + tuple(self._event_shape)
-
-    @lazy_property
-    def scale_tril(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self) -> Tensor:
-        lower = self._unbroadcasted_scale_tril
-        return (lower @ lower.mT).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self) -> Tensor:
-        inv = tri_inverse(self._unbroadcasted_scale_tril)
-        return (inv.mT @ inv).expand(self._matrix_shape())
 
     def _df_matrix(self, df: Tensor) -> Tensor:
         return df.reshape(tuple(self._batch_shape) + (1, 1))

@@ -32,7 +32,12 @@ def _activation(activation: str | Callable) -> Callable:
     return activation
 
 
-class TransformerEncoderLayer(Module):
+class _TransformerLayer(Module):
+    # The encoder and decoder layers build the same submodules, the decoder adding a
+    # cross-attention and a third norm/dropout; they are registered in PyTorch's order so
+    # that parameters() and state dicts line up with torch's either way.
+    _cross_attention = False
+
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
@@ -42,14 +47,18 @@ class TransformerEncoderLayer(Module):
         f = {"device": device, "dtype": dtype}
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias=bias,
                                             batch_first=batch_first, **f)
+        if self._cross_attention:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias=bias,
+                                                     batch_first=batch_first, **f)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **f)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **f)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **f)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **f)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        sublayers = range(1, 4 if self._cross_attention else 3)
+        for i in sublayers:
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **f))
+        for i in sublayers:
+            setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = _activation(activation)
 
     def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any,
@@ -58,6 +67,15 @@ class TransformerEncoderLayer(Module):
                              need_weights=False, is_causal=is_causal)[0]
         return self.dropout1(out)
 
+
+def _init_stack(stack: Module, layer: Module, num_layers: int, norm: Module | None) -> None:
+    # the encoder and decoder stacks: ``num_layers`` independent copies of ``layer``
+    stack.layers = ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+    stack.num_layers = num_layers
+    stack.norm = norm
+
+
+class TransformerEncoderLayer(_TransformerLayer):
     def _ff_block(self, x: Tensor) -> Tensor:
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
@@ -76,9 +94,7 @@ class TransformerEncoder(Module):
                  norm: Module | None = None, enable_nested_tensor: bool = True,
                  mask_check: bool = True) -> None:
         super().__init__()
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
-        self.num_layers = num_layers
-        self.norm = norm
+        _init_stack(self, encoder_layer, num_layers, norm)
 
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
@@ -90,37 +106,10 @@ class TransformerEncoder(Module):
         return self.norm(out) if self.norm is not None else out
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention over ``tgt``, attention over the encoder's ``memory``, feed-forward."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = "relu",
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__()
-        f = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias=bias,
-                                            batch_first=batch_first, **f)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias=bias,
-                                                 batch_first=batch_first, **f)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **f)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **f)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **f)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **f)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **f)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _activation(activation)
-
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any,
-                  is_causal: bool) -> Tensor:
-        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                             need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(out)
+    _cross_attention = True
 
     def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any,
                    is_causal: bool) -> Tensor:
@@ -152,9 +141,7 @@ class TransformerDecoder(Module):
     def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
                  norm: Module | None = None) -> None:
         super().__init__()
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
-        self.num_layers = num_layers
-        self.norm = norm
+        _init_stack(self, decoder_layer, num_layers, norm)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,

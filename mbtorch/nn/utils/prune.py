@@ -175,36 +175,34 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
+class _UnstructuredByAmount(BasePruningMethod):
+    # RandomUnstructured and L1Unstructured differ only in which ``k`` entries they pick
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount: Any) -> None:
         _check_amount_init(amount)
         self.amount = amount
 
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        k = _n_to_prune(self.amount, t.numel())
-        mask = default_mask.clone()
-        if k:
-            _, idx = _mt.topk(_mt.rand_like(t).reshape(-1), k)
-            mask.reshape(-1)[idx] = 0
-        return mask
-
-
-class L1Unstructured(BasePruningMethod):
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount: Any) -> None:
-        _check_amount_init(amount)
-        self.amount = amount
+    def _pick(self, t: Tensor, k: int) -> Tensor:
+        """The flat indices of the ``k`` entries of ``t`` to prune."""
+        raise NotImplementedError
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         k = _n_to_prune(self.amount, t.numel())
         mask = default_mask.clone()
         if k:
-            _, idx = _mt.topk(t.abs().reshape(-1), k, largest=False)
-            mask.reshape(-1)[idx] = 0
+            mask.reshape(-1)[self._pick(t, k)] = 0
         return mask
+
+
+class RandomUnstructured(_UnstructuredByAmount):
+    def _pick(self, t: Tensor, k: int) -> Tensor:
+        return _mt.topk(_mt.rand_like(t).reshape(-1), k)[1]
+
+
+class L1Unstructured(_UnstructuredByAmount):
+    def _pick(self, t: Tensor, k: int) -> Tensor:
+        return _mt.topk(t.abs().reshape(-1), k, largest=False)[1]
 
 
 def _channel_mask(t: Tensor, dim: int, keep: Tensor, default_mask: Tensor) -> Tensor:
