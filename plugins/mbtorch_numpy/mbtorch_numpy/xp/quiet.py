@@ -24,6 +24,8 @@ Only NumPy's variable is set in these contexts: code run there sees the defaults
 other context variable.
 """
 
+from __future__ import annotations
+
 __all__ = ["QuietCalls", "for_numpy"]
 
 import contextvars
