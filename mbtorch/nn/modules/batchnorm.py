@@ -16,8 +16,9 @@ from .normalization import _affine_params
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]
 
 
-class _BatchNorm(Module):
-    _dims: tuple[int, ...] = (2, 3)
+class _NormBase(Module):
+    """What batch and instance normalisation share (PyTorch's ``_NormBase``): the affine
+    parameters, the running statistics and their reset."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
@@ -33,9 +34,8 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", _mt.tensor(0, dtype=_mt.long,
                                                                    device=device))
         else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -49,6 +49,10 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
         if self.bias is not None:
             init.zeros_(self.bias)
+
+
+class _BatchNorm(_NormBase):
+    _dims: tuple[int, ...] = (2, 3)
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in self._dims:

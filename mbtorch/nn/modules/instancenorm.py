@@ -6,49 +6,21 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import mbtorch as _mt
-
 from ...core.tensor import Tensor
 from .. import functional as F
-from .. import init
-from .module import Module
-from .normalization import _affine_params
+from .batchnorm import _NormBase
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     _spatial = 1
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device: Any = None,
                  dtype: Any = None, *, bias: bool = True) -> None:
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        f = {"device": device, "dtype": dtype}
-        _affine_params(self, affine, bias, (num_features,), f)
-        if track_running_stats:
-            self.register_buffer("running_mean", _mt.zeros(num_features, **f))
-            self.register_buffer("running_var", _mt.ones(num_features, **f))
-            self.register_buffer("num_batches_tracked", _mt.tensor(0, dtype=_mt.long,
-                                                                   device=device))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
-
-    def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
-
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
 
     def _norm(self, input: Tensor) -> Tensor:
         return F.instance_norm(input, self.running_mean, self.running_var, self.weight,
