@@ -25,7 +25,7 @@ from .core.ops.creation import (  # noqa: F401
     arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full, full_like,
     linspace, ones, ones_like, tensor, zeros, zeros_like,
 )
-from .core.ops.dlpack import from_dlpack  # noqa: F401
+from .core.ops.dlpack import from_dlpack, to_dlpack  # noqa: F401
 from .core.ops.random import (  # noqa: F401
     Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, normal,
     rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
@@ -79,7 +79,8 @@ _ON_FIRST_USE = {"accelerator": "accelerator",
                  "distributed": "distributed", "serialization": "serialization",
                  "load": "serialization", "save": "serialization",
                  "sparse": "sparse", "sparse_coo_tensor": "sparse", "spmm": "sparse",
-                 "amp": "amp", "cpu": "cpu", "fft": "fft", "special": "special",
+                 "amp": "amp", "GradScaler": "amp", "cpu": "cpu", "fft": "fft",
+                 "special": "special",
                  "autocast": "amp", "is_autocast_enabled": "amp.autocast_mode",
                  "get_autocast_dtype": "amp.autocast_mode",
                  "set_autocast_enabled": "amp.autocast_mode",
@@ -133,7 +134,8 @@ __all__ = [
     "einsum", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "erfinv", "exp", "exp2",
     "expm1", "eye", "finfo", "fix", "flatten", "flip", "fliplr", "flipud", "float", "float16",
     "float32", "float64", "float_power", "floor", "floor_divide", "fmod", "frac", "from_dlpack",
-    "from_numpy", "full", "full_like", "gather", "ge", "Generator", "ger", "get_default_dtype",
+    "from_numpy", "full", "full_like", "to_dlpack",
+    "gather", "ge", "Generator", "ger", "get_default_dtype",
     "get_rng_state", "greater", "greater_equal", "gt", "half", "heaviside", "histc", "hstack",
     "hypot", "iinfo", "index_add", "index_copy", "index_fill", "index_put", "index_put_",
     "index_select", "inference_mode", "initial_seed", "int", "int16", "int32", "int64", "int8",
@@ -162,5 +164,5 @@ __all__ = [
     "set_autocast_enabled", "digamma", "erfc", "i0", "lgamma", "mvlgamma", "polygamma", "sinc",
     "autocast_increment_nesting", "autocast_decrement_nesting", "is_autocast_cpu_enabled",
     "set_autocast_cpu_enabled", "get_autocast_cpu_dtype", "set_autocast_cpu_dtype",
-    "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "igamma", "igammac"
+    "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "igamma", "igammac", "GradScaler"
 ]

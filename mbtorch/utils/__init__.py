@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from .. import data
-from . import checkpoint
+from . import checkpoint, dlpack
 from ..data import collate, dataloader, dataset, distributed, sampler
 
 # Alias the package and its public submodules rather than re-importing them, so the classes
@@ -17,4 +17,4 @@ sys.modules[f"{__name__}.data"] = data
 for _mod in (collate, dataloader, dataset, distributed, sampler):
     sys.modules[f"{__name__}.data.{_mod.__name__.rsplit('.', 1)[1]}"] = _mod
 
-__all__ = ["checkpoint", "data"]
+__all__ = ["checkpoint", "data", "dlpack"]

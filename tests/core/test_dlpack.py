@@ -91,3 +91,31 @@ def test_unknown_dlpack_device_type():
 
     with pytest.raises(RuntimeError, match="no installed backend accepts DLPack device type 99"):
         mt.from_dlpack(Producer())
+
+
+def test_to_dlpack_capsule_round_trips_through_torch_and_utils_dlpack():
+    import torch.utils.dlpack
+
+    from mbtorch.utils import dlpack as mt_dlpack
+
+    x = mt.arange(6.0).reshape(2, 3)
+    back = torch.utils.dlpack.from_dlpack(mt.to_dlpack(x))
+    back[0, 0] = 9.0  # shares memory
+    assert x[0, 0].item() == 9.0
+    capsule = torch.utils.dlpack.to_dlpack(torch.ones(2))
+    with pytest.warns(UserWarning, match="read-only"):
+        y = mt_dlpack.from_dlpack(capsule)
+    assert y.tolist() == [1.0, 1.0]
+    with pytest.raises(BufferError, match="consumed only once"):
+        mt.from_dlpack(capsule)
+    z = mt.from_dlpack(mt.to_dlpack(x))  # an mbtorch capsule back into mbtorch
+    z[1, 1] = 5.0
+    assert x[1, 1].item() == 5.0
+    with pytest.raises(TypeError, match=r"to_dlpack\(\): argument 'tensor' must be Tensor"):
+        mt.to_dlpack([1.0])
+    with pytest.raises(BufferError, match="require gradient"):
+        mt_dlpack.to_dlpack(mt.ones(2, requires_grad=True))
+
+
+def test_grad_scaler_is_amp_grad_scaler():
+    assert mt.GradScaler is mt.amp.GradScaler

@@ -11,6 +11,7 @@ must have a NumPy-compatible ``.dtype``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import plugins
@@ -20,7 +21,7 @@ from ..host import dtype_from_numpy
 from ..tensor import Tensor, method_table
 from ._common import check_dtype_supported, resolve_device, wrap
 
-__all__ = ["from_dlpack"]
+__all__ = ["from_dlpack", "to_dlpack"]
 
 TENSOR_METHODS: dict = {}
 """The ``Tensor`` methods this module provides, by name (installed by ``mbtorch.core.ops``)."""
@@ -45,16 +46,49 @@ def _backend_for(code: int) -> Any:
                        f"{code} ({name})")
 
 
+class _Capsule:
+    """A bare DLPack capsule (``torch.to_dlpack``'s result) presented as a producer: its
+    device is read from the ``DLTensor`` it points to, and ``__dlpack__`` hands it over once.
+    """
+
+    def __init__(self, capsule: Any):
+        import ctypes
+
+        api = ctypes.pythonapi
+        api.PyCapsule_GetName.restype = ctypes.c_char_p
+        api.PyCapsule_GetName.argtypes = [ctypes.py_object]
+        name = api.PyCapsule_GetName(capsule)
+        if name not in (b"dltensor", b"dltensor_versioned"):
+            raise BufferError(f"from_dlpack(): the capsule is {name!r}, not an unconsumed "
+                              "DLPack tensor (a capsule can be consumed only once)")
+        api.PyCapsule_GetPointer.restype = ctypes.c_void_p
+        api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+        base = api.PyCapsule_GetPointer(capsule, name)
+        # DLManagedTensorVersioned puts version (8), manager_ctx, deleter, flags (8 each)
+        # before its DLTensor; in a DLTensor the device follows the data pointer
+        start = base + (32 if name == b"dltensor_versioned" else 0)
+        device = (ctypes.c_int32 * 2).from_address(start + 8)
+        self._device = (int(device[0]), int(device[1]))
+        self._capsule = capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._device
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self._capsule
+
+
 def from_dlpack(ext_tensor: Any) -> Tensor:
     """A tensor sharing memory with ``ext_tensor``, any object implementing ``__dlpack__``
     and ``__dlpack_device__`` (NumPy arrays, PyTorch tensors, mbtorch tensors...).
 
     >>> a = np.arange(3.0); t = mbtorch.from_dlpack(a); t[0] = 7.0  # a[0] is now 7.0
     """
+    if type(ext_tensor).__name__ == "PyCapsule":
+        ext_tensor = _Capsule(ext_tensor)
     if not (hasattr(ext_tensor, "__dlpack__") and hasattr(ext_tensor, "__dlpack_device__")):
-        raise TypeError(f"from_dlpack(): expected an object implementing __dlpack__ and "
-                        f"__dlpack_device__ (bare DLPack capsules are not supported), got "
-                        f"{type(ext_tensor).__name__}")
+        raise TypeError(f"from_dlpack(): expected a DLPack capsule or an object implementing "
+                        f"__dlpack__ and __dlpack_device__, got {type(ext_tensor).__name__}")
     code, index = ext_tensor.__dlpack_device__()
     be = _backend_for(int(code))
     try:
@@ -71,6 +105,11 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
     else:
         d, _ = resolve_device(Device(be.device_type, int(index)), "from_dlpack")
     check_dtype_supported(be, dtype, "from_dlpack")
+    flags = getattr(handle, "flags", None)
+    if flags is not None and not flags.writeable:
+        warnings.warn("from_dlpack(): the producer's memory came read-only (a legacy, "
+                      "unversioned DLPack capsule); the tensor shares it, but writing to it "
+                      "will raise", UserWarning, stacklevel=2)
     return wrap(handle, tuple(be.storage.shape(handle)), dtype, d, be)
 
 
@@ -94,6 +133,21 @@ def __dlpack__(self: Tensor, *, stream: Any = None, max_version: Any = None,
     except (BufferError, TypeError) as exc:
         raise BufferError(f"__dlpack__(): cannot export a {self._dtype.name} tensor on "
                           f"'{self._device}': {exc}") from exc
+
+
+def to_dlpack(tensor: Tensor) -> Any:
+    """``torch.to_dlpack``: a DLPack capsule sharing ``tensor``'s memory (the legacy
+    spelling of ``tensor.__dlpack__()``; consumers such as ``np.from_dlpack`` take the tensor
+    itself)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"to_dlpack(): argument 'tensor' must be Tensor, not "
+                        f"{type(tensor).__name__}")
+    # a versioned capsule where the array speaks DLPack 1.0: legacy ones import read-only
+    # into NumPy, so a round trip through this function would lose write access
+    try:
+        return tensor.__dlpack__(max_version=(1, 0))
+    except BufferError:
+        return tensor.__dlpack__()
 
 
 @tensor_method
