@@ -19,10 +19,12 @@ NOT_IN_TORCH = {
     "train_parallel": "its data-parallel form; an attribute only once imported",
     "compat": "the API-coverage report against PyTorch (python -m mbtorch.compat); an "
               "attribute only once imported",
+    "graph": "the graph layer under export and compile (IR, capture, interpreter); an "
+             "attribute only once imported",
 }
 
 # Submodules that become attributes only when something imports them.
-ON_DEMAND = {"train", "train_parallel", "compat"}
+ON_DEMAND = {"train", "train_parallel", "compat", "graph"}
 
 # Submodules that are public attributes of mbtorch (torch has each, except those above).
 SUBMODULES = {"accelerator", "amp", "cpu", "fft", "special",

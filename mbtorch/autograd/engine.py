@@ -21,6 +21,7 @@ import weakref
 from sys import getrefcount
 from typing import Any, Sequence
 
+from ..core import dispatch
 from ..core.dispatch import wrap
 from ..core.ops.binary import add
 from ..core.ops.copying import clone
@@ -208,7 +209,10 @@ def _owned(g: Tensor, t: Tensor) -> Tensor | None:
     if (getrefcount(root) != 3 or g._offset or type(root) is not Tensor
             or root.numel() != g.numel() or not g.is_contiguous()):
         return None
-    return wrap(g._data, g._shape, g._dtype, g._device, g._be)
+    out = wrap(g._data, g._shape, g._dtype, g._device, g._be)
+    if dispatch.TRACING:
+        dispatch.note_alias(out, g)
+    return out
 
 
 def _pre_hooks(n: Node, buf: list, create_graph: bool) -> list:

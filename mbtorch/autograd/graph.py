@@ -16,6 +16,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
+from ..core import dispatch
 from ..core import dtypes as _dt
 from ..core.dispatch import wrap
 from ..core.tensor import Tensor
@@ -180,6 +181,8 @@ class SavedOutput:
             self.version = out._vc
         self.twin = twin
         self.ref = weakref.ref(out)
+        if dispatch.TRACING:
+            dispatch.note_alias(twin, out)
 
     def unpack(self, node: Node, nr: int, create_graph: bool) -> Tensor:
         out = self.ref()
@@ -192,6 +195,8 @@ class SavedOutput:
         # higher order: the saved output must carry this node as its history
         t = wrap(self.twin._data, self.twin._shape, self.twin._dtype, self.twin._device,
                  self.twin._be)
+        if dispatch.TRACING:
+            dispatch.note_alias(t, self.twin)
         t._grad_fn, t._requires_grad = node, True
         if nr:
             t._output_nr = nr

@@ -23,8 +23,8 @@ the common case (one dtype, one device) and then call ``run`` like every other o
 from __future__ import annotations
 
 __all__ = [
-    "AUTOGRAD", "RECORD", "UNRECORDED", "DECOMPOSE", "install_autograd", "wrap", "needs_grad",
-    "run"
+    "AUTOGRAD", "RECORD", "UNRECORDED", "DECOMPOSE", "TRACING", "install_autograd", "wrap",
+    "needs_grad", "note_alias", "run", "write"
 ]
 
 from typing import Any
@@ -36,6 +36,10 @@ from .tensor import Tensor
 
 _new = object.__new__
 _COPY = Op.COPY_
+
+TRACING = 0
+"""How many ``mbtorch.graph`` tracers are active (on any thread): while 0, the one test on the
+hot path is this global; the thread's own tracer is ``STATE.tracer``."""
 
 
 # what grad mode does to an op with an input that requires grad (``engine.grad_plan[op]``)
@@ -74,6 +78,13 @@ def wrap(handle: Any, shape: tuple, dtype, device, be) -> Tensor:
     return t
 
 
+def note_alias(new: Tensor, old: Tensor) -> None:
+    """``new`` was made around ``old``'s handle outside any op (autograd's saved outputs):
+    while a graph is traced they are one value. Callers test ``TRACING`` first."""
+    if STATE.tracer is not None:
+        STATE.tracer.alias(new, old)
+
+
 def needs_grad(inputs) -> bool:
     """Grad mode is on and some input tensor requires grad: the op will be recorded."""
     for t in inputs:
@@ -110,6 +121,8 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
     remaining arguments, ``meta`` the output's ``(shape, dtype)`` (a list of them for several
     outputs; a shape of ``None`` means data-dependent: asked of the backend).
     """
+    if TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+        return STATE.tracer.capture(op, inputs, attrs, meta, device, be)
     kernel = be.kernels[op]
     grad = off = False
     for x in inputs:  # requires_grad first: the thread-local grad mode costs more to read
@@ -184,6 +197,8 @@ def write(op: Op, dst: Tensor, src: Any, *, fresh: bool = False) -> None:
     destroys; the version counter is bumped after. ``fresh``: ``dst`` is a new output being
     filled by a decomposition (nothing to record, no version to bump).
     """
+    if TRACING and not fresh and STATE.tracer is not None and not STATE.tracer.depth:
+        STATE.tracer.capture_write(op, dst, src)
     handle = src._data if isinstance(src, Tensor) else src
     if op is _COPY:
         if not fresh and needs_grad((src, dst)):

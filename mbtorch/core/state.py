@@ -11,6 +11,7 @@ __all__ = ["STATE"]
 class _State(threading.local):
     grad_enabled: bool = True
     inference: bool = False
+    tracer: object = None  # mbtorch.graph.capture.Tracer recording this thread's ops
 
 
 STATE = _State()

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from . import dtypes as _dt
 from .device import device as _device_cls
+from .state import STATE
 
 __all__ = [
     "Tensor", "Size", "is_contiguous_layout", "contiguous_strides", "wrap_dim", "method_table",
@@ -254,21 +255,29 @@ class Tensor:
         return id(self)
 
     def __bool__(self) -> bool:
+        if STATE.tracer is not None:
+            _host_read("bool()", self)
         if self.numel() != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self.numel()} elements is "
                                "ambiguous")
         return bool(self.item())
 
     def __index__(self) -> int:
+        if STATE.tracer is not None:
+            _host_read("__index__()", self)
         if self._dtype.category != _dt.INTEGRAL_CATEGORY or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())
 
     def __int__(self) -> int:
+        if STATE.tracer is not None:
+            _host_read("int()", self)
         return int(self.item())
 
     def __float__(self) -> float:
+        if STATE.tracer is not None:
+            _host_read("float()", self)
         return float(self.item())
 
     def __repr__(self) -> str:
@@ -401,3 +410,10 @@ def tensor_method(fn: Callable | None = None, *, name: str | None = None):
         return f
 
     return attach(fn) if fn is not None else attach
+
+
+def _host_read(what: str, t: Tensor) -> None:
+    """A host read while some graph is being traced on this thread (``mbtorch.graph``)."""
+    from ..graph.capture import host_read
+
+    host_read(what, t)

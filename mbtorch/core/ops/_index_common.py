@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections.abc as _abc
 from typing import Any
 
+from .. import dispatch
 from .. import dtypes as _dt
 from .._lazy import lazy_import
 from ..dispatch import needs_grad
@@ -94,7 +95,13 @@ def check_bounds(index: Tensor, size: int, dim: int, prefix: str = "",
     (``[0, size)`` when ``negative`` is False)."""
     if index.numel() == 0:
         return
-    lo, hi = index_range(index)
+    if dispatch.TRACING:  # checked on the traced values, not recorded: at a graph's replay
+        from ...graph.capture import untraced  # the kernels check (GATHER's contract)
+
+        with untraced():
+            lo, hi = index_range(index)
+    else:
+        lo, hi = index_range(index)
     low = -size if negative else 0
     bad = hi if hi >= size else (lo if lo < low else None)
     if bad is not None:

@@ -12,7 +12,8 @@ from ..device import device as Device
 from ..host import to_host_array
 from ..meta import broadcast_shapes
 from ..op import Op, define
-from ..tensor import Tensor, is_contiguous_layout, method_table
+from ..state import STATE
+from ..tensor import Tensor, _host_read, is_contiguous_layout, method_table
 from ._common import (
     cast,
     check_dtype_supported,
@@ -104,6 +105,8 @@ def transfer(x: Tensor, d: Any, be: Any) -> Tensor:
         handle = be.storage.from_numpy(host.copy() if be.device_type == "cpu" else host,
                                        device_index(d))
     out = wrap(handle, x._shape, x._dtype, d, be)
+    if dispatch.TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+        STATE.tracer.capture_transfer(x, out)
     if dispatch.needs_grad((x,)):
         dispatch.AUTOGRAD.record_transfer(x, out)
     return out
@@ -188,6 +191,8 @@ def cuda(self: Tensor, device: Any = None) -> Tensor:
 @tensor_method
 def numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
     """The values as a NumPy array; shares memory on ``cpu`` (as ``torch.Tensor.numpy``)."""
+    if STATE.tracer is not None:
+        _host_read("numpy()", self)
     if not force:
         if self._device.type != "cpu":
             raise TypeError(f"numpy(): can't convert {self._device.type} tensor to numpy. Use "
@@ -201,6 +206,8 @@ def numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
 
 @tensor_method
 def item(self: Tensor) -> Any:
+    if STATE.tracer is not None:
+        _host_read("item()", self)
     if self.numel() != 1:
         raise RuntimeError(f"item(): a Tensor with {self.numel()} elements cannot be converted "
                            "to Scalar")
@@ -209,6 +216,8 @@ def item(self: Tensor) -> Any:
 
 @tensor_method
 def tolist(self: Tensor) -> Any:
+    if STATE.tracer is not None:
+        _host_read("tolist()", self)
     arr = numpy(self, force=True)
     if self._dtype is _dt.bfloat16:
         arr = arr.astype(np.float32)

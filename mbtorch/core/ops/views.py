@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .. import dispatch
 from ..meta import check_shape_arg
 from ..op import OPS, Op, define
 from ..state import STATE
@@ -44,6 +45,8 @@ def make_view(x: Tensor, shape: tuple, strides: tuple, offset: int) -> Tensor:
     t._root = root
     t._offset = offset
     t._stride = strides
+    if dispatch.TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+        STATE.tracer.capture_view(root, (shape, strides, offset), t)
     return t
 
 
@@ -173,7 +176,8 @@ def _unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
 
 # -- public functions (meta rules) ----------------------------------------------------------
 def _run_view(op: Op, x: Tensor, attrs: tuple, shape: tuple) -> Tensor:
-    if not x._be.runs_natively(op) and not (x._requires_grad and STATE.grad_enabled):
+    if not x._be.runs_natively(op) and not (x._requires_grad and STATE.grad_enabled) \
+            and not dispatch.TRACING:
         # hot (a transpose per linear layer, windows per conv): nothing to record and no
         # native kernel, so the core's own geometry needs no dispatch and no result check
         return OPS[op].decomposition(x, *attrs)

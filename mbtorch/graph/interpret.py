@@ -1,0 +1,79 @@
+"""Run a captured graph op by op through the dispatcher, on the device its placeholders are
+fed from (every backend: kernels, decompositions and autograd work as in eager mode).
+
+The recorded meta rules' shapes and dtypes stand in for the public functions' checks: a feed
+must match its placeholder's shape and dtype (static shapes), and each node runs the same
+registry op with the same attrs it was recorded with.
+"""
+
+from __future__ import annotations
+
+__all__ = ["interpret"]
+
+from typing import Any
+
+from ..core import dispatch
+from ..core.ops._common import resolve_device
+from ..core.ops.views import make_view
+from ..core.tensor import Tensor
+from .ir import OP, PLACEHOLDER, TRANSFER, WRITE, Graph, Value
+
+_COPY, _AS_STRIDED = dispatch.Op.COPY_, dispatch.Op.AS_STRIDED
+
+
+def interpret(graph: Graph, feeds: dict[Value, Tensor], device: Any = None) -> list:
+    """The graph's outputs for ``feeds`` (a tensor per placeholder value). Ops with no tensor
+    input (factories, random bits) run on ``device`` (default: where they were recorded)."""
+    env: dict[Value, Tensor] = {}
+    for node in graph.nodes:
+        if node.kind == PLACEHOLDER:
+            v = node.outputs[0]
+            env[v] = _checked_feed(v, feeds.get(v), node.target)
+        elif node.kind == OP:
+            _run_op(node, env, device)
+        elif node.kind == WRITE:
+            _run_write(node, env)
+        elif node.kind == TRANSFER:
+            env[node.outputs[0]] = env[node.inputs[0]].to(node.attrs[0])
+        else:  # pragma: no cover - Graph holds only these kinds
+            raise RuntimeError(f"interpret(): unknown node kind {node.kind!r}")
+    return [env[v] if isinstance(v, Value) else v for v in graph.outputs]
+
+
+def _checked_feed(v: Value, t: Any, target: str) -> Tensor:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"interpret(): placeholder {target!r} needs a Tensor, got "
+                        f"{type(t).__name__}")
+    if t._shape != v.shape or t._dtype is not v.dtype:
+        raise RuntimeError(f"interpret(): placeholder {target!r} was traced as "
+                           f"{v.type_str()}, got {t._dtype.name}{list(t._shape)}")
+    return t
+
+
+def _run_op(node: Any, env: dict, device: Any) -> None:
+    inputs = tuple(env[a] if isinstance(a, Value) else a for a in node.inputs)
+    if node.op is _AS_STRIDED:  # a view: the core's geometry, not a new root
+        env[node.outputs[0]] = make_view(inputs[0], *node.attrs)
+        return
+    ref = next((x for x in inputs if isinstance(x, Tensor)), None)
+    if ref is not None:
+        dev, be = ref._device, ref._be
+    else:
+        dev, be = resolve_device(device if device is not None else node.outputs[0].device,
+                                 node.op.name.lower())
+    metas = [(v.shape, v.dtype) for v in node.outputs]
+    out = dispatch.run(node.op, inputs, node.attrs, metas if node.multi else metas[0], dev, be)
+    for v, t in zip(node.outputs, out if node.multi else (out,)):
+        env[v] = t
+
+
+def _run_write(node: Any, env: dict) -> None:
+    dst = env[node.inputs[0]]
+    src = node.inputs[1]
+    src = env[src] if isinstance(src, Value) else src
+    if node.op is _COPY or dispatch.writes_in_place(node.op, dst._be):
+        dispatch.write(node.op, dst, src)
+    else:  # this backend has no in-place kernel for it: out of place, then copied in
+        out = dispatch.run(node.op, (dst, src), (), (dst._shape, dst._dtype), dst._device,
+                           dst._be)
+        dispatch.write(_COPY, dst, out)

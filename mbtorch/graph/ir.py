@@ -1,0 +1,110 @@
+"""The graph IR: what capture records and what export, compile and later ONNX export read.
+
+A ``Graph`` is a list of ``Node``s in execution order. A node is a placeholder (a value that
+comes from outside: a user input, a parameter, a buffer, optimizer state, or a constant lifted
+from the trace), an op (a registry ``Op`` with its inputs, attrs and the meta rule's output
+shape and dtype), or an in-place write (``COPY_`` or an in-place kernel into an existing
+value: views share storage, so replaying the writes in order replays their effect). Op nodes
+are in the registry's own vocabulary, before decomposition: ``run_decompositions`` lowers
+them to primitives. Values carry ``(shape, dtype, device)``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Graph", "Node", "Value", "PLACEHOLDER", "OP", "WRITE", "TRANSFER", "ROLES"]
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.op import Op
+
+PLACEHOLDER, OP, WRITE, TRANSFER = "placeholder", "op", "write", "to"
+ROLES = ("input", "parameter", "buffer", "state", "constant")
+"""What a placeholder stands for: a user input, a module's parameter or buffer, optimizer
+state, or a tensor the traced code made from Python data (lifted as a constant)."""
+
+
+@dataclass(eq=False)
+class Value:
+    """One tensor in the graph: its name (``%x``) and the meta rule's shape/dtype/device."""
+
+    name: str
+    shape: tuple
+    dtype: Any
+    device: Any
+    producer: Node | None = None
+
+    def __repr__(self) -> str:
+        return f"%{self.name}"
+
+    def type_str(self) -> str:
+        return f"{self.dtype.name}{list(self.shape)}"
+
+
+@dataclass(eq=False)
+class Node:
+    """A placeholder (``role``, ``target`` = the name it has outside), an op or a write."""
+
+    kind: str
+    op: Op | None = None
+    inputs: tuple = ()
+    attrs: tuple = ()
+    outputs: list = field(default_factory=list)
+    role: str = ""
+    target: str = ""
+    multi: bool = False  # the op's meta rule gave a list (its result is a tuple)
+
+    def format(self) -> str:
+        outs = ", ".join(f"{v!r}: {v.type_str()}" for v in self.outputs)
+        if self.kind == PLACEHOLDER:
+            return f"{outs} = {self.role}[{self.target!r}]"
+        args = ", ".join(_format_arg(a) for a in (*self.inputs, *self.attrs))
+        name = TRANSFER if self.kind == TRANSFER else self.op.name.lower()
+        if self.kind == WRITE:
+            return f"{name}_({args})"
+        return f"{outs} = {name}({args})"
+
+
+def _format_arg(a: Any) -> str:
+    if isinstance(a, Value):
+        return repr(a)
+    if isinstance(a, tuple):
+        return "(" + ", ".join(_format_arg(x) for x in a) + ("," if len(a) == 1 else "") + ")"
+    if hasattr(a, "is_floating_point") and hasattr(a, "itemsize"):
+        return a.name  # a dtype
+    return repr(a)
+
+
+class Graph:
+    """Nodes in execution order and the values the traced call returned (``outputs``, in
+    the structure it returned them: ``output_spec`` rebuilds it)."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.outputs: list = []
+        self.output_spec: Any = None
+        self._names: dict[str, int] = {}
+
+    def new_value(self, hint: str, shape: tuple, dtype: Any, device: Any) -> Value:
+        n = self._names.get(hint, 0)
+        self._names[hint] = n + 1
+        return Value(hint if n == 0 else f"{hint}_{n}", tuple(shape), dtype, device)
+
+    def placeholders(self, role: str | None = None) -> list[Node]:
+        return [n for n in self.nodes
+                if n.kind == PLACEHOLDER and (role is None or n.role == role)]
+
+    def op_nodes(self) -> list[Node]:
+        return [n for n in self.nodes if n.kind != PLACEHOLDER]
+
+    def __str__(self) -> str:
+        lines = ["graph():"]
+        lines += [f"    {n.format()}" for n in self.nodes]
+        lines.append(f"    return {_format_arg(tuple(self.outputs))}")
+        return "\n".join(lines)
+
+    def print_readable(self) -> str:
+        """The graph as text, one line per node (``torch.fx``'s spelling); also printed."""
+        text = str(self)
+        print(text)
+        return text
