@@ -79,7 +79,8 @@ _ON_FIRST_USE = {"accelerator": "accelerator",
                  "distributed": "distributed", "serialization": "serialization",
                  "load": "serialization", "save": "serialization",
                  "sparse": "sparse", "sparse_coo_tensor": "sparse", "spmm": "sparse",
-                 "amp": "amp", "GradScaler": "amp", "cpu": "cpu", "fft": "fft",
+                 "amp": "amp", "GradScaler": "amp", "compile": "compiler",
+                 "compiler": "compiler", "cpu": "cpu", "fft": "fft",
                  "special": "special",
                  "autocast": "amp", "is_autocast_enabled": "amp.autocast_mode",
                  "get_autocast_dtype": "amp.autocast_mode",
@@ -164,5 +165,6 @@ __all__ = [
     "set_autocast_enabled", "digamma", "erfc", "i0", "lgamma", "mvlgamma", "polygamma", "sinc",
     "autocast_increment_nesting", "autocast_decrement_nesting", "is_autocast_cpu_enabled",
     "set_autocast_cpu_enabled", "get_autocast_cpu_dtype", "set_autocast_cpu_dtype",
-    "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "igamma", "igammac", "GradScaler"
+    "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "igamma", "igammac", "GradScaler",
+    "compile"
 ]

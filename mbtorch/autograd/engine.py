@@ -88,6 +88,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                  inputs: Sequence[Tensor] | None = None, accumulate: bool = True) -> list:
     """Backpropagate ``grads`` from root edges. With ``inputs`` given and ``accumulate``
     false, return their gradients instead of touching ``.grad`` (``autograd.grad``)."""
+    if STATE.tracer is not None:  # mbtorch.compile: outputs of a traced training step
+        STATE.tracer.backward_ran = True
     prev = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     callbacks: list = []
@@ -174,6 +176,8 @@ def _leaf_hooks(leaf: Tensor, g: Tensor) -> Tensor:
 
 def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
     """``t.grad += g``; a fresh ``.grad`` never aliases a tensor anyone else can reach."""
+    if STATE.tracer is not None:  # mbtorch.compile guards on the .grad a call found
+        STATE.tracer.note_grad(t)
     if t._grad is None:
         owned = None if create_graph else _owned(g, t)
         # grad mode is off unless create_graph: no history then

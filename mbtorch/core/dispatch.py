@@ -121,7 +121,8 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
     remaining arguments, ``meta`` the output's ``(shape, dtype)`` (a list of them for several
     outputs; a shape of ``None`` means data-dependent: asked of the backend).
     """
-    if TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+    if TRACING and STATE.tracer is not None and not STATE.tracer.depth \
+            and STATE.tracer.records_ops:
         return STATE.tracer.capture(op, inputs, attrs, meta, device, be)
     kernel = be.kernels[op]
     grad = off = False
@@ -157,6 +158,8 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
         except NotImplementedError as exc:
             if not fallback.applies(be):
                 raise
+            if TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+                STATE.tracer.on_fallback(op)
             return fallback.run_on_cpu(op, inputs, attrs, meta, device, be, exc)
         if type(meta) is tuple and meta[0] is not None:
             out = _new(Tensor)
@@ -166,6 +169,8 @@ def run(op: Op, inputs: tuple, attrs: tuple, meta: Any, device, be) -> Any:
             out._be = be
         else:
             out = _wrap_all(res, meta, device, be)
+        if TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+            STATE.tracer.on_kernel(op, kernel, inputs, attrs, out)
     if grad:
         AUTOGRAD.record(op, inputs, attrs, out)
     return out
@@ -197,8 +202,8 @@ def write(op: Op, dst: Tensor, src: Any, *, fresh: bool = False) -> None:
     destroys; the version counter is bumped after. ``fresh``: ``dst`` is a new output being
     filled by a decomposition (nothing to record, no version to bump).
     """
-    if TRACING and not fresh and STATE.tracer is not None and not STATE.tracer.depth:
-        STATE.tracer.capture_write(op, dst, src)
+    if TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+        STATE.tracer.capture_write(op, dst, src, fresh)
     handle = src._data if isinstance(src, Tensor) else src
     if op is _COPY:
         if not fresh and needs_grad((src, dst)):

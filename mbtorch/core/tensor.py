@@ -217,6 +217,8 @@ class Tensor:
                                    f"{list(value._shape)} vs {list(self._shape)}")
             if value._device is not self._device:
                 raise RuntimeError("assigned grad has data located on a different device")
+        if STATE.tracer is not None:  # mbtorch.compile guards on the .grad a call found
+            STATE.tracer.note_grad(self)
         self._grad = value
 
     @property

@@ -74,6 +74,9 @@ class untraced:  # noqa: N801 - a context manager, named as the action
 class Tracer:
     """Records one graph. Use as a context manager on the thread whose ops it records."""
 
+    records_ops = True  # registry ops at depth 0 (``kernel_capture.KernelTracer``: kernels)
+    backward_ran = False  # set by the autograd engine when a backward pass runs in the trace
+
     def __init__(self, on_host_read: str = "raise") -> None:
         if on_host_read not in ("raise", "break"):
             raise ValueError(f"Tracer(): on_host_read must be 'raise' or 'break', got "
@@ -169,8 +172,11 @@ class Tracer:
             self._bind(t, node, hint)
         return out
 
-    def capture_write(self, op: Op, dst: Tensor, src: Any) -> None:
-        """Record an in-place write into ``dst`` (before it runs)."""
+    def capture_write(self, op: Op, dst: Tensor, src: Any, fresh: bool = False) -> None:
+        """Record an in-place write into ``dst`` (before it runs); a decomposition filling
+        its new output (``fresh``) is part of its op."""
+        if fresh:
+            return
         node = Node(WRITE, op, (self.value_of(dst), self._arg(src)))
         self.graph.nodes.append(node)
 
@@ -184,6 +190,28 @@ class Tracer:
         node = Node(TRANSFER, None, (self.value_of(x),), (out._device,))
         self.graph.nodes.append(node)
         self._bind(out, node, "to")
+
+    # kernel-level events (``KernelTracer``); an op-level graph has them inside its ops
+    def on_kernel(self, op: Op, kernel: Any, inputs: tuple, attrs: tuple, out: Any) -> None:
+        pass
+
+    def on_alloc(self, out: Tensor, index: int) -> None:
+        pass
+
+    def on_host_data(self, out: Tensor, host: Any, index: int) -> None:
+        pass
+
+    def on_random(self, generator: Any) -> None:
+        pass
+
+    def on_fallback(self, op: Op) -> None:
+        pass
+
+    def note_object(self, obj: Any) -> None:
+        """A module called or an optimizer stepped while tracing (compile's guards)."""
+
+    def note_grad(self, t: Tensor) -> None:
+        """``t.grad`` is about to be set or accumulated into (compile's guards)."""
 
     def break_graph(self, why: str) -> None:
         message = f"{why} (at {user_frame()})"

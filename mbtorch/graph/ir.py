@@ -11,7 +11,8 @@ them to primitives. Values carry ``(shape, dtype, device)``.
 
 from __future__ import annotations
 
-__all__ = ["Graph", "Node", "Value", "PLACEHOLDER", "OP", "WRITE", "TRANSFER", "ROLES"]
+__all__ = ["Graph", "Node", "Value", "PLACEHOLDER", "OP", "WRITE", "TRANSFER", "ALLOC", "CONST",
+           "ROLES"]
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,11 @@ from typing import Any
 from ..core.op import Op
 
 PLACEHOLDER, OP, WRITE, TRANSFER = "placeholder", "op", "write", "to"
-ROLES = ("input", "parameter", "buffer", "state", "constant")
+ALLOC, CONST = "alloc", "const"  # kernel-level graphs only: a new buffer, host data uploaded
+ROLES = ("input", "parameter", "buffer", "state", "constant", "captured")
 """What a placeholder stands for: a user input, a module's parameter or buffer, optimizer
-state, or a tensor the traced code made from Python data (lifted as a constant)."""
+state, a tensor the traced code made from Python data (lifted as a constant), or (in a
+kernel-level graph) a tensor the code reached outside its arguments, read at each replay."""
 
 
 @dataclass(eq=False)
@@ -53,13 +56,14 @@ class Node:
     role: str = ""
     target: str = ""
     multi: bool = False  # the op's meta rule gave a list (its result is a tuple)
+    kernel: Any = None  # kernel-level graphs: the backend callable that ran
 
     def format(self) -> str:
         outs = ", ".join(f"{v!r}: {v.type_str()}" for v in self.outputs)
         if self.kind == PLACEHOLDER:
             return f"{outs} = {self.role}[{self.target!r}]"
         args = ", ".join(_format_arg(a) for a in (*self.inputs, *self.attrs))
-        name = TRANSFER if self.kind == TRANSFER else self.op.name.lower()
+        name = self.op.name.lower() if self.op is not None else self.kind
         if self.kind == WRITE:
             return f"{name}_({args})"
         return f"{outs} = {name}({args})"
@@ -72,6 +76,8 @@ def _format_arg(a: Any) -> str:
         return "(" + ", ".join(_format_arg(x) for x in a) + ("," if len(a) == 1 else "") + ")"
     if hasattr(a, "is_floating_point") and hasattr(a, "itemsize"):
         return a.name  # a dtype
+    if hasattr(a, "__array__"):
+        return f"<host data {list(getattr(a, 'shape', ()))}>"
     return repr(a)
 
 

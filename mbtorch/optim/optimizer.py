@@ -11,6 +11,7 @@ from itertools import chain
 from typing import Any, Callable, Iterable
 
 from .. import autograd as _ag
+from ..core.state import STATE
 from ..core.tensor import Tensor
 from ._state import cast_state
 
@@ -84,6 +85,8 @@ def _hooked(step: Callable) -> Callable:
 
     @functools.wraps(step)
     def wrapper(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
+        if STATE.tracer is not None:  # mbtorch.compile guards on the optimizers a call used
+            STATE.tracer.note_object(self)
         if getattr(self, "_in_step", False):
             return step(self, *args, **kwargs)
         for hook in chain(_global_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):

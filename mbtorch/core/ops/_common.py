@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..device import device as Device
+from .. import dispatch as _dispatch
 from ..dispatch import run, wrap
 from ..op import Op
 from ..plugins import get_backend
@@ -68,7 +69,10 @@ def check_dtype_supported(be: Any, dtype: _dt.dtype, op: str) -> None:
 
 def empty_on(shape: tuple, dtype: _dt.dtype, d: Device, be: Any, op: str = "empty") -> Tensor:
     check_dtype_supported(be, dtype, op)
-    return wrap(be.storage.empty(shape, dtype, device_index(d)), shape, dtype, d, be)
+    out = wrap(be.storage.empty(shape, dtype, device_index(d)), shape, dtype, d, be)
+    if _dispatch.TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+        STATE.tracer.on_alloc(out, device_index(d))
+    return out
 
 
 def cast(x: Tensor, dtype: _dt.dtype, op: str = "to") -> Tensor:

@@ -20,6 +20,7 @@ from typing import Any
 from .. import dtypes as _dt
 from ..device import device as Device
 from ..op import Op
+from ..state import STATE
 from ..tensor import Tensor
 from ._common import run
 
@@ -130,6 +131,8 @@ def check_generator(generator: Any, op: str) -> Generator:
 
 def words(n: int, d: Any, be: Any, generator: Generator) -> Tensor:
     """``n`` fresh words of ``generator``'s stream on device ``d``: int64 in [0, 2**32)."""
+    if STATE.tracer is not None:  # mbtorch.compile replays the draw from the generator
+        STATE.tracer.on_random(generator)
     offset = generator._reserve(n)
     return run(Op.PHILOX, (), (generator._seed, offset, n, d.index or 0),
                ((n,), _dt.int64), d, be)

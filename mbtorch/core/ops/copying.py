@@ -243,7 +243,10 @@ def detach_(self: Tensor) -> Tensor:
 
 def from_host(arr: np.ndarray, dtype: _dt.dtype, d: Any, be: Any, op: str) -> Tensor:
     check_dtype_supported(be, dtype, op)
-    return wrap(be.storage.from_numpy(arr, device_index(d)), tuple(arr.shape), dtype, d, be)
+    out = wrap(be.storage.from_numpy(arr, device_index(d)), tuple(arr.shape), dtype, d, be)
+    if dispatch.TRACING and STATE.tracer is not None and not STATE.tracer.depth:
+        STATE.tracer.on_host_data(out, arr, device_index(d))
+    return out
 
 
 def host_to_tensor(data: Any, dtype: Any, device: Any, op: str) -> Tensor:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
+from ...core.state import STATE
 from ...core.tensor import Tensor
 from ..parameter import Buffer, Parameter
 from ._hooks import call_with_hooks, init_hook_tables
@@ -58,6 +59,8 @@ class Module(_Moves, _StateDict):
                                   '"forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if STATE.tracer is not None:  # mbtorch.compile guards on the modules a call used
+            STATE.tracer.note_object(self)
         d = self.__dict__
         if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
                 or d["_backward_pre_hooks"]):
