@@ -64,6 +64,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop training after this many seconds (then evaluate and save)")
+    p.add_argument("--compile", action="store_true",
+                   help="run the training step through mbtorch.compile (traced once, then "
+                        "replayed; Adam capturable, the learning rate a tensor)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="do not re-execute with glibc malloc thresholds raised")
@@ -140,11 +143,25 @@ class Run:
         self.torch, self.args = mbtorch, args
         mbtorch.manual_seed(args.seed)
         self.model = build_model(mbtorch.nn).to(args.device)
-        self.opt = mbtorch.optim.Adam(self.model.parameters(), lr=args.lr)
         self.steps_per_epoch = steps_per_epoch
         self.epoch, self.history = 0, new_history()
+        compiled = getattr(args, "compile", False)
+        # compiled: no host read in the step (capturable Adam), and a learning rate that
+        # changes without changing the traced call (a tensor the schedule writes in place)
+        self.opt = mbtorch.optim.Adam(self.model.parameters(), lr=args.lr, capturable=compiled)
         if args.resume:
             self._resume(args.resume)
+        self.step = mbtorch.compile(train_step) if compiled else train_step
+        if compiled:
+            for group in self.opt.param_groups:
+                group["lr"] = mbtorch.tensor(float(group["lr"]), device=args.device)
+
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.opt.param_groups:
+            if isinstance(group["lr"], self.torch.Tensor):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
 
     def _resume(self, path: str) -> None:
         if not os.path.isfile(path):
@@ -177,22 +194,29 @@ class Run:
                          if isinstance(v, (int, float, str, bool)) or v is None}}
 
 
+def train_step(model: Any, opt: Any, images: Any, labels: Any) -> Any:
+    """One optimisation step (what ``--compile`` traces and replays); returns the loss."""
+    from mbtorch.nn.functional import cross_entropy
+
+    loss = cross_entropy(model(images), labels)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
 def train_epoch(run: Run, loader: Any, bar: Any, deadline: float | None,
                 dp: Any = None) -> tuple[float, int]:
     """One pass over ``loader``; returns the mean loss and the number of samples seen (this
     process's, under ``mpiexec``: ``dp`` is the ``train_parallel.DataParallel``)."""
-    F, device = run.torch.nn.functional, run.args.device
+    device = run.args.device
     run.model.train()
     total, seen, start = 0.0, 0, time.perf_counter()
     step = run.epoch * run.steps_per_epoch
     for images, labels in loader:
-        for group in run.opt.param_groups:
-            group["lr"] = run.learning_rate(step)
+        run.set_learning_rate(run.learning_rate(step))
         images, labels = images.to(device), labels.to(device)
-        loss = F.cross_entropy(run.model(images), labels)
-        run.opt.zero_grad()
-        loss.backward()
-        run.opt.step()
+        loss = run.step(run.model, run.opt, images, labels)
         value, n = loss.item(), labels.shape[0]
         run.history["step_loss"].append(value)
         total, seen, step = total + value * n, seen + n, step + 1

@@ -31,20 +31,21 @@ def check_range(**values: float) -> None:
 
 
 def check_flags(name: str, *, foreach: Any = None, capturable: bool = False,
-                differentiable: bool = False, fused: Any = None) -> None:
+                differentiable: bool = False, fused: Any = None,
+                can_capture: bool = False) -> None:
     """``foreach`` is accepted and changes nothing (every update is per parameter here);
     ``fused=True`` runs the same update (PyTorch's own combination rules apply);
-    ``capturable`` and ``differentiable`` are refused when set, as mbtorch has no CUDA-graph
-    capture and runs the step under ``no_grad``."""
+    ``capturable`` (the step never reads a value on the host, so ``mbtorch.compile`` can
+    replay it) is accepted by the optimizers that implement it (``can_capture``) and refused
+    by the others; ``differentiable`` is refused, as the step runs under ``no_grad``."""
     if fused:
         if differentiable:
             raise RuntimeError("`fused` does not support `differentiable`")
         if foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-    if capturable:
-        raise ValueError(f"{name}: capturable=True is not supported by mbtorch (there is no "
-                         "CUDA-graph capture to keep the step on the device for); leave it "
-                         "False")
+    if capturable and not can_capture:
+        raise ValueError(f"{name}: capturable=True is not supported by this mbtorch "
+                         "optimizer (Adam and AdamW have it); leave it False")
     if differentiable:
         raise ValueError(f"{name}: differentiable=True is not supported by mbtorch (the "
                          "optimizer step runs under no_grad); leave it False")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from ..core.ops.creation import zeros_like
+from ..core.dtypes import float32
+from ..core.ops.creation import tensor, zeros_like
+from ..core.tensor import Tensor
 from ._state import check_flags, check_fused_params, check_lr, scalar
 from .optimizer import Optimizer
 
@@ -39,7 +41,7 @@ class Adam(Optimizer):
         if not all(isinstance(b, float) for b in betas):
             raise ValueError("betas must be either both floats or both Tensors")
         check_flags(type(self).__name__, foreach=foreach, capturable=capturable,
-                    differentiable=differentiable, fused=fused)
+                    differentiable=differentiable, fused=fused, can_capture=True)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                                       capturable=capturable, differentiable=differentiable,
@@ -47,6 +49,8 @@ class Adam(Optimizer):
         check_fused_params(type(self).__name__, self.param_groups)
 
     def _update_group(self, group: dict[str, Any]) -> None:
+        if group["capturable"]:
+            return self._update_captured(group)
         beta1, beta2 = group["betas"]
         lr, eps, wd, amsgrad = (scalar(group["lr"]), group["eps"], group["weight_decay"],
                                 group["amsgrad"])
@@ -76,6 +80,43 @@ class Adam(Optimizer):
             else:
                 denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
             p.addcdiv_(exp_avg, denom, value=-step_size)
+
+
+    def _update_captured(self, group: dict[str, Any]) -> None:
+        """``capturable=True``: PyTorch's capturable formulas. The step count is a float32
+        tensor and ``lr`` may be a tensor: nothing is read on the host, so the whole update
+        is kernels that ``mbtorch.compile`` replays (a changed ``lr`` tensor is read there)."""
+        beta1, beta2 = group["betas"]
+        lr, eps, wd, amsgrad = (group["lr"], group["eps"], group["weight_decay"],
+                                group["amsgrad"])
+        for p, grad, state in self._with_grads(group):
+            if not state:
+                state["exp_avg"] = zeros_like(p)
+                state["exp_avg_sq"] = zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = zeros_like(p)
+            if not isinstance(state.get("step"), Tensor):  # new, or a non-capturable state
+                state["step"] = tensor(float(state.get("step", 0.0)), dtype=float32,
+                                       device=p.device)
+            step = state["step"]
+            step.add_(1)
+            if wd != 0:
+                if group["decoupled_weight_decay"]:
+                    p.mul_(1 - lr * wd)
+                else:
+                    grad = grad.add(p, alpha=wd)
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size_neg = (lr / (1 - beta1 ** step)).neg()
+            bias_correction2_sqrt = (1 - beta2 ** step).sqrt()
+            if amsgrad:
+                max_sq = state["max_exp_avg_sq"]
+                max_sq.copy_(max_sq.maximum(exp_avg_sq))
+                exp_avg_sq = max_sq
+            denom = (exp_avg_sq.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(
+                eps / step_size_neg)
+            p.addcdiv_(exp_avg, denom)
 
 
 class AdamW(Adam):

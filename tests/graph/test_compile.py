@@ -223,3 +223,15 @@ def test_returned_views_and_detached_outputs():
     b.add_(1)  # a view of the captured w, as in eager
     assert w[1].tolist() == [4.0, 5.0, 6.0]
     assert f.stats["replays"] == 2
+
+
+def test_capturable_adam_with_a_tensor_lr_schedule_replays():
+    nets = [_net(bn=True) for _ in range(2)]
+    opts = [mt.optim.Adam(n.parameters(), lr=mt.tensor(0.01), capturable=True) for n in nets]
+    step = mt.compile(train_step)
+    for i in range(6):
+        for o in opts:  # a schedule writes the lr tensor in place: replays read it
+            o.param_groups[0]["lr"].fill_(0.01 / (i + 1))
+        assert step(nets[0], opts[0]).item() == train_step(nets[1], opts[1]).item()
+    _same_state((nets[0], opts[0]), (nets[1], opts[1]))
+    assert step.stats == {"traces": 2, "replays": 4, "eager": 0}

@@ -89,9 +89,34 @@ def test_muon_refuses_what_torch_refuses():
 @pytest.mark.parametrize("flag", ["capturable", "differentiable"])
 def test_flags_we_cannot_honour_are_refused(name, flag):
     p = [mt.zeros(2, requires_grad=True)]
-    with pytest.raises(ValueError, match=f"{name}: {flag}=True is not supported by mbtorch"):
+    if flag == "capturable" and name in ("Adam", "AdamW"):
+        getattr(optim, name)(p, capturable=True)  # implemented (mbtorch.compile replays it)
+        return
+    with pytest.raises(ValueError, match=f"{name}: {flag}=True is not supported by "
+                                         "(mbtorch|this mbtorch optimizer)"):
         getattr(optim, name)(p, **{flag: True})
     getattr(optim, name)(p, **{flag: False})  # the default value is fine
+
+
+@pytest.mark.parametrize("amsgrad, decoupled", [(False, False), (True, True)])
+def test_capturable_adam_follows_torch_with_a_tensor_step_and_lr(amsgrad, decoupled):
+    import numpy as np
+    import torch
+
+    w = np.linspace(-1, 1, 6).astype(np.float32)
+    ours = mt.nn.Parameter(mt.tensor(w))
+    theirs = torch.nn.Parameter(torch.tensor(w))
+    kw = dict(weight_decay=0.01, amsgrad=amsgrad, decoupled_weight_decay=decoupled)
+    o = optim.Adam([ours], lr=mt.tensor(0.05), capturable=True, **kw)
+    t = torch.optim.Adam([theirs], lr=0.05, **kw)  # torch's capturable needs a GPU
+    for i in range(6):
+        g = np.cos(np.arange(6) * (i + 1)).astype(np.float32)
+        ours.grad, theirs.grad = mt.tensor(g), torch.tensor(g)
+        o.step()
+        t.step()
+    assert isinstance(o.state[ours]["step"], mt.Tensor) and o.state[ours]["step"].item() == 6
+    # the capturable formulas round differently (float32 step, lr / bias correction fused)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=1e-5)
 
 
 def test_fused_requires_floating_point_params():
