@@ -13,10 +13,11 @@ __all__ = ["interpret"]
 from typing import Any
 
 from ..core import dispatch
-from ..core.ops._common import resolve_device
+from ..core.device import device as Device
+from ..core.ops._common import empty_on, resolve_device
 from ..core.ops.views import make_view
 from ..core.tensor import Tensor
-from .ir import OP, PLACEHOLDER, TRANSFER, WRITE, Graph, Value
+from .ir import ALLOC, OP, PLACEHOLDER, TRANSFER, WRITE, Graph, Value
 
 _COPY, _AS_STRIDED = dispatch.Op.COPY_, dispatch.Op.AS_STRIDED
 
@@ -35,6 +36,10 @@ def interpret(graph: Graph, feeds: dict[Value, Tensor], device: Any = None) -> l
             _run_write(node, env)
         elif node.kind == TRANSFER:
             env[node.outputs[0]] = env[node.inputs[0]].to(node.attrs[0])
+        elif node.kind == ALLOC:  # a new buffer a decomposition fills (primitive graphs)
+            shape, dtype, dev = node.attrs
+            d, be = resolve_device(device if device is not None else dev, "empty")
+            env[node.outputs[0]] = empty_on(shape, dtype, d, be)
         else:  # pragma: no cover - Graph holds only these kinds
             raise RuntimeError(f"interpret(): unknown node kind {node.kind!r}")
     return [env[v] if isinstance(v, Value) else v for v in graph.outputs]
@@ -56,13 +61,16 @@ def _run_op(node: Any, env: dict, device: Any) -> None:
         env[node.outputs[0]] = make_view(inputs[0], *node.attrs)
         return
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
+    attrs = node.attrs
     if ref is not None:
         dev, be = ref._device, ref._be
     else:
         dev, be = resolve_device(device if device is not None else node.outputs[0].device,
                                  node.op.name.lower())
+        if device is not None:  # factories: made where the program runs
+            attrs = tuple(dev if isinstance(a, Device) else a for a in attrs)
     metas = [(v.shape, v.dtype) for v in node.outputs]
-    out = dispatch.run(node.op, inputs, node.attrs, metas if node.multi else metas[0], dev, be)
+    out = dispatch.run(node.op, inputs, attrs, metas if node.multi else metas[0], dev, be)
     for v, t in zip(node.outputs, out if node.multi else (out,)):
         env[v] = t
 

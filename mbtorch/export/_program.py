@@ -1,0 +1,131 @@
+"""``ExportedProgram``: a captured op-level graph with the state it reads (parameters,
+buffers, lifted constants), runnable on any device through ``module()``."""
+
+from __future__ import annotations
+
+__all__ = ["ExportedProgram", "ExportGraphSignature", "InputSpec", "OutputSpec"]
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.tensor import Tensor
+from ..graph.interpret import interpret
+from ..graph.ir import Graph
+
+_KINDS = {"input": "USER_INPUT", "parameter": "PARAMETER", "buffer": "BUFFER",
+          "constant": "CONSTANT_TENSOR"}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    kind: str  # USER_INPUT, PARAMETER, BUFFER, CONSTANT_TENSOR (torch.export's names)
+    name: str  # the graph value
+    target: str | None  # the state-dict key (or constant name); None for user inputs
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    kind: str  # USER_OUTPUT
+    name: str
+
+
+class ExportGraphSignature:
+    """What each placeholder and output of the graph is (``torch.export``'s signature)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.input_specs = [
+            InputSpec(_KINDS[n.role], n.outputs[0].name,
+                      None if n.role == "input" else n.target)
+            for n in graph.placeholders()]
+        self.output_specs = [OutputSpec("USER_OUTPUT", getattr(v, "name", repr(v)))
+                             for v in graph.outputs]
+
+    @property
+    def user_inputs(self) -> list[str]:
+        return [s.name for s in self.input_specs if s.kind == "USER_INPUT"]
+
+    @property
+    def parameters(self) -> list[str]:
+        return [s.target for s in self.input_specs if s.kind == "PARAMETER"]
+
+    @property
+    def buffers(self) -> list[str]:
+        return [s.target for s in self.input_specs if s.kind == "BUFFER"]
+
+    def __str__(self) -> str:
+        lines = ["# inputs"]
+        lines += [f"{s.name}: {s.kind}" + (f" target={s.target!r}" if s.target else "")
+                  for s in self.input_specs]
+        lines += ["", "# outputs"] + [f"{s.name}: {s.kind}" for s in self.output_specs]
+        return "\n".join(lines)
+
+
+class ExportedProgram:
+    """The graph (``ep.graph``, printable), its ``graph_signature``, ``state_dict``
+    (parameters and buffers by their module names) and ``constants``; ``module()`` runs it."""
+
+    def __init__(self, graph: Graph, state_dict: dict[str, Tensor],
+                 constants: dict[str, Tensor], in_spec: Any = None) -> None:
+        self.graph = graph
+        self.graph_signature = ExportGraphSignature(graph)
+        self.state_dict = state_dict
+        self.constants = constants
+        self.in_spec = in_spec  # how many user inputs, for the module's call check
+
+    def __str__(self) -> str:
+        return f"ExportedProgram:\n{self.graph}\n\nGraph signature:\n{self.graph_signature}"
+
+    def module(self) -> Any:
+        """An ``nn.Module`` that runs the graph (its parameters and buffers are copies of
+        ``state_dict`` registered under the same names, so ``.to(device)`` moves them)."""
+        from ._module import ExportedModule
+
+        return ExportedModule(self)
+
+    def run_decompositions(self, decomp_table: Any = None) -> ExportedProgram:
+        """The same program with every composite op lowered to the primitive set."""
+        if decomp_table is not None:
+            raise NotImplementedError("run_decompositions(): a custom decomposition table is "
+                                      "not supported; every composite lowers to primitives")
+        from ._decompose import decompose
+
+        return decompose(self)
+
+    def feeds(self, user_inputs: list, state: dict[str, Tensor]) -> dict:
+        """The interpreter's feed: user inputs in order, then state by target."""
+        users = iter(user_inputs)
+        feeds = {}
+        for n in self.graph.placeholders():
+            v = n.outputs[0]
+            if n.role == "input":
+                feeds[v] = next(users)
+            elif n.role == "constant":
+                feeds[v] = self.constants[n.target]
+            else:
+                feeds[v] = state[n.target]
+        return feeds
+
+    def feeds_for(self, node: Any) -> Tensor:
+        """A tensor standing for placeholder ``node`` when the program is re-traced: its
+        state or constant, or (a user input) a zero tensor of the traced shape and dtype."""
+        v = node.outputs[0]
+        if node.role == "constant":
+            return self.constants[node.target]
+        if node.role != "input":
+            return self.state_dict[node.target]
+        from ..core.ops.creation import zeros
+
+        return zeros(v.shape, dtype=v.dtype, device=v.device)
+
+    def __call__(self, *args: Any) -> Any:
+        return self.module()(*args)
+
+    def run(self, user_inputs: list, state: dict[str, Tensor]) -> list:
+        """The outputs for ``user_inputs``, on their device (state and constants must be
+        there too: ``module().to(device)`` moves them)."""
+        device = user_inputs[0].device if user_inputs else None
+        feeds = self.feeds(user_inputs, state)
+        for v, t in feeds.items():
+            if device is not None and t.device != device:
+                feeds[v] = t.to(device)  # lifted constants live with the program
+        return interpret(self.graph, feeds, device)

@@ -1,0 +1,148 @@
+"""``save(ep, f)`` / ``load(f)``: an ``ExportedProgram`` as one zip file holding
+``graph.json`` (the graph, readable: one entry per node with its op, inputs, attrs, shapes
+and dtypes) and ``weights.safetensors`` (parameters, buffers, constants). Nothing is
+pickled, so loading runs no code from the file."""
+
+from __future__ import annotations
+
+__all__ = ["save", "load", "FORMAT_VERSION"]
+
+import io
+import json
+import math
+import os
+import zipfile
+from typing import Any
+
+from ..core import dtypes as _dt
+from ..core.device import device as Device
+from ..core.op import Op
+from ..graph.ir import Graph, Node, Value
+
+FORMAT_VERSION = 1
+_GRAPH, _WEIGHTS = "graph.json", "weights.safetensors"
+
+
+def _enc(a: Any, node: int) -> Any:
+    if isinstance(a, Value):
+        return {"value": a.name}
+    if isinstance(a, bool) or a is None or isinstance(a, (int, str)):
+        return a
+    if isinstance(a, float):
+        return a if math.isfinite(a) else {"float": repr(a)}
+    if isinstance(a, (tuple, list)):
+        return {"tuple" if isinstance(a, tuple) else "list": [_enc(x, node) for x in a]}
+    if isinstance(a, _dt.dtype):
+        return {"dtype": a.name}
+    if isinstance(a, Device):
+        return {"device": str(a)}
+    raise TypeError(f"save(): node {node} has an argument of type {type(a).__name__} that "
+                    "the graph format cannot hold")
+
+
+def _dec(a: Any, values: dict[str, Value]) -> Any:
+    if not isinstance(a, dict):
+        return a
+    (kind, x), = a.items()
+    if kind == "value":
+        return values[x]
+    if kind == "float":
+        return float(x)
+    if kind in ("tuple", "list"):
+        items = [_dec(v, values) for v in x]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dtype":
+        return getattr(_dt, x)
+    if kind == "device":
+        return Device(x)
+    raise ValueError(f"load(): unknown encoded argument kind {kind!r}")
+
+
+def _graph_json(graph: Graph) -> dict:
+    nodes = []
+    for i, n in enumerate(graph.nodes):
+        nodes.append({
+            "kind": n.kind, "op": n.op.name if n.op is not None else None,
+            "inputs": [_enc(a, i) for a in n.inputs], "attrs": [_enc(a, i) for a in n.attrs],
+            "outputs": [{"name": v.name, "shape": list(v.shape), "dtype": v.dtype.name,
+                         "device": str(v.device)} for v in n.outputs],
+            "role": n.role, "target": n.target, "multi": n.multi})
+    return {"format": "mbtorch.export", "version": FORMAT_VERSION, "nodes": nodes,
+            "outputs": [_enc(v, -1) for v in graph.outputs],
+            "output_spec": _spec_enc(graph.output_spec)}
+
+
+def _spec_enc(spec: Any) -> Any:
+    if spec is None:
+        return None
+    kind, items = spec
+    if kind is dict:
+        return {"dict": [[k, _spec_enc(s)] for k, s in items]}
+    return {kind.__name__: [_spec_enc(s) for s in items]}
+
+
+def _spec_dec(spec: Any) -> Any:
+    if spec is None:
+        return None
+    (kind, items), = spec.items()
+    if kind == "dict":
+        return (dict, tuple((k, _spec_dec(s)) for k, s in items))
+    return ({"tuple": tuple, "list": list}[kind], tuple(_spec_dec(s) for s in items))
+
+
+def _graph_from(doc: dict) -> Graph:
+    if doc.get("format") != "mbtorch.export" or doc.get("version") != FORMAT_VERSION:
+        raise ValueError(f"load(): not an mbtorch.export graph of format version "
+                         f"{FORMAT_VERSION} (found {doc.get('format')!r} "
+                         f"{doc.get('version')!r})")
+    graph, values = Graph(), {}
+    for entry in doc["nodes"]:
+        node = Node(entry["kind"], Op[entry["op"]] if entry["op"] else None,
+                    tuple(_dec(a, values) for a in entry["inputs"]),
+                    tuple(_dec(a, values) for a in entry["attrs"]),
+                    role=entry["role"], target=entry["target"], multi=entry["multi"])
+        for out in entry["outputs"]:
+            v = Value(out["name"], tuple(out["shape"]), getattr(_dt, out["dtype"]),
+                      Device(out["device"]), node)
+            values[v.name] = v
+            node.outputs.append(v)
+        graph.nodes.append(node)
+    graph.outputs = [_dec(a, values) for a in doc["outputs"]]
+    graph.output_spec = _spec_dec(doc["output_spec"])
+    return graph
+
+
+def save(ep: Any, f: str | os.PathLike | Any, *, extra_files: dict | None = None) -> None:
+    """Write ``ep`` to ``f`` (a path or a binary file object); see the module docstring."""
+    from ..serialization import save as save_tensors
+
+    weights = io.BytesIO()
+    tensors = {f"state/{k}": v.detach() for k, v in ep.state_dict.items()}
+    tensors.update({f"constants/{k}": v for k, v in ep.constants.items()})
+    save_tensors(tensors, weights, format="safetensors")
+    text = json.dumps(_graph_json(ep.graph), indent=1)
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(_GRAPH, text)
+        z.writestr(_WEIGHTS, weights.getvalue())
+        for name, data in (extra_files or {}).items():
+            z.writestr(f"extra/{name}", data)
+
+
+def load(f: str | os.PathLike | Any, *, extra_files: dict | None = None) -> Any:
+    """Read a program written by ``save``."""
+    from ..serialization import load as load_tensors
+    from . import ExportedProgram
+
+    with zipfile.ZipFile(f) as z:
+        names = set(z.namelist())
+        if not {_GRAPH, _WEIGHTS} <= names:
+            raise ValueError(f"load(): {f!r} is not an mbtorch.export file (it lacks "
+                             f"{_GRAPH} or {_WEIGHTS})")
+        graph = _graph_from(json.loads(z.read(_GRAPH)))
+        tensors = load_tensors(io.BytesIO(z.read(_WEIGHTS)))
+        if extra_files is not None:
+            for name in extra_files:
+                extra_files[name] = z.read(f"extra/{name}").decode()
+    state = {k[6:]: v for k, v in tensors.items() if k.startswith("state/")}
+    constants = {k[10:]: v for k, v in tensors.items() if k.startswith("constants/")}
+    return ExportedProgram(graph, state, constants)
