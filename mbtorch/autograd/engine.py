@@ -202,15 +202,16 @@ def _owned(g: Tensor, t: Tensor) -> Tensor | None:
     comes out as the transpose of a transposed product): its handle becomes the new root. Each
     ``.grad`` would otherwise be one full copy per parameter and step.
     """
+    tracer = STATE.tracer  # a graph being traced holds one more reference to what it saw
     if (type(g) is not Tensor or g._shape != t._shape or g._dtype is not t._dtype
             or g._device is not t._device or g._requires_grad or g._hooks
-            or getrefcount(g) != _ENGINE_REFS):
+            or getrefcount(g) != _ENGINE_REFS + (tracer.held(g) if tracer else 0)):
         return None
     root = g._root
     if root is None:
         return g
     # the view and its local name, ``root`` here and getrefcount's argument
-    if (getrefcount(root) != 3 or g._offset or type(root) is not Tensor
+    if (getrefcount(root) != 3 + (tracer.held(root) if tracer else 0) or g._offset or type(root) is not Tensor
             or root.numel() != g.numel() or not g.is_contiguous()):
         return None
     out = wrap(g._data, g._shape, g._dtype, g._device, g._be)

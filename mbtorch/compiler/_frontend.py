@@ -76,7 +76,7 @@ class CompiledFunction:
         leaves: list = []
         spec = flatten((args, kwargs), leaves)
         key = arg_key(spec, leaves)
-        for entry in self._entries.get(key, ()):
+        for entry in reversed(self._entries.get(key, ())):  # the latest trace first
             if entry.guards.holds():
                 self.stats["replays"] += 1
                 return self._replay(entry, leaves)

@@ -52,10 +52,18 @@ def arg_key(spec: Any, leaves: list) -> tuple:
 
 
 def _module_state(m: Any) -> tuple:
-    mods = tuple((id(s), s.training) for s in m.modules())
-    tensors = tuple((name, id(t), t._requires_grad)
-                    for name, t in (*m.named_parameters(), *m.named_buffers()))
-    return mods + tensors
+    """Training flags, parameter and buffer identities (and ``requires_grad``) of ``m`` and
+    its submodules, read straight from their dicts (this runs before every replay)."""
+    out, stack = [], [m]
+    while stack:
+        mod = stack.pop()
+        d = mod.__dict__
+        out.append((id(mod), d["training"],
+                    tuple((k, id(v), v is not None and v._requires_grad)
+                          for k, v in d["_parameters"].items()),
+                    tuple((k, id(v)) for k, v in d["_buffers"].items())))
+        stack.extend(d["_modules"].values())
+    return tuple(out)
 
 
 def _optimizer_state(o: Any) -> tuple:
@@ -105,7 +113,10 @@ class Guards:
     def __init__(self, fn: Any, objects: list[tuple[Any, tuple]], values: tuple,
                  grads: list[tuple]) -> None:
         self.fn = fn
-        self.objects = objects
+        # a module inside another guarded one is already covered by its parent's snapshot
+        inside = {id(sub) for obj, _ in objects if hasattr(obj, "modules")
+                  for sub in obj.modules() if sub is not obj}
+        self.objects = [(o, snap) for o, snap in objects if id(o) not in inside]
         self.values = values
         self.grads = grads  # (tensor, its .grad before the traced call, identity matters)
 

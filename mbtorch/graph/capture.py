@@ -17,6 +17,7 @@ __all__ = ["Tracer", "GraphBreak", "current", "host_read", "untraced", "user_fra
 
 import os
 import sys
+import weakref
 from typing import Any
 
 from ..core import dispatch
@@ -85,7 +86,11 @@ class Tracer:
         self.on_host_read = on_host_read
         self.depth = 0
         self.broken: str | None = None
-        self._values: dict[int, tuple[Tensor, Value]] = {}  # holds the tensors: ids stay unique
+        # id -> (weak reference, value): an entry leaves with its tensor (so an id reused by a
+        # later tensor never finds a stale value) and the tracer keeps nothing alive that eager
+        # execution would free; placeholders are held (``_held``): the graph reads them
+        self._values: dict[int, tuple[weakref.ref, Value]] = {}
+        self._held: list[Tensor] = []
         self._pending: dict[int, tuple[Tensor, list]] = {}  # aliases of outputs not yet bound
         self._prev: Tracer | None = None
 
@@ -103,26 +108,35 @@ class Tracer:
     # -- values ---------------------------------------------------------------------------
     def knows(self, t: Tensor) -> bool:
         entry = self._values.get(id(t))
-        return entry is not None and entry[0] is t
+        return entry is not None and entry[0]() is t
 
     def value_of(self, t: Tensor) -> Value:
         entry = self._values.get(id(t))
-        if entry is not None and entry[0] is t:
+        if entry is not None and entry[0]() is t:
             return entry[1]
         return self.placeholder(t, "constant", f"c{len(self.graph.placeholders('constant'))}")
+
+    def held(self, t: Tensor) -> int:
+        """How many references to ``t`` the tracer holds (refcount-based checks in the
+        autograd engine discount them, so a traced call takes the same paths as eager)."""
+        n = sum(1 for h in self._held if h is t)
+        pending = self._pending.get(id(t))
+        if pending is not None and pending[0] is t:
+            n += 1
+        return n
 
     def alias(self, new: Tensor, old: Tensor) -> None:
         """``new`` shares ``old``'s handle and meaning (made outside any op)."""
         entry = self._values.get(id(old))
-        if entry is not None and entry[0] is old:
-            self._values[id(new)] = (new, entry[1])
+        if entry is not None and entry[0]() is old:
+            self._remember(new, entry[1])
         else:  # ``old`` is the output of the op being captured: bound when it returns
             self._pending.setdefault(id(old), (old, []))[1].append(new)
 
     def tensor_of(self, v: Value) -> Tensor:
-        for t, value in self._values.values():
-            if value is v:
-                return t
+        for ref, value in self._values.values():
+            if value is v and ref() is not None:
+                return ref()
         raise KeyError(v)
 
     def placeholder(self, t: Tensor, role: str, target: str) -> Value:
@@ -134,18 +148,23 @@ class Tracer:
         node = Node(PLACEHOLDER, outputs=[v], role=role, target=target)
         v.producer = node
         self.graph.nodes.append(node)
-        self._values[id(t)] = (t, v)
+        self._held.append(t)
+        self._remember(t, v)
         return v
+
+    def _remember(self, t: Tensor, v: Value) -> None:
+        key, values = id(t), self._values
+        values[key] = (weakref.ref(t, lambda _, key=key: values.pop(key, None)), v)
 
     def _bind(self, t: Tensor, node: Node, hint: str) -> Value:
         v = self.graph.new_value(hint, t._shape, t._dtype, t._device)
         v.producer = node
         node.outputs.append(v)
-        self._values[id(t)] = (t, v)
+        self._remember(t, v)
         pending = self._pending.pop(id(t), None)
         if pending is not None and pending[0] is t:
             for alias in pending[1]:
-                self._values[id(alias)] = (alias, v)
+                self._remember(alias, v)
         return v
 
     def _arg(self, x: Any) -> Any:

@@ -51,7 +51,7 @@ class KernelTracer(Tracer):
 
     def value_of(self, t: Tensor) -> Value:
         entry = self._values.get(id(t))
-        if entry is not None and entry[0] is t:
+        if entry is not None and entry[0]() is t:
             return entry[1]
         n = len(self.graph.placeholders("captured"))
         return self.placeholder(t, "captured", f"captured{n}")

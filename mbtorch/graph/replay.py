@@ -76,7 +76,7 @@ class Plan:
         exec(compile(self.source, "<mbtorch.compile replay>", "exec"), scope)  # noqa: S102
         self._fn = scope["replay"]
         self._tables = (code.kernels, code.consts, self.generators)
-        self.n_kernels = sum(1 for n in graph.nodes if n.kind != PLACEHOLDER)
+        self.graph = graph  # the kernel-level graph (for explain and tests)
 
     # -- code generation -------------------------------------------------------------------
     def _emit(self, tracer: KernelTracer, code: _Code, results: list[Value]) -> None:
@@ -88,7 +88,8 @@ class Plan:
             lines.append(f"    {code.name(n.outputs[0])} = cap[{i}]._data")
         for i, _ in enumerate(self.generators):
             lines.append(f"    g{i} = G[{i}]._offset")
-        body = [n for n in graph.nodes if n.kind != PLACEHOLDER]
+        body = _live([n for n in graph.nodes if n.kind != PLACEHOLDER], results)
+        self.n_kernels = len(body)
         last = _last_uses(body, results)
         for pos, node in enumerate(body):
             lines.append("    " + self._line(tracer, code, node))
@@ -172,6 +173,27 @@ def _outputs(tracer: KernelTracer, outputs: list[Tensor]) -> tuple[list, list[Va
             roots.append(rv)
             metas.append((meta, (None, _meta(root, "output's root"), t._offset, t._stride)))
     return metas, roots
+
+
+# kernels that check their inputs (index bounds): kept even when their result is unused
+_CHECKS = frozenset({Op.GATHER, Op.SCATTER, Op.INDEX, Op.INDEX_PUT, Op.INDEX_SELECT})
+
+
+def _live(body: list, results: list[Value]) -> list:
+    """``body`` without the kernels whose results nothing reads (dead code: a view made and
+    dropped, a value computed for a branch not taken); writes, new buffers that are written
+    and checking kernels stay."""
+    used = {id(v) for v in results}
+    keep = []
+    for node in reversed(body):
+        if node.kind == OP and node.op not in _CHECKS and \
+                not any(id(v) in used for v in node.outputs):
+            continue
+        if node.kind in (ALLOC, CONST) and not any(id(v) in used for v in node.outputs):
+            continue
+        keep.append(node)
+        used.update(id(a) for a in node.inputs if isinstance(a, Value))
+    return keep[::-1]
 
 
 def _last_uses(body: list, results: list[Value]) -> dict[int, list[Value]]:
