@@ -17,6 +17,9 @@ from .core.dtypes import (  # noqa: F401
     bfloat16, bool, double, dtype, float, float16, float32, float64, get_default_dtype, half,
     int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
+from .core.dtypes import (  # noqa: F401
+    cdouble, cfloat, chalf, complex32, complex64, complex128, uint16, uint32, uint64,
+)
 from .core.formatting import set_printoptions  # noqa: F401
 from .core.host import finfo, iinfo
 from .core.ops.binary import *  # noqa: F401,F403
@@ -55,8 +58,44 @@ from .core.ops.matrices import *  # noqa: F401,F403
 from .core.ops.index_writes import *  # noqa: F401,F403
 from .core.ops.attributes import *  # noqa: F401,F403
 from .core.ops.statistics import *  # noqa: F401,F403
+from .core.ops.decompositions import *  # noqa: F401,F403
+from .core.ops.matfuncs import *  # noqa: F401,F403
+from .core.ops.householder import *  # noqa: F401,F403
+from .core.ops.complex import *  # noqa: F401,F403
+from .core.ops.covariance import *  # noqa: F401,F403
+from .core.ops.float_math import *  # noqa: F401,F403
+from .core.ops.histograms import *  # noqa: F401,F403
+from .core.ops.integer_math import *  # noqa: F401,F403
+from .core.ops.integration import *  # noqa: F401,F403
+from .core.ops.quantiles import *  # noqa: F401,F403
+from .core.ops.scatter_reduce import *  # noqa: F401,F403
+from .core.ops.signal_windows import *  # noqa: F401,F403
+from .core.ops.spaced_ranges import *  # noqa: F401,F403
+from .core.ops.buffer_factories import *  # noqa: F401,F403
+from .core.ops.consecutive_runs import *  # noqa: F401,F403
+from .core.ops.index_math import *  # noqa: F401,F403
+from .core.ops.log_cumulative import *  # noqa: F401,F403
+from .core.ops.random_counts import *  # noqa: F401,F403
+from .core.ops.splitting import *  # noqa: F401,F403
+from .core.ops.spectral import *  # noqa: F401,F403
+from .core.ops.lowrank import *  # noqa: F401,F403
+from .core.ops.lobpcg import *  # noqa: F401,F403
+from .core.ops.view_scatter import *  # noqa: F401,F403
+from .core.ops.joining import split_with_sizes  # noqa: F401
+from .core.ops.hyperbolic import *  # noqa: F401,F403
+from .core.ops.inplace import *  # noqa: F401,F403
+from .core.ops.inplace_views import resize_as_  # noqa: F401
+from .core.ops.tensor_misc import *  # noqa: F401,F403
+from .core.ops.storages import TypedStorage, UntypedStorage  # noqa: F401
 from .core.tensor import Size, Tensor
 from .core.layout import layout, sparse_coo, strided  # noqa: F401
+from . import _functional_aliases  # noqa: E402
+from ._functional_aliases import *  # noqa: F401,F403  (nn.functional loads on first call)
+from .core.memory_format import (  # noqa: F401
+    channels_last, channels_last_3d, contiguous_format, legacy_contiguous_format, memory_format,
+    preserve_format,
+)
+from .core.settings import *  # noqa: F401,F403
 from .core.legacy import (  # noqa: F401
     BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
     IntTensor, LongTensor, ShortTensor, set_default_tensor_type,
@@ -69,6 +108,7 @@ from .autograd import (  # noqa: F401,E402
 )
 from . import cuda  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
+from ._queries import *  # noqa: F401,F403,E402
 
 # Submodules the tensor core does not need are loaded on first use (PEP 562): ``mbtorch.nn`` as an
 # attribute, ``from mbtorch import nn`` and ``import mbtorch.nn`` all work as in PyTorch, and
@@ -81,6 +121,7 @@ _ON_FIRST_USE = {"accelerator": "accelerator",
                  "sparse": "sparse", "sparse_coo_tensor": "sparse", "spmm": "sparse",
                  "amp": "amp", "GradScaler": "amp", "compile": "compiler",
                  "compiler": "compiler", "export": "export", "cpu": "cpu", "fft": "fft",
+                 "stft": "fft._stft", "istft": "fft._stft",
                  "special": "special",
                  "autocast": "amp", "is_autocast_enabled": "amp.autocast_mode",
                  "get_autocast_dtype": "amp.autocast_mode",
@@ -166,5 +207,59 @@ __all__ = [
     "autocast_increment_nesting", "autocast_decrement_nesting", "is_autocast_cpu_enabled",
     "set_autocast_cpu_enabled", "get_autocast_cpu_dtype", "set_autocast_cpu_dtype",
     "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "igamma", "igammac", "GradScaler",
-    "compile"
+    "compile",
+    "addbmm", "addmv", "addmv_", "addr", "chain_matmul", "cholesky", "cholesky_inverse",
+    "cholesky_solve", "cross", "det", "inner", "inverse", "kron", "logdet", "lu", "lu_solve",
+    "lu_unpack", "matrix_exp", "matrix_power", "qr", "slogdet", "triangular_solve", "vander",
+    "geqrf", "orgqr", "ormqr",
+]
+# issue 15: math, statistics, splitting and indexing functions (core/ops modules of those names)
+__all__ += [
+    "bincount", "corrcoef", "cov", "dsplit", "histogram", "histogramdd", "hsplit", "median",
+    "mode", "nanmedian", "nanquantile", "quantile", "split_with_sizes", "tensor_split", "vsplit",
+    "index_reduce", "put", "scatter_reduce", "as_strided_scatter", "diagflat",
+    "diagonal_scatter", "select_scatter", "slice_scatter", "cumulative_trapezoid", "gradient",
+    "trapezoid", "trapz", "bitwise_left_shift", "bitwise_right_shift", "gcd", "gcd_", "lcm",
+    "lcm_", "fmax", "fmin", "frexp", "ldexp", "ldexp_", "nextafter", "rsub",
+    "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window",
+    "logspace", "range", "empty_permuted", "empty_strided", "frombuffer", "scalar_tensor",
+    "logcumsumexp", "nonzero_static", "renorm", "unique_consecutive", "unravel_index",
+    "binomial", "poisson",
+]
+__all__ += [  # complex dtypes and numbers (issue 15)
+    "adjoint", "cdouble", "cfloat", "chalf", "complex32", "complex64", "complex128", "complex",
+    "polar",
+    "real", "imag", "view_as_real", "view_as_complex", "conj", "conj_physical",
+    "conj_physical_", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "angle", "isreal",
+    "is_complex", "stft", "istft", "uint16", "uint32", "uint64",
+]
+__all__ += [  # spectral (issue 15: core/ops/spectral.py, lowrank.py, lobpcg.py)
+    "frobenius_norm", "lobpcg", "nuclear_norm", "pca_lowrank", "pinverse", "svd", "svd_lowrank",
+]
+# the nn functions torch has at top level: their list is _functional_aliases.__all__
+__all__ += _functional_aliases.__all__
+__all__ += [  # drop-in API (issue 15): settings, formats, queries
+    "memory_format", "contiguous_format", "channels_last", "channels_last_3d",
+    "preserve_format", "legacy_contiguous_format",
+    "get_num_threads", "set_num_threads", "get_num_interop_threads", "set_num_interop_threads",
+    "init_num_threads", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+    "is_deterministic_algorithms_warn_only_enabled", "get_deterministic_debug_mode",
+    "set_deterministic_debug_mode", "set_float32_matmul_precision",
+    "get_float32_matmul_precision", "set_flush_denormal", "set_warn_always",
+    "is_warn_always_enabled", "set_default_device", "get_default_device",
+    "e", "pi", "inf", "nan", "newaxis", "can_cast", "result_type", "is_same_size", "is_signed",
+    "is_storage", "is_distributed", "is_inference", "typename", "get_device_module",
+    "set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+]
+__all__ += [  # in-place spellings, tensor metadata (issue 15: inplace*.py, tensor_misc.py)
+    "abs_", "acos_", "acosh", "acosh_", "alpha_dropout_", "arccos_", "arccosh", "arccosh_",
+    "arcsin_", "arcsinh", "arcsinh_", "arctan_", "arctanh", "arctanh_", "as_strided_", "asin_",
+    "asinh",
+    "asinh_", "atan_", "atanh", "atanh_", "ceil_", "celu_", "clamp_", "clamp_max_", "clamp_min_",
+    "clip_", "cos_", "cosh_", "deg2rad_", "dropout_", "erf_", "erfc_", "exp2_", "exp_", "expm1_",
+    "feature_alpha_dropout_", "feature_dropout_", "fill", "fill_", "fix_", "floor_", "frac_",
+    "get_device", "i0_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+    "negative_", "positive", "rad2deg_", "ravel", "reciprocal_", "relu_", "resize_as_", "round_",
+    "rrelu_", "rsqrt_", "selu_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_",
+    "tanh_", "threshold_", "trunc_", "xlogy_", "zero_", "TypedStorage", "UntypedStorage",
 ]

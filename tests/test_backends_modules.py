@@ -199,3 +199,122 @@ def test_package_keeps_its_plugin_api():
     import mbtorch.backends.cudnn as cudnn_module
 
     assert cudnn_module is backends.cudnn
+
+
+# -- the CPU-library modules (issue 15) -------------------------------------------------------
+CPU_LIBRARY_MODULES = ["cpu", "mkl", "mkldnn", "openmp", "opt_einsum", "nnpack", "mha",
+                       "miopen", "quantized", "kleidiai", "cusparselt", "python_native"]
+
+
+@pytest.mark.parametrize("name", CPU_LIBRARY_MODULES)
+def test_cpu_library_modules_exist_with_torchs_public_functions(name):
+    import importlib
+
+    ours = importlib.import_module(f"mbtorch.backends.{name}")
+    assert getattr(backends, name) is ours
+    theirs = importlib.import_module(f"torch.backends.{name}")
+    for attr in dir(theirs):
+        value = getattr(theirs, attr)
+        if (not attr.startswith("_") and callable(value) and not isinstance(value, type)
+                and getattr(value, "__module__", "").startswith("torch.backends")):
+            assert callable(getattr(ours, attr, None)), f"{name}.{attr}"
+
+
+def test_cpu_capability_and_library_availability():
+    from mbtorch.backends.mkl import numpy_blas_name
+
+    capability = backends.cpu.get_cpu_capability()
+    assert capability in ("DEFAULT", "AVX2", "AVX512")
+    if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):  # x86 with NumPy SIMD
+        assert capability == torch.backends.cpu.get_cpu_capability()
+    assert backends.mkl.is_available() == ("mkl" in numpy_blas_name())
+    assert numpy_blas_name() != ""  # NumPy reports its BLAS, so the answer is a real one
+    for module in (backends.mkldnn, backends.openmp, backends.nnpack, backends.kleidiai,
+                   backends.cusparselt):
+        assert module.is_available() is False
+    assert backends.mkldnn.is_acl_available() is False
+    assert backends.cusparselt.version() is None and backends.cusparselt.get_max_alg_id() is None
+    with backends.mkl.verbose(backends.mkl.VERBOSE_OFF):
+        pass
+    with pytest.raises(AssertionError, match="Failed to set MKL into verbose mode"):
+        with backends.mkl.verbose(backends.mkl.VERBOSE_ON):
+            pass
+    with pytest.raises(AssertionError, match="Failed to set MKLDNN into verbose mode"):
+        with backends.mkldnn.verbose(backends.mkldnn.VERBOSE_ON):
+            pass
+
+
+def test_mkldnn_flags_like_torch():
+    m, t = backends.mkldnn, torch.backends.mkldnn
+    for flag in ("enabled", "deterministic", "allow_tf32", "fp32_precision"):
+        assert getattr(m, flag) == getattr(t, flag), flag
+    assert m.set_flags() == t.set_flags()
+    with pytest.warns(UserWarning, match="TF32"), m.flags(
+            enabled=False, deterministic=True, allow_tf32=False, fp32_precision="bf16"):
+        assert (m.enabled, m.deterministic, m.fp32_precision) == (False, True, "bf16")
+        assert m.allow_tf32 is None
+    assert (m.enabled, m.deterministic, m.fp32_precision) == (True, False, "none")
+    with pytest.raises(RuntimeError, match="set_enabled_mkldnn expects a bool, but got int"):
+        m.enabled = 1
+    with pytest.raises(RuntimeError, match="Unknown precision: xx"):
+        m.fp32_precision = "xx"
+    with pytest.warns(UserWarning, match="TF32 acceleration on top of oneDNN"):
+        m.allow_tf32 = True
+    assert m.allow_tf32 is None
+
+
+def test_nnpack_miopen_mha_flags_like_torch():
+    assert backends.nnpack.set_flags(False) == torch.backends.nnpack.set_flags(False) == (True,)
+    assert backends.nnpack.set_flags(True) == torch.backends.nnpack.set_flags(True) == (False,)
+    with backends.nnpack.flags(enabled=False):
+        assert backends.nnpack.set_flags(False) == (False,)
+    assert backends.nnpack.set_flags(True) == (True,)
+    with pytest.raises(RuntimeError, match="expects a bool, but got int"):
+        backends.nnpack.set_flags(1)
+    assert backends.miopen.immediate is torch.backends.miopen.immediate is False
+    with backends.miopen.flags(immediate=True):
+        assert backends.miopen.immediate is True
+    assert backends.miopen.set_flags() == (False,)
+    with pytest.raises(RuntimeError, match="set_immediate_miopen expects a bool, but got int"):
+        backends.miopen.immediate = 1
+    assert backends.mha.get_fastpath_enabled() is torch.backends.mha.get_fastpath_enabled()
+    backends.mha.set_fastpath_enabled(False)
+    assert backends.mha.get_fastpath_enabled() is False
+    backends.mha.set_fastpath_enabled(True)
+
+
+def test_opt_einsum_answers_as_torch_without_the_package():
+    o, t = backends.opt_einsum, torch.backends.opt_einsum
+    assert o.is_available() is False and o.get_opt_einsum() is None
+    assert (o.enabled, o.strategy) == (False, None)
+    if not t.is_available():  # torch without opt_einsum: the same answers and errors
+        assert (t.enabled, t.strategy) == (o.enabled, o.strategy)
+        assert o.set_flags() == t.set_flags()
+    with pytest.raises(ValueError, match="opt_einsum is not available"):
+        o.enabled = True
+    with pytest.raises(ValueError, match="opt_einsum is not available"):
+        o.set_flags(None, "greedy")
+    with o.flags(enabled=False):
+        assert o.enabled is False
+
+
+def test_quantized_engine_and_python_native():
+    q = backends.quantized
+    assert q.engine == "none" and q.supported_engines == ["none"]
+    q.engine = "none"
+    with pytest.raises(RuntimeError, match="foo is not a valid value for quantized engine"):
+        q.engine = "foo"
+    with pytest.raises(RuntimeError, match="quantized engine x86 is not supported"):
+        q.engine = "x86"
+    pn = backends.python_native
+    assert pn.all_dsls == [] and pn.available_dsls == []
+    assert pn.get_dsl_operations("triton") == [] and pn.is_dsl_disabled("triton") is False
+    pn.disable_operations("scaled_mm")
+    assert pn.is_operation_disabled("scaled_mm")
+    with pn.operations_disabled("scaled_mm", "flash"):
+        assert pn.is_operation_disabled("flash")
+    assert pn.is_operation_disabled("scaled_mm") and not pn.is_operation_disabled("flash")
+    pn.enable_operations("scaled_mm")
+    assert not pn.is_operation_disabled("scaled_mm")
+    pn.disable_dispatch_keys("CPU")
+    pn.enable_dispatch_keys("CPU")

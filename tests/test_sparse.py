@@ -111,3 +111,43 @@ def test_errors_name_the_problem():
         mt.sparse.mm(mt.ones(2, 2), mt.ones(2, 2))
     with pytest.raises(RuntimeError, match="indices must be an int64"):
         mt.sparse_coo_tensor(mt.tensor([[0.0]]), [1.0])
+
+
+# -- the dense side of the sparse API, sparse_mask, to_sparse_coo (issue 15) --------------------
+def test_dense_tensor_sparse_methods_match_torch():
+    a, b = mt.randn(2, 3), torch.randn(2, 3)
+    assert a.to_dense() is a and b.to_dense() is b
+    assert a.to_dense(dtype=mt.float64).dtype is mt.float64
+    assert (a.sparse_dim(), a.dense_dim()) == (b.sparse_dim(), b.dense_dim()) == (0, 2)
+    for name in ("coalesce", "is_coalesced", "indices", "values"):
+        with pytest.raises(RuntimeError) as ours:
+            getattr(a, name)()
+        with pytest.raises(RuntimeError) as theirs:
+            getattr(b, name)()
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_to_sparse_coo_and_sparse_mask():
+    d = [[0.0, 1.5, 0.0], [2.0, 0.0, -3.0]]
+    a, b = mt.tensor(d).to_sparse_coo(), torch.tensor(d).to_sparse_coo()
+    assert a.indices().tolist() == b.indices().tolist()
+    assert a.values().tolist() == b.values().tolist() and a.to_sparse_coo() is a
+    idx = [[0, 1, 1], [1, 2, 0]]
+    m = mt.sparse_coo_tensor(idx, [1.0, 1.0, 1.0], (2, 3))
+    mt_ = torch.sparse_coo_tensor(idx, [1.0, 1.0, 1.0], (2, 3))
+    dense = mt.arange(6.0).reshape(2, 3).requires_grad_()
+    out = dense.sparse_mask(m)
+    ref = torch.arange(6.0).reshape(2, 3).sparse_mask(mt_)
+    assert out._indices().tolist() == ref._indices().tolist()
+    assert out._values().tolist() == ref._values().tolist()
+    assert out.is_coalesced() == ref.is_coalesced()
+    out._values().sum().backward()
+    assert dense.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]
+    with pytest.raises(RuntimeError, match="incompatible sizes"):
+        mt.ones(3, 2).sparse_mask(m)
+    with pytest.raises(NotImplementedError, match="sparse COO"):
+        mt.ones(2, 3).sparse_mask(mt.ones(2, 3))
+    assert m.sparse_mask(m.coalesce()).to_dense().tolist() == \
+        mt_.sparse_mask(mt_.coalesce()).to_dense().tolist()
+    with pytest.raises(RuntimeError, match="dtype argument is not supported"):
+        m.to_dense(dtype=mt.float64)

@@ -105,6 +105,8 @@ def values_literal(arr: np.ndarray) -> str:
         return repr(arr.tolist())
     if arr.dtype.kind in "iu":
         return repr(arr.astype(np.int64).tolist())
+    if arr.dtype.kind == "c":  # (1+2j) literals; ``complex(nan, 0)`` reprs as (nan+0j)
+        return repr(arr.astype(np.complex128).tolist())
     return repr(arr.astype(np.float64).tolist())
 
 

@@ -62,7 +62,8 @@ STORAGE_NAMES = {
     _dt.bool: "BoolStorage", _dt.uint8: "ByteStorage", _dt.int8: "CharStorage",
     _dt.int16: "ShortStorage", _dt.int32: "IntStorage", _dt.int64: "LongStorage",
     _dt.float16: "HalfStorage", _dt.bfloat16: "BFloat16Storage", _dt.float32: "FloatStorage",
-    _dt.float64: "DoubleStorage",
+    _dt.float64: "DoubleStorage", _dt.complex64: "ComplexFloatStorage",
+    _dt.complex128: "ComplexDoubleStorage",
 }
 """The legacy typed-storage class PyTorch names in a storage's persistent id, by dtype."""
 STORAGE_GLOBALS = {d: TorchName("torch", n) for d, n in STORAGE_NAMES.items()}
@@ -71,16 +72,16 @@ REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
 REBUILD_FROM_TYPE_V2 = TorchName("torch._tensor", "_rebuild_from_type_v2")
 TORCH_SIZE = TorchName("torch", "Size")
 TORCH_DEVICE = TorchName("torch", "device")
-_DTYPE_GLOBALS = {d: TorchName("torch", d.name) for d in _dt.ALL_DTYPES}
+_CHECKPOINT_DTYPES = _dt.ALL_DTYPES + (_dt.complex64, _dt.complex128)
+_DTYPE_GLOBALS = {d: TorchName("torch", d.name) for d in _CHECKPOINT_DTYPES}
 
 BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 
-_NO_COMPLEX = "mbtorch has no complex tensors"
+_NO_COMPLEX = "mbtorch stores no complex32 (ComplexHalf) tensors"
 _NO_QUANT = "mbtorch has no quantized tensors in checkpoints"
 _NO_KIND = "mbtorch has only dense strided tensors"
 UNSUPPORTED: dict[str, str] = {
-    **{f"torch.{n}": _NO_COMPLEX for n in ("complex32", "complex64", "complex128",
-                                            "ComplexFloatStorage", "ComplexDoubleStorage")},
+    **{f"torch.{n}": _NO_COMPLEX for n in ("ComplexHalfStorage",)},
     **{f"torch.{n}": _NO_QUANT for n in ("qint8", "quint8", "qint32", "quint4x2", "quint2x4",
                                           "QInt8Storage", "QUInt8Storage", "QInt32Storage",
                                           "QUInt4x2Storage", "QUInt2x4Storage")},
@@ -130,7 +131,7 @@ def allowed_globals() -> dict[str, Any]:
         "torch.UntypedStorage": untyped, "torch.storage.UntypedStorage": untyped,
         "torch._tensor._rebuild_from_type_v2": storage.rebuild_from_type_v2,
     }
-    rc.update({f"torch.{d.name}": d for d in _dt.ALL_DTYPES})
+    rc.update({f"torch.{d.name}": d for d in _CHECKPOINT_DTYPES})
     rc.update({f"torch.{n}": StorageType(n, d) for d, n in STORAGE_NAMES.items()})
     rc.update({f"torch._utils.{n}": f for n, f in storage.REBUILD_FUNCTIONS.items()})
     return rc

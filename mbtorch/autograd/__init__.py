@@ -14,6 +14,7 @@ from . import record as _record
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
 from .api import backward, grad, install_tensor_methods
 from .derivatives import DECOMPOSED, DERIVATIVES, HANDLED, NON_DIFFERENTIABLE  # noqa: F401
+from .engine_flags import is_multithreading_enabled, set_multithreading_enabled  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .grad_mode import (  # noqa: F401
     enable_grad,
@@ -26,6 +27,7 @@ from .grad_mode import (  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from .graph import Node  # noqa: F401
 from .variable import Variable  # noqa: F401
+from . import functional  # noqa: F401,E402  (torch.autograd.functional: jacobian, hvp, ...)
 
 
 class _Autograd:
@@ -46,4 +48,5 @@ _dispatch.install_autograd(_Autograd())
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "gradcheck",
            "gradgradcheck", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Node", "Variable"]
+           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Node", "Variable",
+           "functional", "is_multithreading_enabled", "set_multithreading_enabled"]

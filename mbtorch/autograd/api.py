@@ -38,6 +38,8 @@ def _roots(outputs: tuple, grads: tuple, what: str) -> tuple[list, list]:
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if out._dtype.is_complex:
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             g = ones_like(out)
         elif g._shape != out._shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "

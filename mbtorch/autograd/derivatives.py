@@ -26,11 +26,13 @@ from ..core.op import Op
 from ..core.ops import binary as B
 from ..core.ops import unary as U
 from ..core.ops._common import cast
+from ..core.ops.complex import conj_physical, fft_c2c, real, view_as_complex, view_as_real
 from ..core.ops.creation import zeros_like
 from ..core.ops.joining import cat
 from ..core.ops.linalg import matmul
 from ..core.ops.rearranging import flip
 from ..core.ops.scans import cumprod, cumsum
+from ..core.ops.spectral import eigh_backward, svd_backward
 from ..core.ops.views import (
     diagonal,
     expand,
@@ -43,6 +45,7 @@ from ..core.ops.views import (
 )
 from ..core.ops.windows import col2im, im2col, max_pool_grad
 from ..core.tensor import Tensor
+from . import linalg_grads as LG
 from ._grad_ops import (
     inverse_permutation,
     reduce_sum,
@@ -62,18 +65,42 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
+# -- complex numbers: PyTorch's convention ----------------------------------------------------
+# A gradient is the conjugate Wirtinger derivative, so a holomorphic f's rule multiplies the
+# incoming gradient by the *conjugate* of f'(x): ``_cj`` is the identity on real values.
+def _cj(x):
+    if isinstance(x, Tensor):
+        return conj_physical(x) if x._dtype.is_complex else x
+    return x.conjugate() if type(x) is complex else x
+
+
+def _grad_cast(g, x_dtype):
+    # a real input made complex receives the real part (PyTorch's ToCopyBackward0)
+    if g._dtype.is_complex and not x_dtype.is_complex:
+        g = real(g)
+    return g.to(x_dtype)
+
+
+def _grad_view_as_real(g):
+    return view_as_complex(g.contiguous())
+
+
+def _grad_view_as_complex(g):
+    return view_as_real(g.contiguous())
+
+
 # -- longer rules ---------------------------------------------------------------------------
 def _grad_pow_base(g, a, b):
     # d(a^b)/da = b * a^(b-1), defined as 0 where b == 0 (PyTorch's convention)
     if not isinstance(b, Tensor):
-        return B.mul(g, 0.0) if b == 0 else B.mul(g, B.mul(B.pow(a, b - 1), b))
-    grad = B.mul(g, B.mul(b, B.pow(a, B.sub(b, 1))))
+        return B.mul(g, 0.0) if b == 0 else B.mul(g, _cj(B.mul(B.pow(a, b - 1), b)))
+    grad = B.mul(g, _cj(B.mul(b, B.pow(a, B.sub(b, 1)))))
     return U.where(B.eq(b, 0), 0.0, grad)
 
 
 def _grad_pow_exponent(g, a, b, result):
     # d(a^b)/db = a^b * log(a), defined as 0 where a == 0 and b >= 0
-    grad = B.mul(g, B.mul(result, scalar_or_tensor_log(a)))
+    grad = B.mul(g, _cj(B.mul(result, scalar_or_tensor_log(a))))
     if isinstance(a, Tensor):
         return U.where(B.logical_and(B.eq(a, 0), B.ge(b, 0)), 0.0, grad)
     return B.mul(g, 0.0) if a == 0 else grad
@@ -229,15 +256,15 @@ def _grad_constant_pad(g, x_shape, pad, value):
 
 
 def _grad_matmul_a(g, b):
-    return matmul(g, transpose(b, -1, -2))
+    return matmul(g, _cj(transpose(b, -1, -2)))
 
 
 def _grad_matmul_b(g, a, b_shape, b_strides):
     if len(b_shape) == 2 and b_shape[0] > 1 and b_strides == (1, b_shape[0]):
         # b is a transposed matrix (``x @ w.t()`` in every linear layer): compute the
         # gradient in w's layout, so it reaches w.grad without a transposing copy
-        return transpose(matmul(transpose(g, 0, 1), a), 0, 1)
-    return matmul(transpose(a, -1, -2), g)
+        return transpose(matmul(transpose(g, 0, 1), _cj(a)), 0, 1)
+    return matmul(_cj(transpose(a, -1, -2)), g)
 
 
 def _grad_max_pool(g, result, x_shape, kernel, stride, dilation):
@@ -253,9 +280,9 @@ _ENTRIES: dict[Op, tuple] = {
     # binary arithmetic
     Op.ADD: d("a, b", lambda g: g, lambda g: g),
     Op.SUB: d("a, b", lambda g: g, lambda g: U.neg(g)),
-    Op.MUL: d("a, b", lambda g, b: B.mul(g, b), lambda g, a: B.mul(g, a)),
-    Op.DIV: d("a, b", lambda g, b: B.div(g, b),
-              lambda g, a, b: U.neg(B.div(B.mul(g, a), B.mul(b, b)))),
+    Op.MUL: d("a, b", lambda g, b: B.mul(g, _cj(b)), lambda g, a: B.mul(g, _cj(a))),
+    Op.DIV: d("a, b", lambda g, b: B.div(g, _cj(b)),
+              lambda g, a, b: U.neg(B.div(B.mul(g, _cj(a)), _cj(B.mul(b, b))))),
     Op.POW: d("a, b", _grad_pow_base, _grad_pow_exponent),
     Op.MAXIMUM: d("a, b", lambda g, a, b: _grad_max_min(g, a, b, B.gt),
                   lambda g, a, b: _grad_max_min(g, b, a, B.gt)),
@@ -265,23 +292,23 @@ _ENTRIES: dict[Op, tuple] = {
                 lambda g, a, b: B.div(B.mul(g, U.neg(a)), B.add(B.mul(a, a), B.mul(b, b)))),
     # unary
     Op.NEG: d("x", lambda g: U.neg(g)),
-    Op.ABS: d("x", lambda g, x: B.mul(g, U.sign(x))),
-    Op.EXP: d("x", lambda g, result: B.mul(g, result)),
-    Op.EXPM1: d("x", lambda g, result: B.mul(g, B.add(result, 1.0))),
-    Op.LOG: d("x", lambda g, x: B.div(g, x)),
-    Op.LOG1P: d("x", lambda g, x: B.div(g, B.add(x, 1.0))),
-    Op.SQRT: d("x", lambda g, result: B.div(g, B.mul(result, 2.0))),
-    Op.RSQRT: d("x", lambda g, result: B.mul(B.mul(g, -0.5), B.pow(result, 3))),
-    Op.SIN: d("x", lambda g, x: B.mul(g, U.cos(x))),
-    Op.COS: d("x", lambda g, x: B.mul(g, U.neg(U.sin(x)))),
-    Op.TANH: d("x", lambda g, result: B.mul(g, B.sub(1.0, B.mul(result, result)))),
-    Op.SIGMOID: d("x", lambda g, result: B.mul(g, B.mul(result, B.sub(1.0, result)))),
+    Op.ABS: d("x", lambda g, x: B.mul(g, U.sgn(x))),
+    Op.EXP: d("x", lambda g, result: B.mul(g, _cj(result))),
+    Op.EXPM1: d("x", lambda g, result: B.mul(g, _cj(B.add(result, 1.0)))),
+    Op.LOG: d("x", lambda g, x: B.div(g, _cj(x))),
+    Op.LOG1P: d("x", lambda g, x: B.div(g, _cj(B.add(x, 1.0)))),
+    Op.SQRT: d("x", lambda g, result: B.div(g, _cj(B.mul(result, 2.0)))),
+    Op.RSQRT: d("x", lambda g, result: B.mul(B.mul(g, -0.5), _cj(B.pow(result, 3)))),
+    Op.SIN: d("x", lambda g, x: B.mul(g, _cj(U.cos(x)))),
+    Op.COS: d("x", lambda g, x: B.mul(g, _cj(U.neg(U.sin(x))))),
+    Op.TANH: d("x", lambda g, result: B.mul(g, _cj(B.sub(1.0, B.mul(result, result))))),
+    Op.SIGMOID: d("x", lambda g, result: B.mul(g, _cj(B.mul(result, B.sub(1.0, result))))),
     Op.ERF: d("x", lambda g, x: B.mul(g, B.mul(U.exp(U.neg(B.mul(x, x))), _TWO_OVER_SQRT_PI))),
     Op.ERFINV: d("x", lambda g, result: B.mul(g, B.mul(U.exp(B.mul(result, result)),
                                                         _SQRT_PI_OVER_TWO))),
     Op.RELU: d("x", lambda g, result: U.where(B.gt(result, 0), g, 0.0)),
-    Op.RECIPROCAL: d("x", lambda g, result: U.neg(B.mul(g, B.mul(result, result)))),
-    Op.SQUARE: d("x", lambda g, x: B.mul(g, B.mul(x, 2.0))),
+    Op.RECIPROCAL: d("x", lambda g, result: U.neg(B.mul(g, _cj(B.mul(result, result))))),
+    Op.SQUARE: d("x", lambda g, x: B.mul(g, _cj(B.mul(x, 2.0)))),
     Op.FLOOR: d("x", lambda g: zeros_like(g)),
     Op.CEIL: d("x", lambda g: zeros_like(g)),
     Op.ROUND: d("x", lambda g: zeros_like(g)),
@@ -296,7 +323,7 @@ _ENTRIES: dict[Op, tuple] = {
                lambda g, weight: B.mul(g, weight),
                lambda g, start, end: B.mul(g, B.sub(end, start)), name="LerpBackward1"),
     # copies and casts
-    Op.CAST: d("x | dtype", lambda g, x_dtype: g.to(x_dtype), name="ToCopyBackward0"),
+    Op.CAST: d("x | dtype", _grad_cast, name="ToCopyBackward0"),
     Op.CONTIGUOUS: d("x", lambda g: g, name="CloneBackward0"),
     Op.COPY_: d("dst, src", lambda g: zeros_like(g), lambda g: g, name="CopyBackwards"),
     # views
@@ -336,6 +363,25 @@ _ENTRIES: dict[Op, tuple] = {
                  name="Col2ImBackward0"),
     Op.MAX_POOL: d("x | kernel, stride, padding, dilation, ceil_mode", _grad_max_pool,
                    name="MaxPoolWithIndicesBackward0"),
+    # factorizations and solvers (rules in linalg_grads.py)
+    Op.CHOLESKY: d("A", LG.grad_cholesky, name="LinalgCholeskyExBackward0"),
+    Op.LU_FACTOR: d("A", LG.grad_lu_factor, name="LinalgLuFactorExBackward0"),
+    Op.TRIANGULAR_SOLVE: d("A, B | upper, unitriangular", LG.grad_triangular_solve_A,
+                           LG.grad_triangular_solve_B, name="LinalgSolveTriangularBackward0"),
+    Op.LINALG_SOLVE: d("A, B", LG.grad_solve_A, LG.grad_solve_B, name="LinalgSolveExBackward0"),
+    Op.SLOGDET: d("A", LG.grad_slogdet, name="LinalgSlogdetBackward0"),
+    Op.QR: d("A | mode", LG.grad_qr, name="LinalgQrBackward0"),
+    # complex numbers and FFT
+    Op.VIEW_AS_REAL: d("x", _grad_view_as_real, view=True),
+    Op.VIEW_AS_COMPLEX: d("x", _grad_view_as_complex, view=True),
+    Op.CONJ_PHYSICAL: d("x", lambda g: conj_physical(g)),
+    Op.FFT: d("x | dim, inverse", lambda g, dim, inverse: fft_c2c(g, dim, not inverse),
+              name="FftC2CBackward0"),
+    # spectral decompositions: PyTorch's formulas (mbtorch/core/ops/spectral.py)
+    Op.EIGH: d("A | uplo", lambda g, result: eigh_backward(g, result),
+               name="LinalgEighBackward0"),
+    Op.SVD: d("A | full_matrices", lambda g, result, full_matrices:
+              svd_backward(g, result, full_matrices), name="LinalgSvdBackward0"),
 }
 
 # outputs of these never require grad (comparisons, integer results, random bits, ...)
@@ -344,6 +390,7 @@ NON_DIFFERENTIABLE: frozenset[Op] = frozenset({
     Op.BITWISE_NOT, Op.LOGICAL_NOT, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR,
     Op.ISNAN, Op.ISINF, Op.ISFINITE, Op.FLOOR_DIVIDE, Op.NONZERO, Op.ARGMAX, Op.ARGMIN,
     Op.ANY, Op.ALL, Op.IOTA, Op.PHILOX, Op.FULL,
+    Op.GEQRF, Op.LDL_FACTOR,  # as PyTorch: their derivatives are not implemented
 })
 
 # composites whose decomposition gives the right gradient: recorded part by part

@@ -211,8 +211,8 @@ def _owned(g: Tensor, t: Tensor) -> Tensor | None:
     if root is None:
         return g
     # the view and its local name, ``root`` here and getrefcount's argument
-    if (getrefcount(root) != 3 + (tracer.held(root) if tracer else 0) or g._offset or type(root) is not Tensor
-            or root.numel() != g.numel() or not g.is_contiguous()):
+    if (getrefcount(root) != 3 + (tracer.held(root) if tracer else 0) or g._offset
+            or type(root) is not Tensor or root.numel() != g.numel() or not g.is_contiguous()):
         return None
     out = wrap(g._data, g._shape, g._dtype, g._device, g._be)
     if dispatch.TRACING:
@@ -246,7 +246,7 @@ def _pre_hooks(n: Node, buf: list, create_graph: bool) -> list:
 
 def _apply(n: Node, buf: list, create_graph: bool) -> list:
     if n.n_out > 1:
-        buf = [g if g is not None or not m[1].is_floating_point
+        buf = [g if g is not None or not (m[1].is_floating_point or m[1].is_complex)
                else zeros(m[0], dtype=m[1], device=m[2]) for g, m in zip(buf, n.out_meta)]
     if anomaly.STATE.enabled:
         outs = anomaly.checked_apply(n, buf, create_graph)

@@ -90,7 +90,7 @@ def record(op: Op, inputs: tuple, attrs: tuple, out: Any) -> None:
         return record_copy(inputs[0], inputs[1])
     if type(out) is tuple:
         return _record_multi(rule, inputs, attrs, out)
-    if out._dtype.category != FLOATING_CATEGORY:
+    if out._dtype.category < FLOATING_CATEGORY:  # floating and complex outputs have grads
         return
     # hot path (one call per recorded op): edges inline, no per-call allocation but the node.
     # Only floating tensors ever require grad (``requires_grad_`` refuses others, and only
@@ -157,7 +157,7 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
     for i, x in enumerate(inputs):
         is_t = isinstance(x, Tensor)
         shapes.append(x._shape if is_t else None)
-        want = is_t and x._requires_grad and x._dtype.category == FLOATING_CATEGORY
+        want = is_t and x._requires_grad and x._dtype.category >= FLOATING_CATEGORY
         edges.append(edge_of(x) if want else None)
         mask |= want << i
     if not mask:
@@ -170,7 +170,7 @@ def _record_multi(rule: Rule, inputs: tuple, attrs: tuple, outs: tuple) -> None:
     if plan[1]:
         node.result = tuple(SavedOutput(o) for o in outs)
     for nr, o in enumerate(outs):
-        if o._dtype.category == FLOATING_CATEGORY:
+        if o._dtype.category >= FLOATING_CATEGORY:
             o._grad_fn, o._requires_grad = node, True
             if nr:
                 o._output_nr = nr

@@ -40,6 +40,12 @@ class Storage(Protocol):
     def to_device(self, handle: Any, device_index: int) -> Any:
         """A copy of ``handle`` on another device of this backend."""
 
+    # Optional (not checked at registration): ``reinterpret(handle, dtype)``, the handle's
+    # memory as a flat handle of ``dtype`` (a complex root as its real value type, twice as
+    # many elements, or back), starting at the handle's first element. It is what
+    # ``view_as_real``/``view_as_complex``/``Tensor.real``/``Tensor.imag`` build their views
+    # on; a backend that declares complex dtypes provides it (see mbtorch_numpy.storage).
+
 
 @dataclass
 class BackendSpec:

@@ -72,4 +72,16 @@ class device:  # noqa: N801 - torch's spelling
     def __reduce__(self):
         return (device, (self._str,))
 
+    def __enter__(self) -> "device":
+        """``with mbtorch.device("x"):`` makes ``x`` the factories' default device inside."""
+        from .settings import push_default_device
+
+        push_default_device(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from .settings import pop_default_device
+
+        pop_default_device()
+
 

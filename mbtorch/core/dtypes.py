@@ -3,10 +3,18 @@
 A dtype is an interned object; compare with ``is``. Backends map these to their own array
 types (the NumPy backend uses ``numpy`` dtypes and ``ml_dtypes.bfloat16``).
 
-Promotion follows PyTorch: within one category (bool < integer < floating) the wider type
-wins; tensors with dimensions outrank 0-d tensors, which outrank Python scalars, unless the
-lower-ranked operand belongs to a higher category (``int32 tensor + 2.5`` is float32, the
-default dtype; ``int32 tensor + float64 0-d tensor`` is float64).
+Promotion follows PyTorch: within one category (bool < integer < floating < complex) the
+wider type wins (a complex with a floating type takes the wider of their value types:
+``float64 + complex64`` is complex128); tensors with dimensions outrank 0-d tensors, which
+outrank Python scalars, unless the lower-ranked operand belongs to a higher category
+(``int32 tensor + 2.5`` is float32, the default dtype; ``int32 tensor + float64 0-d tensor``
+is float64; ``float64 tensor + 1j`` is complex128: a complex scalar keeps a floating tensor's
+precision).
+
+The complex dtypes (``complex32``/``chalf``, ``complex64``/``cfloat``, ``complex128``/
+``cdouble``) are not in ``ALL_DTYPES`` (the real dtypes every backend is checked on) but in
+``COMPLEX_DTYPES``; a backend declares them like any dtype (the cpu backend: complex64 and
+complex128; NumPy has no complex32, so ``chalf`` is a dtype object no backend stores).
 """
 
 from __future__ import annotations
@@ -17,24 +25,30 @@ __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "half", "float", "double", "short", "int", "long",
     "get_default_dtype", "set_default_dtype", "promote_types", "ALL_DTYPES",
-    "BOOL_CATEGORY", "INTEGRAL_CATEGORY", "FLOATING_CATEGORY",
+    "BOOL_CATEGORY", "INTEGRAL_CATEGORY", "FLOATING_CATEGORY", "COMPLEX_CATEGORY",
+    "complex32", "complex64", "complex128", "chalf", "cfloat", "cdouble", "COMPLEX_DTYPES",
+    "EVERY_DTYPE", "default_complex_dtype", "uint16", "uint32", "uint64", "LIMITED_UINTS",
 ]
 
-BOOL_CATEGORY, INTEGRAL_CATEGORY, FLOATING_CATEGORY = 0, 1, 2
+BOOL_CATEGORY, INTEGRAL_CATEGORY, FLOATING_CATEGORY, COMPLEX_CATEGORY = 0, 1, 2, 3
 """The values of ``dtype.category`` (ordered: promotion goes up the categories)."""
 
 
 class dtype:  # noqa: N801 - torch's spelling
     """A tensor element type, e.g. ``mbtorch.float32``."""
 
-    __slots__ = ("name", "itemsize", "category", "is_signed", "_rank", "__weakref__")
+    __slots__ = ("name", "itemsize", "category", "is_signed", "_rank", "_plain", "__weakref__")
 
-    def __init__(self, name: str, itemsize: int, category: int, is_signed: bool, rank: int):
+    def __init__(self, name: str, itemsize: int, category: int, is_signed: bool, rank: int,
+                 plain: bool = True):
         self.name = name
         self.itemsize = itemsize
         self.category = category
         self.is_signed = is_signed
         self._rank = rank
+        # the elementwise meta rules' fast path is for "plain" dtypes: complex ones and the
+        # limited unsigned ones (uint16/32/64) take the checked path
+        self._plain = plain and category != COMPLEX_CATEGORY
 
     @property
     def is_floating_point(self) -> bool:
@@ -42,7 +56,21 @@ class dtype:  # noqa: N801 - torch's spelling
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self.category == COMPLEX_CATEGORY
+
+    def to_real(self) -> "dtype":
+        """The value type of a complex dtype (``complex64`` -> ``float32``); others unchanged."""
+        return _TO_REAL.get(self, self)
+
+    def to_complex(self) -> "dtype":
+        """The complex dtype of a floating one (``float32`` -> ``complex64``; bfloat16 ->
+        complex64, as PyTorch's); a complex dtype unchanged."""
+        if self.category == COMPLEX_CATEGORY:
+            return self
+        out = _TO_COMPLEX.get(self)
+        if out is None:
+            raise RuntimeError(f"Unknown Complex ScalarType for {self.scalar_name}")
+        return out
 
     def __repr__(self) -> str:
         return f"mbtorch.{self.name}"
@@ -56,13 +84,15 @@ class dtype:  # noqa: N801 - torch's spelling
         return _SCALAR_NAMES[self.name]
 
     def to_python_type(self) -> type:
-        return (_pybool, _pyint, _pyfloat)[self.category]
+        return (_pybool, _pyint, _pyfloat, _pycomplex)[self.category]
 
 
-_pybool, _pyint, _pyfloat = bool, int, float
+_pybool, _pyint, _pyfloat, _pycomplex = bool, int, float, complex
 _SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
                  "int32": "Int", "int64": "Long", "float16": "Half", "bfloat16": "BFloat16",
-                 "float32": "Float", "float64": "Double"}
+                 "float32": "Float", "float64": "Double", "complex32": "ComplexHalf",
+                 "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64"}
 
 bool = dtype("bool", 1, BOOL_CATEGORY, False, 0)  # noqa: A001
 uint8 = dtype("uint8", 1, INTEGRAL_CATEGORY, False, 1)
@@ -74,21 +104,43 @@ float16 = dtype("float16", 2, FLOATING_CATEGORY, True, 1)
 bfloat16 = dtype("bfloat16", 2, FLOATING_CATEGORY, True, 1)
 float32 = dtype("float32", 4, FLOATING_CATEGORY, True, 2)
 float64 = dtype("float64", 8, FLOATING_CATEGORY, True, 3)
+uint16 = dtype("uint16", 2, INTEGRAL_CATEGORY, False, 2, plain=False)
+uint32 = dtype("uint32", 4, INTEGRAL_CATEGORY, False, 3, plain=False)
+uint64 = dtype("uint64", 8, INTEGRAL_CATEGORY, False, 4, plain=False)
+complex32 = dtype("complex32", 4, COMPLEX_CATEGORY, True, 1)
+complex64 = dtype("complex64", 8, COMPLEX_CATEGORY, True, 2)
+complex128 = dtype("complex128", 16, COMPLEX_CATEGORY, True, 3)
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
+chalf, cfloat, cdouble = complex32, complex64, complex128
 
 ALL_DTYPES: tuple[dtype, ...] = (
     bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
 )
-BY_NAME: dict[str, dtype] = {d.name: d for d in ALL_DTYPES}
+COMPLEX_DTYPES: tuple[dtype, ...] = (complex32, complex64, complex128)
+LIMITED_UINTS: tuple[dtype, ...] = (uint16, uint32, uint64)
+"""PyTorch's "limited support" unsigned types: storage, casts, copies, views and a few ops;
+no promotion with other integer types, no arithmetic beyond what ``LIMITED_OPS`` lists."""
+EVERY_DTYPE: tuple[dtype, ...] = ALL_DTYPES + COMPLEX_DTYPES + LIMITED_UINTS
+BY_NAME: dict[str, dtype] = {d.name: d for d in EVERY_DTYPE}
 FLOATING = tuple(d for d in ALL_DTYPES if d.category == FLOATING_CATEGORY)
 INTEGRAL = tuple(d for d in ALL_DTYPES if d.category == INTEGRAL_CATEGORY)
+_TO_REAL = {complex32: float16, complex64: float32, complex128: float64}
+_TO_COMPLEX = {float16: complex32, bfloat16: complex64, float32: complex64,
+               float64: complex128}
 
 
-def _promote_uncached(a: dtype, b: dtype) -> dtype:
+def _promote_uncached(a: dtype, b: dtype) -> dtype | None:
     if a is b:
         return a
+    if (a in LIMITED_UINTS or b in LIMITED_UINTS) and \
+            a.category < FLOATING_CATEGORY and b.category < FLOATING_CATEGORY:
+        return None  # refused by promote_types, as PyTorch's
+    if a.category >= FLOATING_CATEGORY and b.category >= FLOATING_CATEGORY and \
+            COMPLEX_CATEGORY in (a.category, b.category):
+        # complex with complex or floating: the wider value type, as a complex type
+        return _TO_COMPLEX[_promote_uncached(_TO_REAL.get(a, a), _TO_REAL.get(b, b))]
     if a.category != b.category:
         return a if a.category > b.category else b
     if a.category == FLOATING_CATEGORY:
@@ -103,13 +155,17 @@ def _promote_uncached(a: dtype, b: dtype) -> dtype:
 
 
 _PROMOTE: dict[tuple[dtype, dtype], dtype] = {
-    (a, b): _promote_uncached(a, b) for a in ALL_DTYPES for b in ALL_DTYPES
+    (a, b): _promote_uncached(a, b) for a in EVERY_DTYPE for b in EVERY_DTYPE
 }
 
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:
     """The smallest dtype both can be converted to, as ``torch.promote_types``."""
-    return _PROMOTE[(type1, type2)]
+    out = _PROMOTE[(type1, type2)]
+    if out is None:
+        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
+                           f"attempted to promote {type1.scalar_name} and {type2.scalar_name}")
+    return out
 
 
 class _DefaultDtype(threading.local):
@@ -141,6 +197,8 @@ def scalar_dtype(value: object) -> dtype:
         return int64
     if t is _pyfloat:
         return _default.value
+    if t is _pycomplex:
+        return _TO_COMPLEX[_default.value]
     raise TypeError(f"expected a Python number, got {t.__name__}")
 
 
@@ -150,11 +208,21 @@ def combine_categories(higher: dtype | None, lower: dtype | None) -> dtype | Non
         return lower
     if lower is None:
         return higher
+    if higher.category == COMPLEX_CATEGORY:
+        return higher
+    if lower.category == COMPLEX_CATEGORY:
+        # a floating operand keeps its precision: float64 tensor + 1j is complex128
+        return _TO_COMPLEX[higher] if higher.category == FLOATING_CATEGORY else lower
     if higher.category == FLOATING_CATEGORY:
         return higher
     if higher is bool or lower.category == FLOATING_CATEGORY:
-        return _PROMOTE[(higher, lower)]
+        return promote_types(higher, lower)
     return higher
+
+
+def default_complex_dtype() -> dtype:
+    """The complex dtype paired with the default float dtype (Python ``complex`` scalars)."""
+    return _TO_COMPLEX[_default.value]
 
 
 def can_cast(from_: dtype, to: dtype) -> _pybool:

@@ -38,9 +38,10 @@ def run_on_cpu(op: Any, inputs: tuple, attrs: tuple, meta: Any, device: Any, be:
     from .dispatch import run
     from .ops._common import resolve_device
     from .ops.copying import transfer
+    from .settings import SETTINGS
     from .tensor import Tensor
 
-    if op not in _warned:
+    if op not in _warned or SETTINGS.warn_always:  # mbtorch.set_warn_always(True): every time
         _warned.add(op)
         warnings.warn(f"{op.name.lower()}(): not implemented on device type "
                       f"'{be.device_type}' ({reason}); running it on cpu and copying the "

@@ -118,6 +118,27 @@ class _Formatter:
         return text.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """PyTorch's complex layout: the real and the imaginary parts each get a formatter chosen
+    from their own values; ``1.+2.j``, ``-3.5000-0.2500j``, ``inf+nanj``."""
+
+    def __init__(self, values: np.ndarray):
+        self.real = _Formatter(values.real, True)
+        self.imag = _Formatter(values.imag, True)
+        self.width = self.real.width + self.imag.width + 1  # the "j"
+
+    def format(self, value: Any) -> str:
+        real = self.real.format(value.real)
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return real + imag if imag[0] in "+-" else real + "+" + imag
+
+
+def _formatter(values: np.ndarray, dtype: _dt.dtype) -> Any:
+    if dtype.is_complex:
+        return _ComplexFormatter(values)
+    return _Formatter(values, dtype.category == _dt.FLOATING_CATEGORY)
+
+
 def _int_text(v: Any) -> str:
     return str(bool(v)) if isinstance(v, (bool, np.bool_)) else str(int(v))
 
@@ -190,11 +211,11 @@ def tensor_repr(t) -> str:
     else:
         summarize = arr.size > PRINT_OPTS.threshold
         shown = _summarized(arr) if summarize else arr
-        fmt = _Formatter(shown.reshape(-1), t._dtype.category == _dt.FLOATING_CATEGORY)
+        fmt = _formatter(shown.reshape(-1), t._dtype)
         body = _render(arr, fmt, len(prefix), summarize)
     if t._device.type != "cpu":
         suffixes.append(f"device='{t._device}'")
-    default_types = (_dt.get_default_dtype(), _dt.int64, _dt.bool)
+    default_types = (_dt.get_default_dtype(), _dt.int64, _dt.bool, _dt.default_complex_dtype())
     if t._dtype not in default_types or (arr.size == 0 and t._dtype is not
                                          _dt.get_default_dtype()):
         suffixes.append(f"dtype=mbtorch.{t._dtype.name}")

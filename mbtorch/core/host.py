@@ -29,7 +29,9 @@ class _ToNumpy(dict):
                 dt.int8: np.dtype(np.int8), dt.int16: np.dtype(np.int16),
                 dt.int32: np.dtype(np.int32), dt.int64: np.dtype(np.int64),
                 dt.float16: np.dtype(np.float16), dt.float32: np.dtype(np.float32),
-                dt.float64: np.dtype(np.float64),
+                dt.float64: np.dtype(np.float64), dt.complex64: np.dtype(np.complex64),
+                dt.complex128: np.dtype(np.complex128), dt.uint16: np.dtype(np.uint16),
+                dt.uint32: np.dtype(np.uint32), dt.uint64: np.dtype(np.uint64),
             })
             FROM_NUMPY.update({v: k for k, v in self.items()})
             if key in self:
@@ -62,7 +64,7 @@ def dtype_from_numpy(npd: Any, op: str) -> dt.dtype:
     try:
         return FROM_NUMPY[np.dtype(npd)]
     except KeyError:
-        names = ", ".join(d.name for d in dt.ALL_DTYPES)
+        names = ", ".join(d.name for d in dt.EVERY_DTYPE if d is not dt.complex32)
         raise TypeError(f"{op}(): can't convert np.ndarray of type {np.dtype(npd)}. The only "
                         f"supported types are: {names}") from None
 
@@ -81,12 +83,14 @@ def _infer_python(data: Any, op: str) -> dt.dtype:
             kinds.add(dt.INTEGRAL_CATEGORY)
         elif isinstance(x, (float, np.floating)):
             kinds.add(dt.FLOATING_CATEGORY)
+        elif isinstance(x, (complex, np.complexfloating)):
+            kinds.add(dt.COMPLEX_CATEGORY)
         elif hasattr(x, "_data") and hasattr(x, "_dtype"):  # a Tensor inside a list
             kinds.add(x._dtype.category)
-        elif isinstance(x, complex):
-            raise TypeError(f"{op}(): complex numbers are not supported")
         else:
             raise TypeError(f"{op}(): could not infer dtype of {type(x).__name__}")
+    if dt.COMPLEX_CATEGORY in kinds:
+        return dt.default_complex_dtype()  # complex64 with the default float32
     if not kinds or dt.FLOATING_CATEGORY in kinds:
         return dt.get_default_dtype()
     return dt.int64 if dt.INTEGRAL_CATEGORY in kinds else dt.bool
@@ -101,16 +105,37 @@ def to_host_array(data: Any, dtype: dt.dtype | None, op: str) -> tuple[np.ndarra
     else:
         dtype = dtype or _infer_python(data, op)
         try:
-            arr = np.array(_unwrap(data), dtype=np.float64 if dtype.is_floating_point else None)
+            wide = np.float64 if dtype.is_floating_point else \
+                np.complex128 if dtype.is_complex else None
+            arr = np.array(_unwrap(data), dtype=wide)
         except ValueError as exc:
             raise ValueError(f"{op}(): expected a sequence of equal-length sequences "
                              f"({exc})") from None
         if arr.dtype == object:
             raise TypeError(f"{op}(): could not convert data of type {type(data).__name__}")
-    target = NUMPY_DTYPES[dtype]
+    target = _host_dtype(dtype, op)
     if arr.dtype != target:
+        if arr.dtype.kind == "c" and target.kind != "c":
+            _warn_discarded_imaginary()
+            arr = arr.real
         arr = arr.astype(target)
     return arr, dtype
+
+
+def _host_dtype(dtype: dt.dtype, op: str) -> Any:
+    try:
+        return NUMPY_DTYPES[dtype]
+    except KeyError:
+        # complex32: NumPy has no complex half, so no NumPy-backed device stores it
+        raise TypeError(f"{op}(): dtype {dtype} is not supported on the host (NumPy has no "
+                        f"{dtype.name}; use mbtorch.complex64)") from None
+
+
+def _warn_discarded_imaginary() -> None:
+    import warnings
+
+    warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                  stacklevel=4)
 
 
 def _unwrap(data: Any) -> Any:
@@ -126,8 +151,9 @@ class finfo:  # noqa: N801 - torch's spelling
 
     def __init__(self, type: dt.dtype | None = None):  # noqa: A002
         type = type or dt.get_default_dtype()
-        if type.category != dt.FLOATING_CATEGORY:
+        if type.category < dt.FLOATING_CATEGORY:
             raise TypeError(f"finfo(): {type} is not a floating point dtype")
+        type = type.to_real()  # a complex dtype's limits are its value type's, as torch's
         import ml_dtypes  # its finfo knows bfloat16, NumPy's does not
 
         info = ml_dtypes.finfo(NUMPY_DTYPES[type])
@@ -141,7 +167,7 @@ class finfo:  # noqa: N801 - torch's spelling
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
-                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, bits={self.bits}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
                 f"dtype={self.dtype})")
 
 
@@ -149,7 +175,7 @@ class iinfo:  # noqa: N801
     """Limits of an integer dtype, as ``torch.iinfo``."""
 
     def __init__(self, type: dt.dtype):  # noqa: A002
-        if type.category == dt.FLOATING_CATEGORY:
+        if type.category >= dt.FLOATING_CATEGORY:
             raise TypeError(f"iinfo(): {type} is not an integer dtype")
         info = np.iinfo(NUMPY_DTYPES[type]) if type is not dt.bool else None
         self.dtype = type.name

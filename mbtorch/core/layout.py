@@ -3,11 +3,12 @@ layout of ``mbtorch.sparse``'s coordinate-format tensors."""
 
 from __future__ import annotations
 
-__all__ = ["layout", "strided", "sparse_coo"]
+__all__ = ["NamedConstant", "layout", "strided", "sparse_coo"]
 
 
-class layout:
-    """A tensor layout; compared by identity, printed as PyTorch prints its own."""
+class NamedConstant:
+    """A module-level constant object of torch's (a layout, a memory format): compared by
+    identity, printed as PyTorch prints it, pickled as the name of the instance."""
 
     __slots__ = ("name",)
 
@@ -19,6 +20,12 @@ class layout:
 
     def __reduce__(self):
         return self.name  # pickles as the module-level instance
+
+
+class layout(NamedConstant):  # noqa: N801 - torch's spelling
+    """A tensor layout."""
+
+    __slots__ = ()
 
 
 strided = layout("strided")

@@ -31,6 +31,8 @@ LEGACY_TYPES: dict[str, _dt.dtype] = {
     "BoolTensor": _dt.bool,
 }
 _NAMES = {d: n for n, d in LEGACY_TYPES.items()}
+# complex tensors have type strings but no legacy constructor classes, as in PyTorch
+_NAMES.update({_dt.complex64: "ComplexFloatTensor", _dt.complex128: "ComplexDoubleTensor"})
 
 
 class _LegacyTensorType(type):
@@ -125,18 +127,20 @@ def _construct(args: tuple, dtype: _dt.dtype, device: Any, device_type: str | No
 
     if len(args) == 1 and isinstance(args[0], Tensor):
         return _alias(args[0], dtype, device, device_type)
+    # as PyTorch, the legacy constructors ignore set_default_device: cpu unless told
+    device = device or device_type or "cpu"
     if len(args) == 1 and isinstance(args[0], Size):
         args = tuple(args[0])
     elif len(args) == 1 and isinstance(args[0], bool):
         raise TypeError("new(): data must be a sequence (got bool)")
     if all(_is_size_item(a) for a in args):  # also ``Tensor()``: shape (0,)
         shape = tuple(a.__index__() for a in args) if args else (0,)
-        return creation.empty(shape, dtype=dtype, device=device or device_type)
+        return creation.empty(shape, dtype=dtype, device=device)
     if len(args) != 1:
         bad = next(a for a in args if not _is_size_item(a))
         raise TypeError(f"new(): argument 'size' must be a sequence of ints, but got "
                         f"{type(bad).__name__}")
-    return _from_data(args[0], dtype, device or device_type)
+    return _from_data(args[0], dtype, device)
 
 
 def _alias(t: Tensor, dtype: _dt.dtype, device: Any, device_type: str | None) -> Tensor:

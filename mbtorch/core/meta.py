@@ -16,7 +16,7 @@ __all__ = [
     "check_shape_arg", "check_nonnegative_shape"
 ]
 
-_SCALAR_TYPES = (bool, int, float)
+_SCALAR_TYPES = (bool, int, float, complex)
 
 
 def broadcast_shapes(a: tuple, b: tuple, op: str = "broadcast_shapes") -> tuple:

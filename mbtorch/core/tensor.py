@@ -122,7 +122,7 @@ class Tensor:
         return self._dtype.is_floating_point
 
     def is_complex(self) -> bool:
-        return False
+        return self._dtype.category == _dt.COMPLEX_CATEGORY
 
     @property
     def is_cuda(self) -> bool:
@@ -164,7 +164,12 @@ class Tensor:
         return self._offset
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        return is_contiguous_layout(self._shape, self.stride())
+        if memory_format is None:
+            return is_contiguous_layout(self._shape, self.stride())
+        from .memory_format import check_format, is_contiguous_as
+
+        return is_contiguous_as(self._shape, self.stride(),
+                                check_format(memory_format, "is_contiguous"))
 
     @property
     def _version(self) -> int:
@@ -191,7 +196,7 @@ class Tensor:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self._dtype.category != _dt.FLOATING_CATEGORY:
+        if requires_grad and self._dtype.category < _dt.FLOATING_CATEGORY:
             raise RuntimeError("requires_grad_(): only Tensors of floating point dtype can "
                                f"require gradients (got {self._dtype.name})")
         if not requires_grad and self._grad_fn is not None:
@@ -281,6 +286,11 @@ class Tensor:
         if STATE.tracer is not None:
             _host_read("float()", self)
         return float(self.item())
+
+    def __complex__(self) -> complex:
+        if STATE.tracer is not None:
+            _host_read("complex()", self)
+        return complex(self.item())
 
     def __repr__(self) -> str:
         from .formatting import tensor_repr

@@ -19,8 +19,8 @@ from . import _random
 
 T_co = TypeVar("T_co", covariant=True)
 
-__all__ = ["ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "Subset",
-           "TensorDataset", "random_split"]
+__all__ = ["ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "StackDataset",
+           "Subset", "TensorDataset", "random_split"]
 
 
 class Dataset(Generic[T_co]):
@@ -75,6 +75,57 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return _size0(self.tensors[0])
+
+
+class StackDataset(Dataset):
+    """Several equally long datasets side by side: sample ``i`` is the tuple (positional
+    datasets) or dict (keyword datasets) of their samples ``i``.
+
+    >>> StackDataset(images, labels)[0]            # (images[0], labels[0])
+    >>> StackDataset(x=images, y=labels)[0]        # {'x': images[0], 'y': labels[0]}
+    """
+
+    datasets: "tuple | dict"
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        self._length = len(parts[0])
+        if any(self._length != len(d) for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """A batch, fetched from each part with its own ``__getitems__`` where it has one."""
+        named = self.datasets.items() if isinstance(self.datasets, dict) else enumerate(
+            self.datasets)
+        columns = {key: _batch_of(d, indices) for key, d in named}
+        if isinstance(self.datasets, dict):
+            return [{k: col[n] for k, col in columns.items()} for n in range(len(indices))]
+        return [tuple(col[n] for col in columns.values()) for n in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def _batch_of(dataset: Any, indices: list) -> list:
+    getitems = getattr(dataset, "__getitems__", None)
+    if not callable(getitems):
+        return [dataset[i] for i in indices]
+    items = getitems(indices)
+    if len(items) != len(indices):
+        raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got "
+                         f"{len(items)}")
+    return items
 
 
 class ConcatDataset(Dataset):

@@ -10,7 +10,7 @@ sparse code uses (``indices``, ``values``, ``coalesce``, ``to_dense``, ``@``, ``
 
 from __future__ import annotations
 
-__all__ = ["SparseCOOTensor", "sparse_coo_tensor", "to_sparse"]
+__all__ = ["SparseCOOTensor", "masked_values", "sparse_coo_tensor", "to_sparse"]
 
 import math
 from typing import Any
@@ -40,6 +40,7 @@ class SparseCOOTensor:
 
     layout = sparse_coo
     is_sparse = True
+    is_sparse_csr = False
 
     def __init__(self, indices: Tensor, values: Tensor, size: tuple, coalesced: bool):
         self._indices_t, self._values_t = indices, values
@@ -131,7 +132,9 @@ class SparseCOOTensor:
                    mt.zeros((0, uniq.shape[0]), dtype=mt.int64, device=self.device))
         return SparseCOOTensor(indices, values, self._size, True)
 
-    def to_dense(self) -> Tensor:
+    def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+        if dtype is not None:
+            raise RuntimeError("dtype argument is not supported by sparse_to_dense")
         mt = _mt()
         sd = self.sparse_dim()
         dense = tuple(self._values_t.shape[1:])
@@ -163,6 +166,19 @@ class SparseCOOTensor:
 
     def to_sparse(self) -> "SparseCOOTensor":
         return self
+
+    to_sparse_coo = to_sparse
+
+    def sparse_mask(self, mask: "SparseCOOTensor") -> "SparseCOOTensor":
+        """``self``'s values (zero where it has none) at ``mask``'s indices."""
+        if not isinstance(mask, SparseCOOTensor):
+            raise RuntimeError("sparse_mask(): expected 'mask' to be a sparse COO tensor, got "
+                               f"{type(mask).__name__}")
+        return masked_values(self.to_dense(), mask)
+
+    def dim_order(self, *, ambiguity_check: bool = False):
+        raise AttributeError("Can't get dim order on sparse type: torch.sparse.FloatTensor Use "
+                             "Tensor.to_dense() to convert to a dense tensor first.")
 
     # -- arithmetic -------------------------------------------------------------------------
     def t(self) -> "SparseCOOTensor":
@@ -303,6 +319,16 @@ def to_sparse(input: Tensor, sparse_dim: int | None = None) -> SparseCOOTensor:
     indices = mt.nonzero(keep).t().contiguous()
     values = input[tuple(indices)]
     return SparseCOOTensor(indices, values, tuple(input.shape), True)
+
+
+def masked_values(dense: Tensor, mask: SparseCOOTensor) -> SparseCOOTensor:
+    """``Tensor.sparse_mask``: ``dense``'s values at ``mask``'s indices (duplicates and the
+    coalesced flag kept), so gradients reach ``dense``."""
+    if tuple(dense.shape) != mask._size:
+        raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(dense.shape)} but mask has size {list(mask._size)}")
+    values = dense[tuple(mask._indices_t)]
+    return SparseCOOTensor(mask._indices_t, values, mask._size, mask._coalesced)
 
 
 def mm(sparse: SparseCOOTensor, dense: Tensor) -> Tensor:

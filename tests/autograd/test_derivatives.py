@@ -49,6 +49,7 @@ def _write_view_of_nonleaf(x, y):
 
 
 IDX = mt.tensor([[0, 2, 1], [1, 0, 0]])
+EYE3 = mt.eye(3, dtype=mt.float64)
 
 # one sample per differentiable op: (function, inputs)
 SAMPLES = {
@@ -146,6 +147,30 @@ SAMPLES = {
     Op.INDEX: (lambda x: x[mt.tensor([0, 2, 2])], (rand(3, 2),)),
     Op.INDEX_PUT: (lambda x, v: x.index_put((mt.tensor([0, 2]),), v, accumulate=True),
                    (rand(3, 2), rand(2, 2, seed=4))),
+    # factorizations and solvers (well-conditioned inputs: a diagonal lift)
+    Op.CHOLESKY: (lambda x: mt.linalg.cholesky(x @ x.mT + EYE3 * 3), (rand(3, 3),)),
+    Op.LU_FACTOR: (lambda x: mt.linalg.lu_factor(x).LU, (rand(3, 3),)),
+    Op.TRIANGULAR_SOLVE: (lambda a, b: mt.linalg.solve_triangular(a + EYE3 * 3, b, upper=True),
+                          (rand(3, 3), rand(3, 2, seed=1))),
+    Op.LINALG_SOLVE: (lambda a, b: mt.linalg.solve(a + EYE3 * 3, b),
+                      (rand(3, 3), rand(3, 2, seed=1))),
+    Op.SLOGDET: (lambda x: mt.linalg.slogdet(x).logabsdet, (rand(3, 3),)),
+    Op.QR: (lambda x: mt.cat(list(mt.linalg.qr(x))), (rand(4, 3),)),
+    # spectral: sign-free functions of the vectors (symmetrised: eigh reads one triangle)
+    Op.EIGH: (lambda x: (lambda r: mt.cat([r[0].unsqueeze(0), r[1][:, :2] @ r[1][:, :2].mT]))(
+        mt.linalg.eigh(x + x.mT)), (rand(3, 3),)),
+    Op.SVD: (lambda x: (lambda r: mt.cat([(r.U * r.S) @ r.Vh, r.U[:, :1] @ r.U[:, :1].mT,
+                                          r.S.unsqueeze(0)]))(mt.linalg.svd(x, False)),
+             (rand(3, 3),)),
+    # complex numbers and FFT: real inputs and outputs around complex intermediates
+    Op.VIEW_AS_REAL: (lambda x, y: mt.view_as_real(mt.complex(x, y) * (1 + 2j)),
+                      (rand(3), rand(3, seed=1))),
+    Op.VIEW_AS_COMPLEX: (lambda x: mt.view_as_real(mt.view_as_complex(x) * (0.5 - 1j)),
+                         (rand(3, 2),)),
+    Op.CONJ_PHYSICAL: (lambda x, y: mt.view_as_real(mt.conj_physical(mt.complex(x, y) * 1j)),
+                       (rand(3), rand(3, seed=1))),
+    Op.FFT: (lambda x, y: mt.view_as_real(mt.fft.fft(mt.complex(x, y), dim=0, norm="ortho")),
+             (rand(4, 2), rand(4, 2, seed=1))),
 }
 
 SECOND_ORDER = [
@@ -156,6 +181,8 @@ SECOND_ORDER = [
     Op.SUM, Op.MEAN, Op.PROD, Op.AMAX, Op.AMIN, Op.LOGSUMEXP, Op.SOFTMAX, Op.LOG_SOFTMAX,
     Op.CUMSUM, Op.VAR, Op.VIEW, Op.SLICE, Op.SELECT, Op.GATHER, Op.CAT, Op.COPY_,
     Op.AS_STRIDED, Op.IM2COL, Op.COL2IM, Op.MAX_POOL,
+    Op.VIEW_AS_REAL, Op.VIEW_AS_COMPLEX, Op.CONJ_PHYSICAL, Op.FFT,
+    Op.EIGH, Op.SVD,
 ]
 
 

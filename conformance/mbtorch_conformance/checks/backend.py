@@ -74,11 +74,12 @@ def undeclared(dtype: mt.dtype, ctx: Context) -> Outcome:
 
 
 def probe_context(ctx: Context) -> Context | None:
-    """A context for the same backend with every dtype declared (None when all are)."""
-    if set(mt.core.dtypes.ALL_DTYPES) <= set(ctx.backend.dtypes):
+    """A context for the same backend with every dtype declared, complex ones included
+    (None when all are)."""
+    if set(mt.core.dtypes.EVERY_DTYPE) <= set(ctx.backend.dtypes):
         return None
     name = derive_backend(ctx.device, f"{ctx.device}_dtype_probe",
-                          dtypes=frozenset(mt.core.dtypes.ALL_DTYPES))
+                          dtypes=frozenset(mt.core.dtypes.EVERY_DTYPE))
     return Context(name, plugins.get_backend(name), ctx.tier, ctx.reference)
 
 

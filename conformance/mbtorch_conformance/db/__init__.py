@@ -151,10 +151,12 @@ def _kwargs_literal(kwargs: Mapping) -> str:
 
 def all_entries() -> list[Entry]:
     """Every entry, in the order of the ``Op`` enum."""
-    from . import elementwise, misc, reductions, shape, windows
+    from . import complex as complex_numbers
+    from . import elementwise, linalg, misc, reductions, shape, spectral, windows
 
     entries = [*elementwise.ENTRIES, *shape.ENTRIES, *reductions.ENTRIES, *misc.ENTRIES,
-               *windows.ENTRIES]
+               *windows.ENTRIES, *spectral.ENTRIES,
+               *linalg.ENTRIES, *complex_numbers.ENTRIES]
     order = {op: i for i, op in enumerate(Op)}
     return sorted(entries, key=lambda e: order[e.op])
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
+from .. import dispatch as _dispatch
 from .. import dtypes as _dt
 from ..device import device as Device
-from .. import dispatch as _dispatch
 from ..dispatch import run, wrap
 from ..op import Op
 from ..plugins import get_backend
+from ..settings import DEFAULT_DEVICE
 from ..state import STATE
 from ..tensor import Tensor
 
 __all__ = [
     "set_current_device_index", "resolve_device", "device_index", "check_dtype_supported",
-    "empty_on", "cast", "to_device", "scalar_for", "grad_enabled"
+    "empty_on", "cast", "to_device", "scalar_for", "grad_enabled", "return_type"
 ]
 
 # members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
@@ -31,7 +33,10 @@ def set_current_device_index(device_type: str, index: int) -> None:
 
 
 def resolve_device(dev: Any = None, op: str = "device") -> tuple[Device, Any]:
-    """``(concrete device, backend)`` for a user device argument (``None`` means cpu)."""
+    """``(concrete device, backend)`` for a user device argument (``None`` means the default
+    device: cpu unless ``set_default_device`` or ``with mbtorch.device(...)`` says otherwise)."""
+    if dev is None:
+        dev = DEFAULT_DEVICE.device  # None again for cpu, the cached fast path
     hit = _resolved.get(dev)
     if hit is not None:
         return hit
@@ -80,6 +85,11 @@ def cast(x: Tensor, dtype: _dt.dtype, op: str = "to") -> Tensor:
     if x._dtype is dtype:
         return x
     check_dtype_supported(x._be, dtype, op)
+    if x._dtype.category == _dt.COMPLEX_CATEGORY and dtype.category != _dt.COMPLEX_CATEGORY:
+        import warnings
+
+        warnings.warn("Casting complex values to real discards the imaginary part",
+                      UserWarning, stacklevel=3)
     return run(_CAST, (x,), (dtype,), (x._shape, dtype), x._device, x._be)
 
 
@@ -97,6 +107,8 @@ def scalar_for(value: Any, dtype: _dt.dtype) -> Any:
     cat = dtype.category
     if cat == _dt.FLOATING_CATEGORY:
         return float(value)
+    if cat == _dt.COMPLEX_CATEGORY:
+        return complex(value)
     if cat == _dt.BOOL_CATEGORY:
         return bool(value)
     v = int(value)
@@ -111,3 +123,17 @@ def scalar_for(value: Any, dtype: _dt.dtype) -> Any:
 
 def grad_enabled() -> bool:
     return STATE.grad_enabled
+
+
+def return_type(name: str, fields: tuple) -> type:
+    """A named tuple printed like ``torch.return_types.<name>`` (unpacks, indexes, has the
+    fields as attributes: ``.values``, ``.indices``, ``.Q``...)."""
+    cls = namedtuple(name, fields)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"mbtorch.return_types.{name}(\n{body})"
+
+    cls.__repr__ = __repr__
+    cls.__module__ = "mbtorch.return_types"
+    return cls

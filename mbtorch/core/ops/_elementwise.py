@@ -14,7 +14,7 @@ from typing import Any
 from .. import dispatch
 from .. import dtypes as _dt
 from ..dispatch import run
-from ..dtypes import FLOATING_CATEGORY
+from ..dtypes import COMPLEX_CATEGORY, FLOATING_CATEGORY
 from ..meta import broadcast_shapes, result_type
 from ..op import Op
 from ..tensor import Tensor
@@ -28,7 +28,7 @@ BITWISE = 3  # integers and bools only
 LOGICAL = 4  # operands as bool, bool output
 INTEGRAL_ID = 5  # rounding: integers come back unchanged
 
-_SCALARS = (bool, int, float)
+_SCALARS = (bool, int, float, complex)
 _float32 = _dt.float32
 _bool = _dt.bool
 _float16, _bfloat16 = _dt.float16, _dt.bfloat16
@@ -46,7 +46,8 @@ def binary(op: Op, name: str, a: Any, b: Any, kind: int = ARITH) -> Tensor:
     if ((type(a) is Tensor or isinstance(a, Tensor)) and (type(b) is Tensor
                                                           or isinstance(b, Tensor))
             and a._dtype is b._dtype and a._device is b._device and kind <= COMPARE
-            and (kind != FLOAT or a._dtype.category == FLOATING_CATEGORY)):
+            and (a._dtype.category == FLOATING_CATEGORY if kind == FLOAT
+                 else a._dtype._plain)):
         sa, sb = a._shape, b._shape
         shape = sa if sa == sb else broadcast_shapes(sa, sb, name)
         dtype = _bool if kind == COMPARE else a._dtype
@@ -68,10 +69,14 @@ def _binary_slow(op: Op, name: str, a: Any, b: Any, kind: int) -> Tensor:
         a, b = _cpu_scalar_to_device(a, b, name)
     ref = a if ta else b
     promoted = result_type((a, b), name)
+    if promoted.category == COMPLEX_CATEGORY and op in _REAL_ONLY:
+        raise _real_only_error(op, name, promoted)
+    if not promoted._plain and promoted.category != COMPLEX_CATEGORY:
+        _check_limited(op, name, promoted, kind)
     compute = _compute_dtype(promoted, kind, name)
     out_dtype = _bool if kind in (COMPARE, LOGICAL) else compute
-    a = _as_operand(a, compute)
-    b = _as_operand(b, compute)
+    a = _as_operand(a, compute, name)
+    b = _as_operand(b, compute, name)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         shape = broadcast_shapes(a._shape, b._shape, name)
     else:
@@ -90,9 +95,9 @@ def _cpu_scalar_to_device(a: Tensor, b: Tensor, name: str) -> tuple[Tensor, Tens
 
 
 def _compute_dtype(promoted: _dt.dtype, kind: int, name: str) -> _dt.dtype:
-    if kind == FLOAT and promoted.category != FLOATING_CATEGORY:
+    if kind == FLOAT and promoted.category < FLOATING_CATEGORY:
         return _dt.get_default_dtype()
-    if kind == BITWISE and promoted.category == FLOATING_CATEGORY:
+    if kind == BITWISE and promoted.category >= FLOATING_CATEGORY:
         raise NotImplementedError(f"{name}(): not implemented for '{promoted.name}' (bitwise "
                                   "ops take integer and bool tensors)")
     if kind == LOGICAL:
@@ -100,9 +105,9 @@ def _compute_dtype(promoted: _dt.dtype, kind: int, name: str) -> _dt.dtype:
     return promoted
 
 
-def _as_operand(x: Any, compute: _dt.dtype) -> Any:
+def _as_operand(x: Any, compute: _dt.dtype, name: str) -> Any:
     if isinstance(x, Tensor):
-        return cast(x, compute)
+        return cast(x, compute, name)
     return scalar_for(x, compute)
 
 
@@ -111,6 +116,10 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
     if type(x) is not Tensor and not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     dtype = x._dtype
+    if not dtype._plain:
+        if dtype.category == COMPLEX_CATEGORY:
+            return _unary_complex(op, name, x, kind)
+        _check_limited(op, name, dtype, kind)
     # the common case's meta rule: the output has the input's dtype, not half precision
     if (kind == ARITH or (kind == FLOAT and dtype.category == FLOATING_CATEGORY)) and \
             dtype is not _float16 and dtype is not _bfloat16:
@@ -130,6 +139,48 @@ def unary(op: Op, name: str, x: Any, kind: int = ARITH) -> Tensor:
         x = cast(x, _bool)  # operands as bool, as the binary logical ops
     out_dtype = _bool if kind in (COMPARE, LOGICAL) else dtype
     return run_wide(op, (x,), (), x._shape, out_dtype, x._device, x._be)
+
+
+# elementwise ops PyTorch does not define on complex numbers (ordering, rounding, erf...)
+_REAL_ONLY = frozenset({
+    Op.LT, Op.LE, Op.GT, Op.GE, Op.MAXIMUM, Op.MINIMUM, Op.FLOOR_DIVIDE, Op.REMAINDER,
+    Op.ATAN2, Op.FLOOR, Op.CEIL, Op.ROUND, Op.TRUNC, Op.ERF, Op.ERFINV, Op.SIGN, Op.RELU,
+    Op.CLAMP, Op.BITWISE_AND, Op.BITWISE_OR, Op.BITWISE_XOR, Op.BITWISE_NOT,
+})
+
+
+def _real_only_error(op: Op, name: str, dtype: _dt.dtype) -> Exception:
+    if op is Op.SIGN:
+        return NotImplementedError("sign(): Unlike NumPy, torch.sign is not intended to support "
+                                   "complex numbers. Please use torch.sgn instead.")
+    if op in (Op.MAXIMUM, Op.MINIMUM):
+        return RuntimeError(f"{name}(): {name} not implemented for complex tensors.")
+    return NotImplementedError(f"{name}(): \"{name}\" not implemented for "
+                               f"'{dtype.scalar_name}'")
+
+
+# what PyTorch computes on uint16/uint32/uint64 without promoting them (its "limited support")
+_LIMITED_OK = frozenset({Op.MUL, Op.EQ, Op.NE, Op.BITWISE_AND, Op.BITWISE_OR, Op.BITWISE_XOR})
+
+
+def _check_limited(op: Op, name: str, dtype: _dt.dtype, kind: int) -> None:
+    """uint16/32/64 take part only in ops that promote them to a float (``FLOAT`` kinds),
+    leave integers unchanged (``INTEGRAL_ID``) or are in ``_LIMITED_OK``, as in PyTorch."""
+    if kind not in (FLOAT, INTEGRAL_ID) and op not in _LIMITED_OK:
+        raise NotImplementedError(f"{name}(): \"{name}\" not implemented for "
+                                  f"'{dtype.scalar_name}'")
+
+
+def _unary_complex(op: Op, name: str, x: Tensor, kind: int) -> Tensor:
+    """The meta rule of a unary op on a complex tensor: ``abs`` gives the real dtype, logical
+    ops read "nonzero", the ordering, rounding and bitwise ops are refused as PyTorch's."""
+    dtype = x._dtype
+    if op in _REAL_ONLY or kind in (BITWISE, INTEGRAL_ID):
+        raise _real_only_error(op, name, dtype)
+    if kind == LOGICAL:
+        return run(op, (cast(x, _bool),), (), (x._shape, _bool), x._device, x._be)
+    out = dtype.to_real() if op is Op.ABS else _bool if kind == COMPARE else dtype
+    return run(op, (x,), (), (x._shape, out), x._device, x._be)
 
 
 def run_wide(op: Op, inputs: tuple, attrs: tuple, shape: tuple, dtype: _dt.dtype, device,

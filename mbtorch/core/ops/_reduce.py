@@ -72,7 +72,7 @@ def sum_dtype(x: Tensor, dtype: Any, name: str) -> _dt.dtype:
     and bools, else the input's own."""
     if dtype is not None:
         return _dt.as_dtype(dtype, name)
-    return _dt.int64 if x._dtype.category != _dt.FLOATING_CATEGORY else x._dtype
+    return _dt.int64 if x._dtype.category < _dt.FLOATING_CATEGORY else x._dtype
 
 
 def float_dtype(x: Tensor, dtype: Any, name: str) -> _dt.dtype:
@@ -80,7 +80,7 @@ def float_dtype(x: Tensor, dtype: Any, name: str) -> _dt.dtype:
     float (``logsumexp``, ``softmax`` with ``dtype=``)."""
     if dtype is not None:
         return _dt.as_dtype(dtype, name)
-    return x._dtype if x._dtype.category == _dt.FLOATING_CATEGORY else _dt.get_default_dtype()
+    return x._dtype if x._dtype.category >= _dt.FLOATING_CATEGORY else _dt.get_default_dtype()
 
 
 def reduce(op: Op, x: Tensor, dims: tuple, keepdim: bool, shape: tuple,

@@ -215,7 +215,7 @@ def fmod(input: Any, other: Any) -> Tensor:
 
 @tensor_method
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
-    if (isinstance(input, Tensor) and input._dtype.category != FLOATING_CATEGORY
+    if (isinstance(input, Tensor) and input._dtype.category < FLOATING_CATEGORY
             and type(exponent) is int and exponent < 0):
         raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
     return binary(_POW, "pow", input, exponent)

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import dispatch
 from .. import dtypes as _dt
+from .. import memory_format as _mf
 from .._lazy import lazy_import
 from ..device import device as Device
 from ..host import to_host_array
@@ -73,7 +74,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         if full != self._shape:
             raise RuntimeError(f"copy_(): output with shape {list(self._shape)} doesn't match "
                                f"the broadcast shape {list(full)}")
-    elif type(src) in (bool, int, float):
+    elif type(src) in (bool, int, float, complex):
         src = scalar_for(src, self._dtype)
     else:
         raise TypeError(f"copy_(): argument 'src' must be Tensor or a number, not "
@@ -127,20 +128,39 @@ def _contiguous_decomp(x: Tensor) -> Tensor:
 
 @tensor_method
 def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
+    if memory_format is not None and memory_format is not _mf.contiguous_format:
+        return _mf.contiguous_as(self, memory_format, _row_major_copy)
     if is_contiguous_layout(self._shape, self.stride()):
         return self
+    return _row_major_copy(self)
+
+
+def _row_major_copy(self: Tensor) -> Tensor:
     return run(_CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
 
 
 @tensor_method
 def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
-    return run(_CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
+    """A copy; by default (``preserve_format``, as PyTorch) in ``self``'s dimension order."""
+    if memory_format is None or memory_format is _mf.preserve_format:
+        if is_contiguous_layout(self._shape, self.stride()):
+            return _row_major_copy(self)
+        return _mf.in_order(self, _mf.preserve_order(self), _row_major_copy)
+    fmt = _mf.check_format(memory_format, "clone")
+    return _mf.in_order(self, _mf.format_order(self.ndim, fmt, "clone"), _row_major_copy)
 
 
 @tensor_method
 def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None,
-       non_blocking: bool = False, copy: bool = False) -> Tensor:
-    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``."""
+       non_blocking: bool = False, copy: bool = False, memory_format: Any = None) -> Tensor:
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``; a
+    ``memory_format`` other than ``preserve_format`` lays the result out in that format."""
+    if memory_format is not None and memory_format is not _mf.preserve_format:
+        out = to(self, *args, dtype=dtype, device=device, non_blocking=non_blocking)
+        fmt = _mf.check_format(memory_format, "to")
+        if out is self and not copy and _mf.suggest_format(out._shape, out.stride()) is fmt:
+            return out  # as PyTorch: a tensor already laid out in that order is returned
+        return _mf.in_order(out, _mf.format_order(out.ndim, fmt, "to"), _row_major_copy)
     for a in args:
         if isinstance(a, _dt.dtype):
             dtype = a
@@ -156,15 +176,28 @@ def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None,
         if d is not out._device:
             out = transfer(out, d, be)
     if dtype is not None:
-        out = cast(out, _dt.as_dtype(dtype, "to"), "to")
+        out = _cast_preserving(out, _dt.as_dtype(dtype, "to"), "to")
     if copy and out is self:
         out = clone(self)
     return out
 
 
+def _cast_preserving(x: Tensor, dtype: _dt.dtype, op: str) -> Tensor:
+    """``cast`` keeping ``x``'s dimension order (PyTorch's ``preserve_format``): a cast of the
+    view whose order is row-major, permuted back."""
+    if x._dtype is dtype or is_contiguous_layout(x._shape, x.stride()):
+        return cast(x, dtype, op)
+    order = _mf.preserve_order(x)
+    if order is None:
+        return cast(x, dtype, op)
+    return cast(x.permute(order), dtype, op).permute(_mf.inverse_order(order))
+
+
 def _make_converter(dtype: _dt.dtype):
     def convert(self: Tensor, memory_format: Any = None) -> Tensor:
-        return cast(self, dtype)
+        if memory_format is None or memory_format is _mf.preserve_format:
+            return _cast_preserving(self, dtype, "to")
+        return to(self, dtype, memory_format=memory_format)
 
     convert.__doc__ = f"``self.to({dtype})``"
     return convert
@@ -173,7 +206,8 @@ def _make_converter(dtype: _dt.dtype):
 for _name, _d in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16),
                   ("bfloat16", _dt.bfloat16), ("long", _dt.int64), ("int", _dt.int32),
                   ("short", _dt.int16), ("char", _dt.int8), ("byte", _dt.uint8),
-                  ("bool", _dt.bool)):
+                  ("bool", _dt.bool), ("cfloat", _dt.complex64), ("cdouble", _dt.complex128),
+                  ("chalf", _dt.complex32)):
     tensor_method(_make_converter(_d), name=_name)
 
 

@@ -8,11 +8,13 @@ from typing import Any
 
 from .. import dispatch
 from .. import dtypes as _dt
+from .. import memory_format as _mf
 from .._lazy import lazy_import
 from ..host import dtype_from_numpy
 from ..meta import check_nonnegative_shape, check_shape_arg
 from ..op import Op, define
-from ..tensor import Tensor, method_table
+from ..settings import uninitialized_fill
+from ..tensor import Tensor, is_contiguous_layout, method_table
 from . import binary as _b
 from ._common import cast, empty_on, resolve_device, run, scalar_for
 from .copying import from_host, host_to_tensor
@@ -46,7 +48,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     if requires_grad and dtype is None:
         pass
     t = host_to_tensor(data, dtype, device, "tensor")
-    if requires_grad and t._dtype.category != _dt.FLOATING_CATEGORY:
+    if requires_grad and t._dtype.category < _dt.FLOATING_CATEGORY:
         raise RuntimeError("tensor(): Only Tensors of floating point dtype can require "
                            "gradients")
     return _finish(t, requires_grad)
@@ -158,7 +160,10 @@ def empty(*args: Any, size: Any = _NO_SIZE, dtype: Any = None, device: Any = Non
           requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     shape, d, be = _creation_args(size_args(args, size, "empty"), dtype, device, "empty")
     dt_ = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype, "empty")
-    return _finish(empty_on(shape, dt_, d, be), requires_grad)
+    order = (None if memory_format is None else
+             _mf.format_order(len(shape), _mf.check_format(memory_format, "empty"), "empty"))
+    return _finish(_mf.allocate_in_order(shape, order, lambda s: _uninitialized(s, dt_, d, be)),
+                   requires_grad)
 
 
 def _like(fn_name: str, value: Any):
@@ -176,15 +181,34 @@ def _like(fn_name: str, value: Any):
             raise TypeError(f"{fn_name}(): missing argument 'fill_value'")
         if isinstance(v, Tensor):
             v = v.item()
+        order = _like_order(input, memory_format, fn_name)
         if v is _EMPTY:
-            return _finish(empty_on(input._shape, dt_, d, be), requires_grad)
-        return _finish(_full_on(input._shape, v, dt_, d, be), requires_grad)
+            out = _mf.allocate_in_order(input._shape, order,
+                                        lambda s: _uninitialized(s, dt_, d, be))
+        else:
+            out = _mf.allocate_in_order(input._shape, order, lambda s: _full_on(s, v, dt_, d, be))
+        return _finish(out, requires_grad)
 
     fn.__name__ = fn_name
     return fn
 
 
+def _like_order(input: Tensor, memory_format: Any, op: str) -> tuple[int, ...] | None:
+    """The layout of a ``_like`` result: ``input``'s own by default (``preserve_format``)."""
+    if memory_format is None or memory_format is _mf.preserve_format:
+        if is_contiguous_layout(input._shape, input.stride()):
+            return None
+        return _mf.preserve_order(input)
+    return _mf.format_order(input.ndim, _mf.check_format(memory_format, op), op)
+
+
 _EMPTY = object()
+
+
+def _uninitialized(shape: tuple, dtype: _dt.dtype, d: Any, be: Any) -> Tensor:
+    """``empty``'s memory: filled while deterministic algorithms are on, as PyTorch does."""
+    fill = uninitialized_fill(dtype)
+    return empty_on(shape, dtype, d, be) if fill is None else _full_on(shape, fill, dtype, d, be)
 zeros_like = _like("zeros_like", 0)
 ones_like = _like("ones_like", 1)
 empty_like = _like("empty_like", _EMPTY)
@@ -208,7 +232,7 @@ def _new(fn_name: str, value: Any):
         dt_ = self._dtype if dtype is None else dtype
         d, be = (self._device, self._be) if device is None else resolve_device(device)
         if v is _EMPTY:
-            return _finish(empty_on(shape, dt_, d, be), requires_grad)
+            return _finish(_uninitialized(shape, dt_, d, be), requires_grad)
         return _finish(_full_on(shape, v, dt_, d, be), requires_grad)
 
     method.__name__ = fn_name

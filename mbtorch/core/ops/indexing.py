@@ -279,7 +279,7 @@ def _values_for(v: Tensor, value: Any, shape: tuple, op: str, strict: bool) -> T
                                f"got {_dt_name(v._dtype)} for the destination and "
                                f"{_dt_name(value._dtype)} for the source.")
         value = cast(value, v._dtype, op)
-    elif type(value) in (bool, int, float):
+    elif type(value) in (bool, int, float, complex):
         from .creation import _full_on
 
         value = _full_on((), scalar_for(value, v._dtype), v._dtype, v._device, v._be)
@@ -315,7 +315,7 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
     """``self[index] = value``: writes into ``self``'s storage (views see it)."""
     view, idx, dims = _parse(self, index)
     if idx is None:
-        if not isinstance(value, (Tensor, bool, int, float)):
+        if not isinstance(value, (Tensor, bool, int, float, complex)):
             raise TypeError(f"can't assign a {type(value).__name__} to a tensor")
         view.copy_(value)
         return

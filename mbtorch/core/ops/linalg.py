@@ -121,6 +121,10 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 def vdot(input: Tensor, other: Tensor) -> Tensor:
     """``dot`` conjugating the first argument (the same thing for real tensors)."""
     _check_dot(input, other, "vdot")
+    if input._dtype.is_complex:
+        from .complex import conj_physical
+
+        input = conj_physical(input)
     return _matmul(input.unsqueeze(0), other.unsqueeze(1)).reshape(())
 
 

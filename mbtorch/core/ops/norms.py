@@ -5,7 +5,7 @@ Op attrs: ``VECTOR_NORM``: ``(x, dims, ord, keepdim)``, ``x`` floating (already 
 requested dtype), ``ord`` a float (``inf``, ``-inf``, 0, 1, 2 or any other), ``dims`` a
 sorted non-empty tuple. It has its own Op so the derivative table can give the subgradient
 PyTorch uses at 0 (the decomposition's ``sqrt`` would give nan there). Matrix norms that
-need singular values (``ord`` 2, -2, ``'nuc'``) raise NotImplementedError: mbtorch has no SVD.
+need singular values (``ord`` 2, -2, ``'nuc'``) come from ``spectral.svdvals``.
 """
 
 from __future__ import annotations
@@ -99,8 +99,11 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     if type(ord) not in _NUMBER:
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, "
                         f"not {type(ord).__name__}")
-    _check_floating(x, name)
+    if not x._dtype.is_complex:
+        _check_floating(x, name)
     x = _with_dtype(x, dtype, name)
+    if x._dtype.is_complex:
+        x = _u.abs(x)  # the norm of the magnitudes, in the real dtype (as PyTorch's)
     y, dims, keepdim, shape = prepare(x, dim, keepdim, name)
     if (ord < 0 or math.isinf(ord)) and any(y._shape[d] == 0 for d in dims):
         raise RuntimeError(f"{name} cannot compute the {_ord_text(ord)} norm on an empty "
@@ -130,9 +133,10 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     _check_floating(A, name)
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim, dtype=dtype)
-    if ord == "nuc" or ord in (2, -2):
-        raise NotImplementedError(f"{name}: ord={ord!r} needs the singular values (an SVD), "
-                                  "which mbtorch does not implement")
+    if ord == "nuc" or (ord in (2, -2) and not isinstance(ord, bool)):
+        from .spectral import spectral_matrix_norm
+
+        return spectral_matrix_norm(_with_dtype(A, dtype, name), ord, (d0, d1), keepdim)
     if ord not in (1, -1, math.inf, -math.inf) or isinstance(ord, (bool, str)):
         raise RuntimeError(f"{name}: Order {ord} not supported.")
     A = _with_dtype(A, dtype, name)

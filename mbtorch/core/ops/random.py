@@ -176,7 +176,14 @@ def rand(*args: Any, size: Any = _NO_SIZE, generator: Generator | None = None,
 
 def randn(*args: Any, size: Any = _NO_SIZE, generator: Generator | None = None,
           dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal: ``mbtorch.randn(2, 3)``, ``mbtorch.randn(size=(2, 3))``."""
+    """Standard normal: ``mbtorch.randn(2, 3)``, ``mbtorch.randn(size=(2, 3))``; a complex
+    dtype draws the real and imaginary parts each with variance 1/2, as PyTorch's."""
+    if isinstance(dtype, _dt.dtype) and dtype.is_complex:
+        from .complex import view_as_complex
+
+        shape = check_shape_arg(size_args(args, size, "randn"), "randn")
+        pairs = randn(*shape, 2, generator=generator, dtype=dtype.to_real(), device=device)
+        return _finish(view_as_complex(_b.mul(pairs, math.sqrt(0.5))), requires_grad)
     dt_ = _float_dtype(dtype, "randn")
     shape, d, be = _setup(size_args(args, size, "randn"), dt_, device, "randn")
     g = check_generator(generator, "randn")
@@ -356,6 +363,48 @@ def exponential_(self: Tensor, lambd: float = 1.0, *,
     g = check_generator(generator, "exponential_")
     u = uniforms(self._shape, 1, _compute_dtype(self._dtype), self._device, self._be, g)[0]
     return copy_(self, _b.div(_u.neg(_u.log(_b.sub(1.0, u))), float(lambd)))
+
+
+@tensor_method
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *,
+            generator: Generator | None = None) -> Tensor:
+    """Fill with Cauchy(``median``, ``sigma``) draws: ``median + sigma tan(pi (u - 1/2))``."""
+    if self._dtype.category != _dt.FLOATING_CATEGORY:
+        raise RuntimeError("Cauchy distribution is a continuous probability distribution. "
+                           f"dtype must be a floating point but you specified {self._dtype}")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    g = check_generator(generator, "cauchy_")
+    u = uniforms(self._shape, 1, _compute_dtype(self._dtype), self._device, self._be, g)[0]
+    t = _u.tan(_b.mul(_b.sub(u, 0.5), math.pi))
+    return copy_(self, _b.add(_b.mul(t, float(sigma)), float(median)))
+
+
+@tensor_method
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *,
+                generator: Generator | None = None) -> Tensor:
+    """Fill with ``exp(N(mean, std^2))`` draws."""
+    _float_self(self, "log_normal_")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    g = check_generator(generator, "log_normal_")
+    z = std_normal(self._shape, _compute_dtype(self._dtype), self._device, self._be, g)
+    return copy_(self, _u.exp(_b.add(_b.mul(z, float(std)), float(mean))))
+
+
+@tensor_method
+def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
+    """Fill with the number of Bernoulli(``p``) trials to the first success (1, 2, ...):
+    ``ceil(log(1 - u) / log(1 - p))``; integer tensors too."""
+    if self._dtype is _dt.bool:
+        raise NotImplementedError("geometric_(): not implemented for 'Bool'")
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    g = check_generator(generator, "geometric_")
+    cd = _compute_dtype(self._dtype)
+    u = uniforms(self._shape, 1, cd, self._device, self._be, g)[0]
+    k = _u.ceil(_b.div(_u.log1p(_u.neg(u)), math.log1p(-p)))
+    return copy_(self, _u.where(_b.lt(k, 1.0), 1.0, k))  # u = 0 would give 0 trials
 
 
 @tensor_method

@@ -11,7 +11,6 @@ its gradient flows to the one selected element, as PyTorch's.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 from .. import dtypes as _dt
@@ -19,7 +18,7 @@ from ..op import Op, define
 from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
-from ._common import cast, run
+from ._common import cast, return_type, run
 from ._reduce import (
     check_input,
     check_nonempty,
@@ -52,22 +51,11 @@ _FLOATING = _dt.FLOATING_CATEGORY
 _FULL_SUM = (None,) + tuple((tuple(range(n)), False) for n in range(1, 9))
 
 
-def _return_type(name: str, fields: tuple[str, str]) -> type:
-    """A named pair like ``torch.return_types.max``: unpacks, indexes, has ``.values``."""
-    cls = namedtuple(name, fields)
-
-    def __repr__(self) -> str:
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"mbtorch.return_types.{name}(\n{body})"
-
-    cls.__repr__ = __repr__
-    cls.__module__ = "mbtorch.return_types"
-    return cls
 
 
-max_result = _return_type("max", ("values", "indices"))
-min_result = _return_type("min", ("values", "indices"))
-aminmax_result = _return_type("aminmax", ("min", "max"))
+max_result = return_type("max", ("values", "indices"))
+min_result = return_type("min", ("values", "indices"))
+aminmax_result = return_type("aminmax", ("min", "max"))
 
 
 # -- decompositions ---------------------------------------------------------------------------
@@ -167,12 +155,12 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,
     check_input(input, "mean")
     if dtype is not None:
         dtype = _dt.as_dtype(dtype, "mean")
-        if dtype.category != _dt.FLOATING_CATEGORY:
+        if dtype.category < _dt.FLOATING_CATEGORY:
             raise RuntimeError("mean(): could not infer output dtype. Optional dtype must be "
                                f"either a floating point or complex dtype. Got: "
                                f"{dtype.scalar_name}")
         input = cast(input, dtype, "mean")
-    elif input._dtype.category != _dt.FLOATING_CATEGORY:
+    elif input._dtype.category < _dt.FLOATING_CATEGORY:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
                            f"a floating point or complex dtype. Got: {input._dtype.scalar_name}")
     x, dims, keepdim, shape = prepare(input, dim, keepdim, "mean")
@@ -212,7 +200,7 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
 # -- extremes ---------------------------------------------------------------------------------
 def _extreme(op: Op, input: Tensor, dim: Any, keepdim: bool, name: str,
              exc: type = RuntimeError) -> Tensor:
-    check_input(input, name)
+    _check_ordered(check_input(input, name), name)
     x, dims, keepdim, shape = prepare(input, dim, keepdim, name)
     check_nonempty(input, dim, dims, name, exc)
     return reduce(op, x, dims, keepdim, shape)
@@ -257,9 +245,20 @@ def _arg(op: Op, input: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
     return run(op, (input,), (d, bool(keepdim)), (shape, _dt.int64), input._device, input._be)
 
 
+def _check_ordered(input: Tensor, name: str) -> None:
+    """Complex numbers have no order: PyTorch refuses them in every extreme (and has no
+    extreme kernels for its limited uint16/32/64)."""
+    if input._dtype.is_complex or input._dtype in _dt.LIMITED_UINTS:
+        raise NotImplementedError(f"{name}(): \"{name}\" not implemented for "
+                                  f"'{input._dtype.scalar_name}'")
+
+
 def _check_not_bool(input: Tensor, name: str) -> None:
     if check_input(input, name)._dtype is _dt.bool:
         raise RuntimeError(f"{name}(): does not support bool input")
+    if input._dtype.is_complex:
+        raise RuntimeError(f"{name}(): does not support complex input")
+    _check_ordered(input, name)  # the limited uint16/32/64
 
 
 @tensor_method
@@ -283,6 +282,9 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
         return (_b.maximum if largest else _b.minimum)(input, dim)
     if dim is None:
         return _extreme(_AMAX if largest else _AMIN, input, None, False, name)
+    if input._dtype.is_complex:
+        raise RuntimeError(f"{name}(): does not support complex input")
+    _check_ordered(input, name)  # the limited uint16/32/64
     d = wrap_dim(dim, input.ndim, name)
     x = input if input._shape else input.reshape(1)
     indices = _arg(_ARGMAX if largest else _ARGMIN, x, d, True, name)

@@ -30,6 +30,8 @@ def _check_tensor(x: Any, op: str) -> None:
 
 
 def _sort(x: Tensor, d: int, descending: bool) -> tuple[Tensor, Tensor]:
+    if x._dtype.is_complex:
+        raise RuntimeError("sort(): Sort does not support complex dtypes on CPU")
     if x.ndim == 0:
         v, i = _sort(_v.reshape(x, (1,)), 0, descending)
         return _v.reshape(v, ()), _v.reshape(i, ())

@@ -55,6 +55,11 @@ def _parse(name: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, An
 def _variance(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
               name: str) -> Tensor:
     check_input(input, name)
+    if input._dtype.is_complex:  # E|z - Ez|^2: the variances of the two parts add (real)
+        from .complex import imag, real
+
+        return _b.add(_variance(real(input), dim, unbiased, keepdim, correction, name),
+                      _variance(imag(input), dim, unbiased, keepdim, correction, name))
     if not input._dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
     dim, correction = _parse(name, dim, unbiased, correction)

@@ -297,7 +297,7 @@ def isfinite(input: Tensor) -> Tensor:
 
 def _classify(op: Op, name: str, x: Tensor, int_value: bool) -> Tensor:
     check_tensor(x, name)
-    if x._dtype.category != _dt.FLOATING_CATEGORY:
+    if x._dtype.category < _dt.FLOATING_CATEGORY:
         from .creation import full_like
 
         return full_like(x, int_value, dtype=_dt.bool)
@@ -325,7 +325,12 @@ def signbit(input: Tensor) -> Tensor:
 
 @tensor_method
 def sgn(input: Tensor) -> Tensor:
-    """``sign`` for real tensors (PyTorch's complex-aware spelling)."""
+    """``sign`` of a real tensor; ``x / abs(x)`` (0 at 0) of a complex one."""
+    if isinstance(input, Tensor) and input._dtype.is_complex:
+        from .ternary import where
+
+        mag = abs(input)
+        return where(_b.eq(mag, 0), 0.0, _b.div(input, where(_b.eq(mag, 0), 1.0, mag)))
     return sign(input)
 
 

@@ -15,11 +15,13 @@ class _Moves:
     _apply: Any
 
     def to(self, *args: Any, **kwargs: Any) -> "_Moves":
-        """``to(device)``, ``to(dtype)`` (floating tensors only), ``to(device, dtype)``."""
+        """``to(device)``, ``to(dtype)`` (floating tensors only), ``to(device, dtype)``;
+        ``memory_format=`` lays out the 4- and 5-d parameters and buffers, as PyTorch."""
         from ...core import dtypes as _dt
 
         dtype = kwargs.get("dtype")
         device = kwargs.get("device")
+        memory_format = kwargs.get("memory_format")
         for a in args:
             if isinstance(a, _dt.dtype):
                 dtype = a
@@ -33,6 +35,8 @@ class _Moves:
 
         def convert(t: Tensor) -> Tensor:
             use_dtype = dtype if (dtype is not None and t.is_floating_point()) else None
+            if memory_format is not None and t.dim() in (4, 5):
+                return t.to(device=device, dtype=use_dtype, memory_format=memory_format)
             return t.to(device=device, dtype=use_dtype)
 
         return self._apply(convert)

@@ -16,7 +16,10 @@ __all__ = [
     "reuse_freed_memory"
 ]
 
-DTYPES = dt.ALL_DTYPES
+DTYPES = dt.ALL_DTYPES + (dt.complex64, dt.complex128) + dt.LIMITED_UINTS
+"""Every real dtype, the complex dtypes NumPy has (it has no complex32: ``chalf`` tensors are
+refused by name, the way a backend refuses any dtype it does not declare) and PyTorch's
+limited-support uint16/uint32/uint64."""
 
 
 def native_dtype(d: dt.dtype) -> np.dtype:
@@ -42,6 +45,27 @@ class NumpyStorage:
 
     def to_device(self, handle, device_index):
         return handle.copy()
+
+    def reinterpret(self, handle, dtype):
+        """``handle``'s memory seen as ``dtype`` (a complex array as its real value type,
+        twice as many elements along the last axis, or back): the storage of
+        ``view_as_real``/``view_as_complex``/``.real``/``.imag``. Optional in the storage
+        protocol; a backend without it has no complex views."""
+        flat = handle.reshape(-1) if handle.flags.c_contiguous else _memory_span(handle)
+        target = NATIVE[dtype]
+        if target.itemsize > flat.itemsize:  # an odd trailing float has no complex partner
+            flat = flat[:flat.size - flat.size % (target.itemsize // flat.itemsize)]
+        return flat.view(target)
+
+
+def _memory_span(handle):
+    """A non-contiguous root's whole memory as a flat array starting at its first element
+    (its strides are non-negative), so offsets relative to the root keep their meaning."""
+    if handle.size == 0:
+        return handle.reshape(-1)
+    extent = sum((n - 1) * s for n, s in zip(handle.shape, handle.strides))
+    return np.lib.stride_tricks.as_strided(handle, (extent // handle.itemsize + 1,),
+                                           (handle.itemsize,))
 
 
 # glibc's mallopt parameters (malloc.h)

@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from mbtorch.core.op import Op
 
-from . import windows
+from . import factorizations, spectral, windows
+from . import fft as complex_fft
 from .primitives import HALF, array_results, binary_ufunc, returns_scalars
 from .quiet import QuietCalls
 
@@ -90,7 +91,8 @@ def build(xp: Any, quiet: QuietCalls | None = None) -> dict[Op, Callable]:
         return (z - xp.log(xp.sum(xp.exp(z), axis=dim, keepdims=True))).astype(x.dtype)
 
     return {
-        **windows.build(xp),
+        **windows.build(xp), **factorizations.build(xp), **spectral.build(xp),
+        **complex_fft.build(xp),
         Op.SUB: binary(xp.subtract), Op.NEG: exact(xp.negative),
         Op.MINIMUM: compare(xp.minimum), Op.NE: compare(xp.not_equal),
         Op.LE: compare(xp.less_equal), Op.GT: compare(xp.greater),

@@ -1,23 +1,15 @@
-"""``mbtorch.fft``: the real-valued part of ``torch.fft`` — the sample frequencies
-(``fftfreq``, ``rfftfreq``) and the spectrum reorderings (``fftshift``, ``ifftshift``).
-
-The transforms themselves (``fft``, ``ifft``, ``rfft``, ``irfft``, ``fftn``, ``hfft`` and their
-2-D/n-D forms) are not here: every one of them takes or returns a complex tensor, and mbtorch
-has no complex dtype yet. A real-only imitation (two real tensors, or ``view_as_real`` output
-from ``rfft``) would not be PyTorch's API, so they are left out rather than faked; what complex
-support needs is written down in the issue's report (dtypes, promotion, kernels on every
-backend, conformance entries and derivatives).
-"""
+"""The sample frequencies (``fftfreq``, ``rfftfreq``) and the spectrum reorderings
+(``fftshift``, ``ifftshift``) of ``mbtorch.fft``."""
 
 from __future__ import annotations
 
 import math
 from typing import Any, Sequence
 
-from .core import dtypes as _dt
-from .core.ops.creation import arange
-from .core.ops.rearranging import roll
-from .core.tensor import Tensor, wrap_dim
+from ..core import dtypes as _dt
+from ..core.ops.creation import arange
+from ..core.ops.rearranging import roll
+from ..core.tensor import Tensor, wrap_dim
 
 __all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
