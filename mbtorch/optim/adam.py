@@ -52,71 +52,62 @@ class Adam(Optimizer):
         if group["capturable"]:
             return self._update_captured(group)
         beta1, beta2 = group["betas"]
-        lr, eps, wd, amsgrad = (scalar(group["lr"]), group["eps"], group["weight_decay"],
-                                group["amsgrad"])
+        lr, eps = scalar(group["lr"]), group["eps"]
         for p, grad, state in self._with_grads(group):
             if not state:
                 state["step"] = 0.0
-                state["exp_avg"] = zeros_like(p)
-                state["exp_avg_sq"] = zeros_like(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = zeros_like(p)
             state["step"] += 1
             step = state["step"]
-            if wd != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * wd)
-                else:
-                    grad = grad.add(p, alpha=wd)
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            exp_avg, second = _moments(group, p, grad, state, lr)
             step_size = lr / (1 - beta1 ** step)
             bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-            if amsgrad:
-                max_sq = state["max_exp_avg_sq"]
-                max_sq.copy_(max_sq.maximum(exp_avg_sq))
-                denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-            else:
-                denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+            denom = (second.sqrt() / bias_correction2_sqrt).add_(eps)
             p.addcdiv_(exp_avg, denom, value=-step_size)
-
 
     def _update_captured(self, group: dict[str, Any]) -> None:
         """``capturable=True``: PyTorch's capturable formulas. The step count is a float32
         tensor and ``lr`` may be a tensor: nothing is read on the host, so the whole update
         is kernels that ``mbtorch.compile`` replays (a changed ``lr`` tensor is read there)."""
         beta1, beta2 = group["betas"]
-        lr, eps, wd, amsgrad = (group["lr"], group["eps"], group["weight_decay"],
-                                group["amsgrad"])
+        lr, eps = group["lr"], group["eps"]
         for p, grad, state in self._with_grads(group):
-            if not state:
-                state["exp_avg"] = zeros_like(p)
-                state["exp_avg_sq"] = zeros_like(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = zeros_like(p)
             if not isinstance(state.get("step"), Tensor):  # new, or a non-capturable state
                 state["step"] = tensor(float(state.get("step", 0.0)), dtype=float32,
                                        device=p.device)
             step = state["step"]
             step.add_(1)
-            if wd != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * wd)
-                else:
-                    grad = grad.add(p, alpha=wd)
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            exp_avg, second = _moments(group, p, grad, state, lr)
             step_size_neg = (lr / (1 - beta1 ** step)).neg()
             bias_correction2_sqrt = (1 - beta2 ** step).sqrt()
-            if amsgrad:
-                max_sq = state["max_exp_avg_sq"]
-                max_sq.copy_(max_sq.maximum(exp_avg_sq))
-                exp_avg_sq = max_sq
-            denom = (exp_avg_sq.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(
+            denom = (second.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(
                 eps / step_size_neg)
             p.addcdiv_(exp_avg, denom)
+
+
+def _moments(group: dict[str, Any], p: Any, grad: Any, state: dict, lr: Any) -> tuple:
+    """What both forms of the step share: the moment buffers (made on the first step), weight
+    decay, the moment updates; returns the first moment and the second (its running maximum
+    with ``amsgrad``)."""
+    beta1, beta2 = group["betas"]
+    wd, amsgrad = group["weight_decay"], group["amsgrad"]
+    if "exp_avg" not in state:
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
+        if amsgrad:
+            state["max_exp_avg_sq"] = zeros_like(p)
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * wd)
+        else:
+            grad = grad.add(p, alpha=wd)
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    if amsgrad:
+        max_sq = state["max_exp_avg_sq"]
+        max_sq.copy_(max_sq.maximum(exp_avg_sq))
+        return exp_avg, max_sq
+    return exp_avg, exp_avg_sq
 
 
 class AdamW(Adam):
