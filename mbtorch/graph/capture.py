@@ -134,6 +134,10 @@ class Tracer:
             self._pending.setdefault(id(old), (old, []))[1].append(new)
 
     def tensor_of(self, v: Value) -> Tensor:
+        """The tensor standing for ``v``: a placeholder's own tensor, else a live one."""
+        for t in self._held:
+            if self.value_of(t) is v:
+                return t
         for ref, value in self._values.values():
             if value is v and ref() is not None:
                 return ref()
