@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -85,7 +86,15 @@ def run(targets: Targets, cfg: Config) -> list[Row]:
             out.append(skipped(FAMILY, case, t.name, describe_error(exc), "error"))
             continue
         cands.append(Candidate(t.name, step, sync=t.sync, gc_enabled=True, note=note))
+        if t.kind == "mbtorch" and hasattr(t.lib, "compile"):
+            cands += tr.compiled(t, partial(make_step, t, arrays, x, y, onehot),
+                                 partial(_check_compiled, t.name, losses[t.name]), FAMILY,
+                                 case, out)
     return measure(FAMILY, case, cands, cfg, settle=True) + out
+
+
+def _check_compiled(name: str, eager: float, got: float) -> None:
+    _check_losses({name: eager, f"{name} compiled": got})
 
 
 def _check_losses(losses: dict[str, float]) -> None:

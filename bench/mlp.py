@@ -7,7 +7,7 @@ floor, what the same math costs with no framework at all.
 from __future__ import annotations
 
 import contextlib
-import time
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -155,31 +155,11 @@ def _run_case(targets: Targets, cfg: Config, case: str, bs: int) -> list[Row]:
             continue
         cands.append(Candidate(t.name, step, sync=t.sync, gc_enabled=True, note=note))
         if t.kind == "mbtorch" and hasattr(t.lib, "compile"):
-            cands += _compiled(t, arrays, x, y, onehot, want, out, case)
+            cands += tr.compiled(t, partial(make_step, t, arrays, x, y, onehot),
+                                 partial(_check_first, want=want), FAMILY, case, out)
     return measure(FAMILY, case, cands, cfg, settle=True) + out
 
 
-def _compiled(t: Target, arrays, x, y, onehot, want: float, out: list, case: str) -> list:
-    """The same step through ``mbtorch.compile``: its first two calls trace (the second
-    because the first made the momentum buffers), timed once and put in the note; the
-    candidate is the replay."""
-    name = f"{t.name} compiled"
-    try:
-        step, note = make_step(t, arrays, x, y, onehot)
-        compiled = t.lib.compile(step)
-        traces = []
-        for _ in range(2):
-            start = time.perf_counter()
-            got = tr.first_loss(compiled)
-            traces.append(time.perf_counter() - start)
-            if not traces[1:] and not np.isclose(got, want, rtol=1e-4, atol=1e-5):
-                raise ValueError(f"first loss {got} != NumPy floor's {want}")
-        tr.first_loss(compiled)
-        if compiled.stats["replays"] != 1:
-            raise RuntimeError(f"the step did not replay: {compiled.stats}")
-    except Exception as exc:  # noqa: BLE001 - reported as an error row
-        out.append(skipped(FAMILY, case, name, describe_error(exc), "error"))
-        return []
-    traced = " + ".join(f"{s * 1e3:.0f}" for s in traces)
-    return [Candidate(name, compiled, sync=t.sync, gc_enabled=True,
-                      note=f"{note}, mbtorch.compile replay (traces: {traced} ms)")]
+def _check_first(got: float, want: float) -> None:
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-5):
+        raise ValueError(f"first loss {got} != NumPy floor's {want}")

@@ -25,6 +25,8 @@ AIMS = [
     ("compiled MLP step vs PyTorch eager, one BLAS thread", "mlp", r"MLP .*, 1 thread",
      "mbtorch:cpu compiled", "vs_torch", 1.0),
     ("CNN step vs PyTorch CPU", "cnn", "CNN .*", "mbtorch:cpu", "vs_torch", 1.5),
+    ("compiled CNN step vs PyTorch eager", "cnn", "CNN .*", "mbtorch:cpu compiled",
+     "vs_torch", 1.0),
     ("import mbtorch vs import numpy (fresh processes)", "startup", "import", "mbtorch",
      "vs_numpy", 2.5),
     ("import + first cpu result vs NumPy's (fresh processes)", "startup", "first result .*",

@@ -12,6 +12,7 @@ cross-entropy through ``log_softmax``, SGD with momentum written by hand under `
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -100,3 +101,34 @@ def load_weights(lib: Any, layers: list, arrays: list[np.ndarray]) -> None:
 
 def first_loss(step: Callable[[], Any]) -> float:
     return float(to_numpy(step()).reshape(()))
+
+
+def compiled(t: Target, build: Callable[[], tuple], check: Callable[[float], None],
+             family: str, case: str, out: list) -> list:
+    """The step ``build()`` returns (``(step, note)``, a fresh model each time) through
+    ``mbtorch.compile``, as a candidate named ``"<target> compiled"``: its first two calls
+    trace (the second because the first made the momentum buffers) and are timed once into
+    the note; ``check(loss)`` vets the first loss; what is timed is the replay. A failure
+    becomes an error row in ``out``."""
+    from .timing import Candidate, describe_error, skipped
+
+    name = f"{t.name} compiled"
+    try:
+        step, note = build()
+        fn = t.lib.compile(step)
+        traces = []
+        for _ in range(2):
+            start = time.perf_counter()
+            got = first_loss(fn)
+            traces.append(time.perf_counter() - start)
+            if len(traces) == 1:
+                check(got)
+        first_loss(fn)
+        if fn.stats["replays"] != 1:
+            raise RuntimeError(f"the step did not replay: {fn.stats}")
+    except Exception as exc:  # noqa: BLE001 - reported as an error row
+        out.append(skipped(family, case, name, describe_error(exc), "error"))
+        return []
+    traced = " + ".join(f"{s * 1e3:.0f}" for s in traces)
+    return [Candidate(name, fn, sync=t.sync, gc_enabled=True,
+                      note=f"{note}, mbtorch.compile replay (traces: {traced} ms)")]
