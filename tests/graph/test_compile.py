@@ -235,3 +235,17 @@ def test_capturable_adam_with_a_tensor_lr_schedule_replays():
         assert step(nets[0], opts[0]).item() == train_step(nets[1], opts[1]).item()
     _same_state((nets[0], opts[0]), (nets[1], opts[1]))
     assert step.stats == {"traces": 2, "replays": 4, "eager": 0}
+
+
+def test_a_training_step_compiles_on_a_primitives_only_backend():
+    # the template plugin runs every composite decomposed: the replay is its primitive kernels
+    compiled, eager = _pair(bn=True)
+    for model, _ in (compiled, eager):
+        model.to("mini")
+    x, y = X.to("mini"), Y.to("mini")
+    step = mt.compile(train_step)
+    a = [step(*compiled, x, y).item() for _ in range(4)]
+    b = [train_step(*eager, x, y).item() for _ in range(4)]
+    assert a == b and step.stats["replays"] == 2
+    for p, q in zip(compiled[0].parameters(), eager[0].parameters()):
+        assert p.device.type == "mini" and mt.equal(p.cpu(), q.cpu())
