@@ -65,12 +65,11 @@ class ExportedProgram:
     (parameters and buffers by their module names) and ``constants``; ``module()`` runs it."""
 
     def __init__(self, graph: Graph, state_dict: dict[str, Tensor],
-                 constants: dict[str, Tensor], in_spec: Any = None) -> None:
+                 constants: dict[str, Tensor]) -> None:
         self.graph = graph
         self.graph_signature = ExportGraphSignature(graph)
         self.state_dict = state_dict
         self.constants = constants
-        self.in_spec = in_spec  # how many user inputs, for the module's call check
 
     def __str__(self) -> str:
         return f"ExportedProgram:\n{self.graph}\n\nGraph signature:\n{self.graph_signature}"
@@ -92,30 +91,23 @@ class ExportedProgram:
         return decompose(self)
 
     def feeds(self, user_inputs: list, state: dict[str, Tensor]) -> dict:
-        """The interpreter's feed: user inputs in order, then state by target."""
+        """The interpreter's feed: user inputs in order, ``state`` and constants by target."""
         users = iter(user_inputs)
-        feeds = {}
-        for n in self.graph.placeholders():
-            v = n.outputs[0]
-            if n.role == "input":
-                feeds[v] = next(users)
-            elif n.role == "constant":
-                feeds[v] = self.constants[n.target]
-            else:
-                feeds[v] = state[n.target]
-        return feeds
+        return {n.outputs[0]: next(users) if n.role == "input" else self._stored(n, state)
+                for n in self.graph.placeholders()}
 
     def feeds_for(self, node: Any) -> Tensor:
         """A tensor standing for placeholder ``node`` when the program is re-traced: its
         state or constant, or (a user input) a zero tensor of the traced shape and dtype."""
-        v = node.outputs[0]
-        if node.role == "constant":
-            return self.constants[node.target]
         if node.role != "input":
-            return self.state_dict[node.target]
+            return self._stored(node, self.state_dict)
         from ..core.ops.creation import zeros
 
+        v = node.outputs[0]
         return zeros(v.shape, dtype=v.dtype, device=v.device)
+
+    def _stored(self, node: Any, state: dict[str, Tensor]) -> Tensor:
+        return self.constants[node.target] if node.role == "constant" else state[node.target]
 
     def __call__(self, *args: Any) -> Any:
         return self.module()(*args)
