@@ -4,8 +4,8 @@
 - ``a + b`` on 4M float32 beside a plain copy kernel written with PyOpenCL directly (one
   element per work item, driver-chosen work-group size) on the same device and context: the
   note gives ``a + b``'s GB/s (12 bytes an element) as a share of the copy's (8 bytes);
-- ``a * b + c`` eager on 4M float32, GB/s counted as in the elementwise family (16 bytes an
-  element), beside NumPy;
+- ``a * b + c`` on 4M float32, eager and through ``mbtorch.compile`` (one fused kernel), GB/s
+  counted as in the elementwise family (16 bytes an element), beside NumPy;
 - per-op async overhead: ``a + b`` on 8 float32, with and without ``requires_grad``, no wait
   per op, one ``synchronize`` at the end of each timed block, beside ``pyopencl.array``'s
   ``a + b`` on the same queue;
@@ -105,11 +105,32 @@ def bandwidth(targets: Targets, cfg: Config, devices: list) -> list[Row]:
                 bad.append(skipped(FAMILY, case, f"mbtorch:{dev}", describe_error(exc), "error"))
                 continue
             cands.append(Candidate(f"mbtorch:{dev}", expr, ns, sync))
+            if expr == "a * b + c":
+                cands += _compiled_candidate(dev, fn, ns, sync, want, case, bad)
         measured = measure(FAMILY, case, cands, cfg,
                            lambda s, b=nbytes: {"unit": "GB/s", "value": b * n / s / 1e9},
                            settle=True)
         rows += _copy_shares(measured) + bad
     return rows
+
+
+def _compiled_candidate(dev: str, fn, ns: dict, sync, want: np.ndarray, case: str,
+                        bad: list) -> list[Candidate]:
+    """``fn`` through ``mbtorch.compile`` (one fused kernel where the backend fuses), with the
+    number of kernels its replay runs in the note."""
+    import mbtorch as mt
+
+    compiled = mt.compile(fn)
+    try:
+        compiled(**ns)
+        check_close(FAMILY, f"{dev} compiled", compiled(**ns), want, 1e-6, 1e-6)
+    except Exception as exc:  # noqa: BLE001 - reported as an error row
+        bad.append(skipped(FAMILY, case, f"mbtorch:{dev} compiled", describe_error(exc),
+                           "error"))
+        return []
+    plans = [e.plan for entries in compiled._entries.values() for e in entries]
+    note = f"replay runs {plans[0].n_kernels} kernel(s)" if plans else "not compiled"
+    return [Candidate(f"mbtorch:{dev} compiled", lambda: compiled(**ns), sync=sync, note=note)]
 
 
 def _copy_shares(rows: list[Row]) -> list[Row]:

@@ -29,6 +29,7 @@ from mbtorch.core import plugins
 
 from .checks import backend as backend_checks
 from .checks import forward, grads, semantics
+from .checks import fusion as fusion_checks
 from .checks.common import Context, Outcome, expected_dtypes
 from .db import Entry, MissingAPI, all_entries
 from .gaps import known_gap
@@ -38,7 +39,7 @@ from .samples import Sample
 __all__ = ["CHECKS", "Expectations", "Plan", "Cell", "cells", "run"]
 
 CHECKS = ("forward", "noncontig", "views", "inplace", "errors", "grad", "gradcheck",
-          "undeclared", "roundtrip", "refused", "random")
+          "undeclared", "roundtrip", "refused", "random", "fused")
 
 
 class Expectations:
@@ -178,7 +179,7 @@ def _cells(ctx: Context, plan: Plan) -> Iterator[tuple[Entry | None, str, str, A
         for check, dtype in _entry_cells(entry, ctx):
             yield entry, entry.name, check, dtype, (
                 lambda e=entry, c=check, d=dtype: _run_entry_cell(e, c, d, ctx, plan))
-    if plan.ops and not plan.ops & {"roundtrip", "random", "refused"}:
+    if plan.ops and not plan.ops & {"roundtrip", "random", "refused", "fused"}:
         return
     for dtype in mt.core.dtypes.ALL_DTYPES:
         if dtype in ctx.backend.dtypes:
@@ -186,6 +187,8 @@ def _cells(ctx: Context, plan: Plan) -> Iterator[tuple[Entry | None, str, str, A
                 lambda d=dtype: backend_checks.roundtrip(d, ctx))
             yield None, "random streams", "random", dtype, (
                 lambda d=dtype: backend_checks.random_streams(d, ctx))
+            yield None, "fused kernels", "fused", dtype, (
+                lambda d=dtype: fusion_checks.fused(d, ctx))
         else:
             yield None, "dtype refused", "refused", dtype, (
                 lambda d=dtype: backend_checks.undeclared(d, ctx))

@@ -63,6 +63,10 @@ class BackendSpec:
     kernels: Mapping[Op, Callable] = field(default_factory=dict)
     inplace_kernels: Mapping[Op, Callable] = field(default_factory=dict)
     """Optional in-place variants of ops listed in ``op.INPLACE`` (``kernel(out, a, b)``)."""
+    fuse: Callable[[Any], Callable | None] | None = None
+    """Optional: ``fuse(group)`` gets a ``mbtorch.core.fusion.PointwiseGroup`` (a chain of
+    pointwise kernels from a compiled replay) and returns one kernel computing it, or ``None``
+    to decline; see ``mbtorch.core.fusion``. Without it, compiled code replays unfused."""
     expectations: Mapping[str, Any] = field(default_factory=dict)
     info: Mapping[str, str] = field(default_factory=dict)
     dlpack_device_type: int | None = None
@@ -128,6 +132,9 @@ def validate(spec: Any, plugin: str) -> None:
             raise PluginError(f"plugin {plugin!r}: in-place kernel for {key!r}: only callables "
                               f"for {sorted(op.name for op in INPLACE)} may be registered")
     missing = [op.name for op in PRIMITIVES if op not in spec.kernels]
+    if spec.fuse is not None and not callable(spec.fuse):
+        raise PluginError(f"plugin {plugin!r}: fuse must be a callable (or None), got "
+                          f"{type(spec.fuse).__name__}")
     if missing:
         raise PluginError(f"plugin {plugin!r} lacks kernels for primitives {missing}; every "
                           "primitive in mbtorch.core.op.PRIMITIVES needs one")
@@ -137,7 +144,7 @@ class Backend:
     """A validated, registered backend: kernels in a flat list indexed by ``Op``."""
 
     __slots__ = ("spec", "device_type", "storage", "kernels", "inplace", "native", "dtypes",
-                 "plugin")
+                 "plugin", "fuse")
 
     def __init__(self, spec: BackendSpec, plugin: str):
         self.spec = spec
@@ -152,6 +159,7 @@ class Backend:
         for op, kernel in spec.inplace_kernels.items():
             self.inplace[op] = kernel
         self.native = frozenset(op for op in spec.kernels if op in OPS or op in PRIMITIVES)
+        self.fuse = spec.fuse
 
     def runs_natively(self, op: Op) -> bool:
         return self.kernels[op] is not None

@@ -19,6 +19,7 @@ from typing import Any
 from ..core.dispatch import wrap
 from ..core.op import Op
 from ..core.tensor import Tensor
+from .fusion import fuse_pointwise
 from .ir import ALLOC, CONST, OP, PLACEHOLDER, WRITE, Value
 from .kernel_capture import KernelTracer
 
@@ -89,6 +90,7 @@ class Plan:
         for i, _ in enumerate(self.generators):
             lines.append(f"    g{i} = G[{i}]._offset")
         body = _live([n for n in graph.nodes if n.kind != PLACEHOLDER], results)
+        body, self.fused = fuse_pointwise(body, results)
         self.n_kernels = len(body)
         last = _last_uses(body, results)
         for pos, node in enumerate(body):

@@ -59,7 +59,7 @@ def mbtorch_backend(api_version: int):
 
     from mbtorch.core.backend import BackendSpec
 
-    from . import __version__, kernels, storage
+    from . import __version__, fusion, kernels, storage
 
     allocator = storage.PeakTrackingAllocator(cupy)
     cupy.cuda.set_allocator(allocator)
@@ -74,5 +74,5 @@ def mbtorch_backend(api_version: int):
         dtypes=frozenset(storage.supported_dtypes(cupy)), storage=storage.CupyStorage(cupy),
         kernels=kernels.build(cupy, cupyx.scipy.special.erf, device_count=count), info=info,
         dlpack_device_type=DLPACK_CUDA, from_dlpack=cupy.from_dlpack,
-        synchronize=runtime.synchronize, runtime=runtime,
+        synchronize=runtime.synchronize, runtime=runtime, fuse=fusion.make_fuse(cupy),
     )

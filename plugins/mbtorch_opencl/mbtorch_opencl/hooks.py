@@ -44,6 +44,7 @@ def mbtorch_backend(api_version: int):
     if not devices:
         return _unavailable("installed, but the OpenCL platforms list no device")
     storage.DEVICES[:] = devices
+    from .fused import fuse
     from .kernels import EXPECTATIONS, KERNELS
 
     dtypes = frozenset().union(*(d.dtypes for d in devices))
@@ -65,4 +66,5 @@ def mbtorch_backend(api_version: int):
         version=__version__, device_count=len(devices), dtypes=dtypes,
         storage=storage.OpenCLStorage(), kernels=KERNELS, expectations=EXPECTATIONS,
         info=info, synchronize=lambda index: storage.DEVICES[index].queue.finish(),
+        fuse=fuse,
     )

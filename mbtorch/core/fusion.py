@@ -1,0 +1,91 @@
+"""The fusion contract: what the core hands a backend's optional ``BackendSpec.fuse`` hook.
+
+A compiled replay (``mbtorch.compile``) finds chains of pointwise kernels whose intermediate
+values nothing else reads and offers each chain to the backend as a ``PointwiseGroup``: the
+group's array inputs (shape and dtype; broadcast-compatible, possibly non-contiguous at run
+time), its steps in order, and the shape every step has (the inputs broadcast together).
+``fuse(group)`` returns one callable ``kernel(*inputs) -> handle`` that computes the last
+step's value as a new contiguous handle of ``group.shape`` and ``group.steps[-1].dtype``, or
+``None`` to decline (the steps then replay one kernel each). A backend may decline any group
+(a dtype it does not fuse, too many inputs); declining is always correct.
+
+Each step is one of ``POINTWISE``'s ops with the kernel convention of ``op.PRIMITIVES``
+(binary ops' operands share a dtype, the core inserted every ``CAST``): its ``args`` are
+``Ref``\\ s to a group input or an earlier step, or Python scalars already converted to the
+computation dtype's Python type, as a kernel would receive them. ``CAST`` has
+``attrs == (dtype,)``. The fused kernel must give the values the unfused kernels give, up to
+rounding that fusion itself changes (a conformance check compares the two on every dtype).
+"""
+
+from __future__ import annotations
+
+__all__ = ["POINTWISE", "BINARY", "COMPARE", "UNARY", "PREDICATE", "Ref", "Step",
+           "PointwiseGroup"]
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .op import Op
+
+BINARY = frozenset({
+    Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MAXIMUM, Op.MINIMUM, Op.FLOOR_DIVIDE,
+    Op.REMAINDER, Op.ATAN2, Op.BITWISE_AND, Op.BITWISE_OR, Op.BITWISE_XOR})
+"""``(a, b) -> a's dtype``."""
+COMPARE = frozenset({Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR,
+                     Op.LOGICAL_XOR})
+"""``(a, b) -> bool``."""
+UNARY = frozenset({
+    Op.ABS, Op.NEG, Op.EXP, Op.LOG, Op.LOG1P, Op.EXPM1, Op.SQRT, Op.SIN, Op.COS, Op.TANH,
+    Op.FLOOR, Op.ERF, Op.EXP2, Op.LOG2, Op.LOG10, Op.RSQRT, Op.TAN, Op.ASIN, Op.ACOS, Op.ATAN,
+    Op.SINH, Op.COSH, Op.SIGMOID, Op.RELU, Op.CEIL, Op.ROUND, Op.TRUNC, Op.RECIPROCAL,
+    Op.SQUARE, Op.BITWISE_NOT})
+"""``(x) -> x's dtype``."""
+PREDICATE = frozenset({Op.ISNAN, Op.ISINF, Op.ISFINITE, Op.LOGICAL_NOT})
+"""``(x) -> bool``."""
+POINTWISE = BINARY | COMPARE | UNARY | PREDICATE | {Op.WHERE, Op.CAST}
+"""The ops a group may contain (``WHERE(cond, a, b)``, ``CAST(x)`` with ``attrs=(dtype,)``)."""
+
+
+class Ref(NamedTuple):
+    """A step argument that is an array: ``kind`` ``"input"`` (the group's ``inputs[index]``)
+    or ``"step"`` (the value of ``steps[index]``, an earlier step)."""
+
+    kind: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pointwise kernel of the group: ``op(*args, *attrs)`` with result dtype ``dtype``."""
+
+    op: Op
+    args: tuple
+    dtype: Any
+    attrs: tuple = ()
+
+
+@dataclass(frozen=True)
+class PointwiseGroup:
+    """A chain of pointwise kernels offered for fusion (see the module docstring)."""
+
+    inputs: tuple  # ((shape, dtype), ...) of the arrays the fused kernel receives, in order
+    steps: tuple  # Step, in execution order; the last one is the group's result
+    shape: tuple  # every step's shape (the inputs broadcast together)
+
+    @property
+    def dtype(self) -> Any:
+        return self.steps[-1].dtype
+
+    def format(self) -> str:
+        """The group as text, one step per line (for ``explain`` and error messages)."""
+        lines = [f"inputs: {', '.join(f'{d.name}{list(s)}' for s, d in self.inputs)}"]
+        for i, st in enumerate(self.steps):
+            args = ", ".join(_arg(a) for a in (*st.args, *st.attrs))
+            lines.append(f"t{i}: {st.dtype.name} = {st.op.name.lower()}({args})")
+        return "\n".join(lines)
+
+
+def _arg(a: Any) -> str:
+    if isinstance(a, Ref):
+        return f"in{a.index}" if a.kind == "input" else f"t{a.index}"
+    return getattr(a, "name", None) or repr(a)

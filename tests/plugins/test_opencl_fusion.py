@@ -1,0 +1,113 @@
+"""The opencl ``fuse`` hook (mbtorch_opencl/fused.py): compiled replays run one kernel per
+pointwise chain and give eager's values — float32 within the conformance tolerance (a fused
+chain may use scalar math where the unfused kernel used vector math), integers exactly
+(narrow integers wrap at every step as unfused) — and what it declines replays unfused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mbtorch as mt
+from mbtorch.core import plugins
+from mbtorch.core.fusion import PointwiseGroup, Ref, Step
+from mbtorch.core.op import Op
+from tests.plugins.test_opencl import _OK, _WHY
+
+pytestmark = pytest.mark.skipif(not _OK, reason=f"no usable OpenCL device: {_WHY}")
+
+
+def _plans(cf) -> list:
+    return [e.plan for entries in cf._entries.values() for e in entries]
+
+
+def _close(got: mt.Tensor, want: mt.Tensor) -> None:
+    assert got.dtype is want.dtype and got.shape == want.shape
+    np.testing.assert_allclose(got.cpu().numpy(), want.cpu().numpy(), rtol=1.3e-6, atol=1e-5)
+
+
+def test_mul_add_is_one_fused_kernel():
+    a, b, c = (mt.randn(1000, 37, device="opencl") for _ in range(3))
+    cf = mt.compile(lambda a, b, c: a * b + c)
+    cf(a, b, c)
+    out = cf(a, b, c)
+    (plan,) = _plans(cf)
+    assert plan.n_kernels == 1 and [len(g.steps) for g in plan.fused] == [2]
+    assert np.array_equal(out.cpu().numpy(), (a * b + c).cpu().numpy())  # same float ops
+
+
+def test_broadcast_compare_cast_chain():
+    x, bias = mt.randn(64, 10, device="opencl"), mt.randn(10, device="opencl")
+
+    def f(x, bias):
+        return (x + bias).sigmoid() * x - (x > 0.5).float()
+
+    cf = mt.compile(f)
+    cf(x, bias)
+    out = cf(x, bias)
+    (plan,) = _plans(cf)
+    assert len(plan.fused) == 1 and len(plan.fused[0].steps) == 6
+    _close(out, f(x, bias))
+
+
+def test_narrow_integers_wrap_at_every_step():
+    a = mt.tensor(np.arange(-60, 60, dtype=np.int8).reshape(8, 15), device="opencl")
+    cf = mt.compile(lambda a: (a * a + 7) * 3)
+    cf(a)
+    out = cf(a)
+    (plan,) = _plans(cf)
+    assert plan.fused
+    assert np.array_equal(out.cpu().numpy(), ((a * a + 7) * 3).cpu().numpy())
+
+
+def test_float16_chains_are_declined_and_replay_unfused():
+    a = mt.randn(50, device="opencl").half()
+    cf = mt.compile(lambda a: (a * 3.0).exp() + 1.0)
+    cf(a)
+    out = cf(a)
+    (plan,) = _plans(cf)
+    assert plan.fused == [] and plan.n_kernels == 3
+    assert np.array_equal(out.cpu().numpy(), ((a * 3.0).exp() + 1.0).cpu().numpy())
+
+
+def test_fused_kernel_takes_strided_inputs_and_checks_the_group_shape():
+    fuse = plugins.get_backend("opencl").fuse
+    d = mt.float32
+    group = PointwiseGroup((((4, 6), d), ((4, 6), d)), (
+        Step(Op.SUB, (Ref("input", 0), Ref("input", 1)), d),
+        Step(Op.ABS, (Ref("step", 0),), d)), (4, 6))
+    kernel = fuse(group)
+    x = mt.randn(6, 4, device="opencl")
+    y = mt.randn(4, 6, device="opencl")
+    got = plugins.get_backend("opencl").storage.to_numpy(kernel(x.t()._data, y._data))
+    want = (x.t() - y).abs().cpu().numpy()
+    assert np.array_equal(got, want)
+    with pytest.raises(TypeError, match="expected 2 arrays"):
+        kernel(y._data)
+
+
+def test_mlp_training_step_compiled_matches_eager():
+    mt.manual_seed(1)
+
+    def make():
+        return mt.nn.Sequential(mt.nn.Linear(20, 32), mt.nn.ReLU(), mt.nn.Linear(32, 4))
+
+    model, twin = make().to("opencl"), make().to("opencl")
+    twin.load_state_dict(model.state_dict())
+    opts = [mt.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in (model, twin)]
+    x, y = mt.randn(16, 20, device="opencl"), mt.randint(0, 4, (16,), device="opencl")
+
+    def step(m, opt):
+        opt.zero_grad()
+        loss = mt.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = mt.compile(step)
+    for _ in range(3):
+        lc, le = compiled(model, opts[0]), step(twin, opts[1])
+        assert abs(lc.item() - le.item()) <= 1e-5 * max(1.0, abs(le.item()))
+    for p, q in zip(model.parameters(), twin.parameters()):
+        _close(p.detach(), q.detach())
+    assert any(p.fused for p in _plans(compiled))
