@@ -1,7 +1,12 @@
 """``save(ep, f)`` / ``load(f)``: an ``ExportedProgram`` as one zip file holding
 ``graph.json`` (the graph, readable: one entry per node with its op, inputs, attrs, shapes
 and dtypes) and ``weights.safetensors`` (parameters, buffers, constants). Nothing is
-pickled, so loading runs no code from the file."""
+pickled, so loading runs no code from the file.
+
+A program with dynamic dims is written as format version 2: its sizes that depend on the
+symbols are strings (``"s0"``, ``"4*s0*s1 + 2"``) in shapes and ``{"sym": "..."}`` (or
+``{"symfloat": ...}`` for a float operand) in inputs and attrs, and ``range_constraints``
+maps each symbol to its range and Dim name. Static programs stay version 1."""
 
 from __future__ import annotations
 
@@ -17,15 +22,18 @@ from typing import Any
 from ..core import dtypes as _dt
 from ..core.device import device as Device
 from ..core.op import Op
-from ..graph.ir import Graph, Node, Value
+from ..graph.ir import Graph, Node, SymExpr, Value
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest written; 1 (static shapes only) is read too
+_VERSIONS = (1, 2)
 _GRAPH, _WEIGHTS = "graph.json", "weights.safetensors"
 
 
 def _enc(a: Any, node: int) -> Any:
     if isinstance(a, Value):
         return {"value": a.name}
+    if isinstance(a, SymExpr):
+        return {"symfloat" if a.is_float else "sym": str(a)}
     if isinstance(a, bool) or a is None or isinstance(a, (int, str)):
         return a
     if isinstance(a, float):
@@ -48,6 +56,8 @@ def _dec(a: Any, values: dict[str, Value]) -> Any:
         return values[x]
     if kind == "float":
         return float(x)
+    if kind in ("sym", "symfloat"):
+        return SymExpr.parse(x, kind == "symfloat")
     if kind in ("tuple", "list"):
         items = [_dec(v, values) for v in x]
         return tuple(items) if kind == "tuple" else items
@@ -58,16 +68,24 @@ def _dec(a: Any, values: dict[str, Value]) -> Any:
     raise ValueError(f"load(): unknown encoded argument kind {kind!r}")
 
 
+def _shape_enc(shape: tuple) -> list:
+    return [str(d) if isinstance(d, SymExpr) else d for d in shape]
+
+
+def _shape_dec(shape: list) -> tuple:
+    return tuple(SymExpr.parse(d) if isinstance(d, str) else d for d in shape)
+
+
 def _graph_json(graph: Graph) -> dict:
     nodes = []
     for i, n in enumerate(graph.nodes):
         nodes.append({
             "kind": n.kind, "op": n.op.name if n.op is not None else None,
             "inputs": [_enc(a, i) for a in n.inputs], "attrs": [_enc(a, i) for a in n.attrs],
-            "outputs": [{"name": v.name, "shape": list(v.shape), "dtype": v.dtype.name,
+            "outputs": [{"name": v.name, "shape": _shape_enc(v.shape), "dtype": v.dtype.name,
                          "device": str(v.device)} for v in n.outputs],
             "role": n.role, "target": n.target, "multi": n.multi})
-    return {"format": "mbtorch.export", "version": FORMAT_VERSION, "nodes": nodes,
+    return {"format": "mbtorch.export", "version": 1, "nodes": nodes,
             "outputs": [_enc(v, -1) for v in graph.outputs],
             "output_spec": _spec_enc(graph.output_spec)}
 
@@ -91,9 +109,9 @@ def _spec_dec(spec: Any) -> Any:
 
 
 def _graph_from(doc: dict) -> Graph:
-    if doc.get("format") != "mbtorch.export" or doc.get("version") != FORMAT_VERSION:
+    if doc.get("format") != "mbtorch.export" or doc.get("version") not in _VERSIONS:
         raise ValueError(f"load(): not an mbtorch.export graph of format version "
-                         f"{FORMAT_VERSION} (found {doc.get('format')!r} "
+                         f"{' or '.join(map(str, _VERSIONS))} (found {doc.get('format')!r} "
                          f"{doc.get('version')!r})")
     graph, values = Graph(), {}
     for entry in doc["nodes"]:
@@ -102,7 +120,7 @@ def _graph_from(doc: dict) -> Graph:
                     tuple(_dec(a, values) for a in entry["attrs"]),
                     role=entry["role"], target=entry["target"], multi=entry["multi"])
         for out in entry["outputs"]:
-            v = Value(out["name"], tuple(out["shape"]), getattr(_dt, out["dtype"]),
+            v = Value(out["name"], _shape_dec(out["shape"]), getattr(_dt, out["dtype"]),
                       Device(out["device"]), node)
             values[v.name] = v
             node.outputs.append(v)
@@ -120,7 +138,13 @@ def save(ep: Any, f: str | os.PathLike | Any, *, extra_files: dict | None = None
     tensors = {f"state/{k}": v.detach() for k, v in ep.state_dict.items()}
     tensors.update({f"constants/{k}": v for k, v in ep.constants.items()})
     save_tensors(tensors, weights, format="safetensors")
-    text = json.dumps(_graph_json(ep.graph), indent=1)
+    doc = _graph_json(ep.graph)
+    if ep.range_constraints:
+        doc["version"] = 2
+        doc["range_constraints"] = {
+            s: {"min": vr.lower, "max": None if vr.upper == math.inf else vr.upper,
+                "dim": ep.dim_names.get(s, s)} for s, vr in ep.range_constraints.items()}
+    text = json.dumps(doc, indent=1)
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr(_GRAPH, text)
         z.writestr(_WEIGHTS, weights.getvalue())
@@ -132,17 +156,22 @@ def load(f: str | os.PathLike | Any, *, extra_files: dict | None = None) -> Any:
     """Read a program written by ``save``."""
     from ..serialization import load as load_tensors
     from . import ExportedProgram
+    from ._dims import ValueRange
 
     with zipfile.ZipFile(f) as z:
         names = set(z.namelist())
         if not {_GRAPH, _WEIGHTS} <= names:
             raise ValueError(f"load(): {f!r} is not an mbtorch.export file (it lacks "
                              f"{_GRAPH} or {_WEIGHTS})")
-        graph = _graph_from(json.loads(z.read(_GRAPH)))
+        doc = json.loads(z.read(_GRAPH))
+        graph = _graph_from(doc)
         tensors = load_tensors(io.BytesIO(z.read(_WEIGHTS)))
         if extra_files is not None:
             for name in extra_files:
                 extra_files[name] = z.read(f"extra/{name}").decode()
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("state/")}
     constants = {k[10:]: v for k, v in tensors.items() if k.startswith("constants/")}
-    return ExportedProgram(graph, state, constants)
+    ranges = {s: ValueRange(r["min"], math.inf if r["max"] is None else r["max"])
+              for s, r in doc.get("range_constraints", {}).items()}
+    names = {s: r["dim"] for s, r in doc.get("range_constraints", {}).items()}
+    return ExportedProgram(graph, state, constants, ranges, names)
