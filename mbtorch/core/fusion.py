@@ -15,12 +15,17 @@ Each step is one of ``POINTWISE``'s ops with the kernel convention of ``op.PRIMI
 computation dtype's Python type, as a kernel would receive them. ``CAST`` has
 ``attrs == (dtype,)``. The fused kernel must give the values the unfused kernels give, up to
 rounding that fusion itself changes (a conformance check compares the two on every dtype).
+
+A group may end in a reduction (``group.reduction``: ``SUM``, ``PROD`` or ``AMAX`` of the last
+step's value over ``dims``, with ``keepdim``, as those kernels' convention): the kernel then
+returns the reduced handle. Where that is offered and declined, the group is offered again
+without it.
 """
 
 from __future__ import annotations
 
-__all__ = ["POINTWISE", "BINARY", "COMPARE", "UNARY", "PREDICATE", "Ref", "Step",
-           "PointwiseGroup"]
+__all__ = ["POINTWISE", "BINARY", "COMPARE", "UNARY", "PREDICATE", "REDUCTIONS", "Ref", "Step",
+           "Reduction", "PointwiseGroup"]
 
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -44,6 +49,8 @@ PREDICATE = frozenset({Op.ISNAN, Op.ISINF, Op.ISFINITE, Op.LOGICAL_NOT})
 """``(x) -> bool``."""
 POINTWISE = BINARY | COMPARE | UNARY | PREDICATE | {Op.WHERE, Op.CAST}
 """The ops a group may contain (``WHERE(cond, a, b)``, ``CAST(x)`` with ``attrs=(dtype,)``)."""
+REDUCTIONS = frozenset({Op.SUM, Op.PROD, Op.AMAX})
+"""The reductions a group may end in."""
 
 
 class Ref(NamedTuple):
@@ -65,16 +72,40 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Reduction:
+    """``op(value, dims, keepdim)`` of the group's last step (``dims`` sorted, never empty)."""
+
+    op: Op
+    dims: tuple
+    keepdim: bool
+
+
+@dataclass(frozen=True)
 class PointwiseGroup:
     """A chain of pointwise kernels offered for fusion (see the module docstring)."""
 
     inputs: tuple  # ((shape, dtype), ...) of the arrays the fused kernel receives, in order
     steps: tuple  # Step, in execution order; the last one is the group's result
     shape: tuple  # every step's shape (the inputs broadcast together)
+    reduction: Reduction | None = None  # a trailing reduction of the last step's value
 
     @property
     def dtype(self) -> Any:
+        """The result's dtype (a reduction keeps its input's)."""
         return self.steps[-1].dtype
+
+    @property
+    def out_shape(self) -> tuple:
+        """The result's shape: ``shape``, reduced where the group ends in a reduction."""
+        r = self.reduction
+        if r is None:
+            return self.shape
+        if r.keepdim:
+            return tuple(1 if i in r.dims else s for i, s in enumerate(self.shape))
+        return tuple(s for i, s in enumerate(self.shape) if i not in r.dims)
+
+    def without_reduction(self) -> PointwiseGroup:
+        return PointwiseGroup(self.inputs, self.steps, self.shape)
 
     def format(self) -> str:
         """The group as text, one step per line (for ``explain`` and error messages)."""
@@ -82,6 +113,10 @@ class PointwiseGroup:
         for i, st in enumerate(self.steps):
             args = ", ".join(_arg(a) for a in (*st.args, *st.attrs))
             lines.append(f"t{i}: {st.dtype.name} = {st.op.name.lower()}({args})")
+        r = self.reduction
+        if r is not None:
+            lines.append(f"out: {self.dtype.name} = {r.op.name.lower()}(t{len(self.steps) - 1}, "
+                         f"dims={r.dims}, keepdim={r.keepdim})")
         return "\n".join(lines)
 
 

@@ -6,8 +6,9 @@ Groups grow backwards from a pointwise kernel (the root) through the producers o
 a producer joins when it is pointwise, has the root's shape (inputs of other shapes reach the
 fused kernel broadcast), produces a value read only inside the group and never returned, and
 no in-place write lies between it and the root (the group runs at the root's place, so what
-its members read must not change in between). A backend without the hook, or one that
-declines a group, replays it unfused.
+its members read must not change in between). A reduction that is the only reader of the
+root's value is offered with the group (the group then runs at the reduction's place); a
+backend without the hook, or one that declines a group, replays it unfused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ __all__ = ["fuse_pointwise", "MAX_INPUTS", "MAX_STEPS"]
 import bisect
 from typing import Any
 
-from ..core.fusion import POINTWISE, PointwiseGroup, Ref, Step
+from ..core.fusion import POINTWISE, REDUCTIONS, PointwiseGroup, Reduction, Ref, Step
 from ..core.plugins import get_backend
 from .ir import OP, WRITE, Node, Value
 
@@ -73,8 +74,25 @@ def _grow(root: Node, b: _Body, taken: set[int]) -> list[Node]:
     return [members[i] for i in sorted(members)]
 
 
-def _describe(members: list[Node]) -> tuple[PointwiseGroup, list[Value]] | None:
-    """The contract's description of ``members`` and the values the kernel reads."""
+def _reduction_of(root: Node, b: _Body, body: list[Node]) -> Node | None:
+    """The reduction (``REDUCTIONS``) that is the only reader of ``root``'s value, where the
+    group may run at its place (no in-place write in between)."""
+    out = root.outputs[0]
+    readers = b.readers.get(id(out), set())
+    if len(readers) != 1 or id(out) in b.results:
+        return None
+    (j,) = readers
+    node = body[j]
+    if (node.kind != OP or node.op not in REDUCTIONS or node.multi or len(node.inputs) != 1
+            or len(node.attrs) != 2 or b.write_between(b.pos[id(root)], j)):
+        return None
+    return node
+
+
+def _describe(members: list[Node],
+              reduce: Node | None = None) -> tuple[PointwiseGroup, list[Value]] | None:
+    """The contract's description of ``members`` (ending in ``reduce`` when given) and the
+    values the kernel reads."""
     index = {id(m.outputs[0]): k for k, m in enumerate(members)}
     inputs: list[Value] = []
     seen: dict[int, int] = {}
@@ -95,7 +113,10 @@ def _describe(members: list[Node]) -> tuple[PointwiseGroup, list[Value]] | None:
     if len(inputs) > MAX_INPUTS or not inputs:
         return None
     shape = members[-1].outputs[0].shape
-    group = PointwiseGroup(tuple((v.shape, v.dtype) for v in inputs), tuple(steps), shape)
+    reduction = None if reduce is None else Reduction(reduce.op, tuple(reduce.attrs[0]),
+                                                      bool(reduce.attrs[1]))
+    group = PointwiseGroup(tuple((v.shape, v.dtype) for v in inputs), tuple(steps), shape,
+                           reduction)
     return group, inputs
 
 
@@ -116,10 +137,26 @@ def _kernel(device: Any, group: PointwiseGroup) -> Any:
     return kernel
 
 
+def _offer(members: list[Node], reduce: Node | None) -> tuple | None:
+    """``(group, inputs, kernel, node it replaces)`` for ``members`` with the trailing
+    ``reduce`` if the backend takes it, else without; None when it fuses neither."""
+    for red in ((reduce, None) if reduce is not None else (None,)):
+        if len(members) < (1 if red is not None else 2):
+            continue
+        described = _describe(members, red)
+        if described is None:
+            return None
+        group, inputs = described
+        kernel = _kernel(members[-1].outputs[0].device, group)
+        if kernel is not None:
+            return group, inputs, kernel, red if red is not None else members[-1]
+    return None
+
+
 def fuse_pointwise(body: list[Node], results: list[Value]) -> tuple[list[Node], list]:
     """``body`` with fusable chains replaced by one node each (``op`` None, ``kernel`` the
-    fused kernel, the root's output), and the ``PointwiseGroup`` of each fused chain, in
-    body order."""
+    fused kernel, the output of the chain's last step or of its trailing reduction), and the
+    ``PointwiseGroup`` of each fused chain, in body order."""
     b = _Body(body, results)
     taken: set[int] = set()
     replace: dict[int, Node | None] = {}
@@ -129,19 +166,15 @@ def fuse_pointwise(body: list[Node], results: list[Value]) -> tuple[list[Node], 
         if i in taken or not _candidate(root):
             continue
         members = _grow(root, b, taken)
-        if len(members) < 2:
+        found = _offer(members, _reduction_of(root, b, body))
+        if found is None:
             continue
-        described = _describe(members)
-        if described is None:
-            continue
-        group, inputs = described
-        kernel = _kernel(root.outputs[0].device, group)
-        if kernel is None:
-            continue
+        group, inputs, kernel, last = found
         for m in members:
             taken.add(b.pos[id(m)])
             replace[b.pos[id(m)]] = None
-        replace[i] = Node(OP, None, tuple(inputs), (), list(root.outputs), kernel=kernel)
+        replace[b.pos[id(last)]] = Node(OP, None, tuple(inputs), (), list(last.outputs),
+                                        kernel=kernel)
         groups.append(group)
     if not replace:
         return body, []

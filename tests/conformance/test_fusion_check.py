@@ -30,7 +30,10 @@ def _fuse(bug: str | None):
                 if bug == "where_swapped" and st.op is Op.WHERE:
                     args = [args[0], args[2], args[1]]
                 vals.append(kernels[st.op](*args, *st.attrs))
-            return np.asarray(vals[-1]).astype(np.dtype(group.dtype.name))
+            r, out = group.reduction, vals[-1]
+            if r is not None:
+                out = kernels[r.op](out, r.dims, r.keepdim)
+            return np.asarray(out).astype(np.dtype(group.dtype.name))
 
         return kernel
 

@@ -10,7 +10,7 @@ from mbtorch_conformance.derive import derive_backend, forget_backend
 
 import mbtorch as mt
 from mbtorch.core import plugins
-from mbtorch.core.fusion import POINTWISE, PointwiseGroup, Ref, Step
+from mbtorch.core.fusion import POINTWISE, PointwiseGroup, Reduction, Ref, Step
 from mbtorch.core.op import Op
 
 GROUPS: list[PointwiseGroup] = []
@@ -28,7 +28,8 @@ def _step_by_step(group: PointwiseGroup):
             args = [(handles if a.kind == "input" else vals)[a.index]
                     if isinstance(a, Ref) else a for a in st.args]
             vals.append(kernels[st.op](*args, *st.attrs))
-        return vals[-1]
+        r = group.reduction
+        return vals[-1] if r is None else kernels[r.op](vals[-1], r.dims, r.keepdim)
 
     return kernel
 
@@ -177,3 +178,38 @@ def test_group_format_names_every_step():
     g = PointwiseGroup((((3,), mt.float32),),
                        (Step(Op.MUL, (Ref("input", 0), 2.0), mt.float32),), (3,))
     assert g.format() == "inputs: float32[3]\nt0: float32 = mul(in0, 2.0)"
+
+
+def test_a_trailing_reduction_joins_the_group(fusing):
+    x, g = mt.randn(12, 7, device=fusing), mt.randn(12, 7, device=fusing)
+
+    def f(x, g):
+        return mt.where(x > 0, g, 0.0).sum(0, keepdim=True)
+
+    cf = mt.compile(f)
+    cf(x, g)
+    out = cf(x, g)
+    (plan,) = _plans(cf)
+    (group,) = plan.fused
+    assert group.reduction == Reduction(Op.SUM, (0,), True) and group.out_shape == (1, 7)
+    assert plan.n_kernels == 1
+    assert np.array_equal(out.cpu().numpy(), f(x, g).cpu().numpy())
+
+
+def test_a_declined_reduction_is_offered_again_without_it():
+    def no_reductions(group):
+        return None if group.reduction is not None else _step_by_step(group)
+
+    GROUPS.clear()
+    name = derive_backend("cpu", "cpu_no_reductions", fuse=no_reductions)
+    try:
+        x = mt.randn(6, 4, device=name)
+        cf = mt.compile(lambda x: (x * 2.0 + 1.0).sum(1))
+        cf(x)
+        out = cf(x)
+        (plan,) = _plans(cf)
+        assert [(_ops(g), g.reduction) for g in plan.fused] == [(["mul", "add"], None)]
+        assert plan.n_kernels == 2
+        assert np.array_equal(out.cpu().numpy(), (x * 2.0 + 1.0).sum(1).cpu().numpy())
+    finally:
+        forget_backend(name)

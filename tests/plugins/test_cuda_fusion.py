@@ -13,7 +13,7 @@ import pytest
 
 import mbtorch as mt
 from mbtorch.core import plugins
-from mbtorch.core.fusion import PointwiseGroup, Ref, Step
+from mbtorch.core.fusion import PointwiseGroup, Reduction, Ref, Step
 from mbtorch.core.op import Op
 
 pytest.importorskip("mbtorch_cuda.hooks", reason="mbtorch-cuda is not installed")
@@ -60,11 +60,16 @@ def _step_by_step(group: PointwiseGroup, arrays: list) -> np.ndarray:
 @pytest.mark.parametrize("name", DTYPES)
 def test_fused_expressions_match_the_cpu_kernels_step_by_step(tmp_path, name):
     d = getattr(mt, name)
-    for k, (label, shapes, steps) in enumerate(groups(d)):
+    kernels = plugins.get_backend("cpu").kernels
+    for k, (label, shapes, steps, *red) in enumerate(groups(d)):
         arrays = _arrays(label, shapes, d)
-        group = PointwiseGroup(tuple((a.shape, d) for a in arrays), tuple(steps), (33, 65))
+        group = PointwiseGroup(tuple((a.shape, d) for a in arrays), tuple(steps), (33, 65),
+                               red[0] if red else None)
+        if red and red[0].op is Op.AMAX:  # declined: no portable -inf literal
+            assert fusion.describe(group) is None, label
+            continue
         assert fusion.describe(group) is not None, label
-        src, scalar_params, scalars = _host_source(group)
+        src, scalar_params, scalars = _host_source(group.without_reduction())
         lib = _compile(tmp_path, f"fused_{name}_{k}", src)
         full = [np.ascontiguousarray(np.broadcast_to(a, group.shape)) for a in arrays]
         out = np.empty(group.shape, np.dtype(group.dtype.name))
@@ -72,12 +77,28 @@ def test_fused_expressions_match_the_cpu_kernels_step_by_step(tmp_path, name):
                 *[_CTYPES[d](s) for (_, d), s in zip(scalar_params, scalars)],
                 out.ctypes.data_as(ctypes.c_void_p), ctypes.c_longlong(out.size))
         want = _step_by_step(group, arrays)
+        if red:  # the map expression above; the reduction is CuPy's, as unfused
+            r = red[0]
+            out = np.asarray(kernels[r.op](out, r.dims, r.keepdim))
+            want = np.asarray(kernels[r.op](want, r.dims, r.keepdim))
         assert out.dtype == want.dtype, label
         if group.dtype.is_floating_point:
             np.testing.assert_allclose(out, want, rtol=1.3e-6, atol=1e-5, equal_nan=True,
                                        err_msg=label)
         else:
             np.testing.assert_array_equal(out, want, err_msg=label)
+
+
+def test_reduction_parts():
+    d = mt.float32
+    steps = (Step(Op.MUL, (Ref("input", 0), Ref("input", 0)), d),)
+    group = PointwiseGroup((((4, 5), d),), steps, (4, 5), Reduction(Op.SUM, (1,), False))
+    assert fusion.reduction_parts(group) == ("a + b", "0", "float")
+    params, _, expr = fusion.describe(group)
+    assert params == [("x0", d)] and expr == "(float)(x0 * x0)"
+    ints = PointwiseGroup((((4, 5), mt.int8),), (Step(Op.NEG, (Ref("input", 0),), mt.int8),),
+                          (4, 5), Reduction(Op.PROD, (0, 1), True))
+    assert fusion.reduction_parts(ints) == ("a * b", "1", "long long")
 
 
 def test_declined_groups():

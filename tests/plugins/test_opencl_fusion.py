@@ -111,3 +111,33 @@ def test_mlp_training_step_compiled_matches_eager():
     for p, q in zip(model.parameters(), twin.parameters()):
         _close(p.detach(), q.detach())
     assert any(p.fused for p in _plans(compiled))
+
+
+def test_a_chain_ending_in_a_reduction_is_one_kernel():
+    x, g = mt.randn(128, 256, device="opencl"), mt.randn(128, 256, device="opencl")
+
+    def f(x, g):  # ReLU's backward, then the bias gradient
+        return mt.where(x > 0, g, 0.0).sum(0)
+
+    cf = mt.compile(f)
+    cf(x, g)
+    out = cf(x, g)
+    (plan,) = _plans(cf)
+    assert plan.n_kernels == 1 and plan.fused[0].reduction.dims == (0,)
+    _close(out, f(x, g))
+    xi = mt.randint(-100, 100, (64, 40), device="opencl", dtype=mt.int32)
+    ci = mt.compile(lambda x: (x * 3).amax(0, keepdim=True))
+    ci(xi)
+    got = ci(xi)
+    assert got.shape == (1, 40)
+    assert np.array_equal(got.cpu().numpy(), (xi * 3).amax(0, keepdim=True).cpu().numpy())
+
+
+def test_a_long_reduction_keeps_its_own_kernel():
+    x = mt.randn(100000, device="opencl")
+    cf = mt.compile(lambda x: (x * x).sum())
+    cf(x)
+    out = cf(x)
+    (plan,) = _plans(cf)
+    assert all(g.reduction is None for g in plan.fused) and plan.n_kernels == 2
+    _close(out, (x * x).sum())

@@ -1,6 +1,7 @@
 """The ``fused`` check: a backend's ``fuse`` hook (``mbtorch.core.fusion``) must give what its
 own unfused kernels give, step by step, on the same handles — contiguous, broadcast and
-transposed inputs, special values, narrow integers that wrap, casts and ``where``. A group the
+transposed inputs, special values, narrow integers that wrap, casts and ``where``, chains that
+end in a reduction. A group the
 backend declines is not counted; a dtype where it declines every group is reported skipped."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 
 import mbtorch as mt
-from mbtorch.core.fusion import PointwiseGroup, Ref, Step
+from mbtorch.core.fusion import PointwiseGroup, Reduction, Ref, Step
 from mbtorch.core.op import Op
 
 from ..samples import draw, seed_for, special_values
@@ -30,7 +31,7 @@ def _t(i: int) -> Ref:
     return Ref("step", i)
 
 
-def _float_groups(d: mt.dtype) -> list[tuple[str, list, list[Step]]]:
+def _float_groups(d: mt.dtype) -> list[tuple]:
     full, row = _SHAPE, _SHAPE[1:]
     return [
         ("mul-add-relu-scale", [full, full, full], [
@@ -44,10 +45,16 @@ def _float_groups(d: mt.dtype) -> list[tuple[str, list, list[Step]]]:
             Step(Op.WHERE, (_t(0), _in(0), _t(1)), d), Step(Op.CAST, (_t(0),), d, (d,)),
             Step(Op.ADD, (_t(2), _t(3)), d), Step(Op.DIV, (_t(4), 3.0), d),
             Step(Op.TANH, (_t(5),), d)]),
+        ("relu-backward then sum over rows", [full, full], [
+            Step(Op.GT, (_in(0), 0.0), mt.bool), Step(Op.WHERE, (_t(0), _in(1), 0.0), d)],
+         Reduction(Op.SUM, (0,), False)),
+        ("square then amax over columns (keepdim, transposed)", ["t"], [
+            Step(Op.MUL, (_in(0), _in(0)), d), Step(Op.MUL, (_t(0), 0.5), d)],
+         Reduction(Op.AMAX, (1,), True)),
     ]
 
 
-def _int_groups(d: mt.dtype) -> list[tuple[str, list, list[Step]]]:
+def _int_groups(d: mt.dtype) -> list[tuple]:
     full, row = _SHAPE, _SHAPE[1:]
     out = [
         ("add-scale-and-max", [full, full, full], [
@@ -61,10 +68,15 @@ def _int_groups(d: mt.dtype) -> list[tuple[str, list, list[Step]]]:
         Step(Op.EQ, (_in(0), _in(1)), mt.bool), Step(Op.WHERE, (_t(0), _in(0), 7), d),
         Step(Op.CAST, (_t(1),), mt.float32, (mt.float32,)),
         Step(Op.MUL, (_t(2), 0.5), mt.float32)]))
+    out.append(("scale then sum over columns", [full, row], [
+        Step(Op.MUL, (_in(0), 3), d), Step(Op.ADD, (_t(0), _in(1)), d)],
+        Reduction(Op.SUM, (1,), False)))
+    out.append(("bitwise then amax over rows", [full, full], [
+        Step(Op.BITWISE_XOR, (_in(0), _in(1)), d)], Reduction(Op.AMAX, (0,), True)))
     return out
 
 
-def _bool_groups(d: mt.dtype) -> list[tuple[str, list, list[Step]]]:
+def _bool_groups(d: mt.dtype) -> list[tuple]:
     full = _SHAPE
     return [
         ("logical chain", [full, full, full], [
@@ -75,8 +87,9 @@ def _bool_groups(d: mt.dtype) -> list[tuple[str, list, list[Step]]]:
     ]
 
 
-def groups(d: mt.dtype) -> list[tuple[str, list, list[Step]]]:
-    """``(name, input shapes ("t": the first shape, transposed), steps)`` for dtype ``d``."""
+def groups(d: mt.dtype) -> list[tuple]:
+    """``(name, input shapes ("t": the first shape, transposed), steps[, reduction])`` for
+    dtype ``d``."""
     if d is mt.bool:
         return _bool_groups(d)
     if d.is_floating_point:
@@ -97,13 +110,14 @@ def _arrays(name: str, shapes: list, d: mt.dtype) -> list[np.ndarray]:
     return arrays
 
 
-def _unfused(be: Any, steps: list[Step], handles: list) -> Any:
+def _unfused(be: Any, group: PointwiseGroup, handles: list) -> Any:
     vals: list = []
-    for st in steps:
+    for st in group.steps:
         args = [(handles if a.kind == "input" else vals)[a.index] if isinstance(a, Ref) else a
                 for a in st.args]
         vals.append(be.kernels[st.op](*args, *st.attrs))
-    return vals[-1]
+    r = group.reduction
+    return vals[-1] if r is None else be.kernels[r.op](vals[-1], r.dims, r.keepdim)
 
 
 def fused(dtype: mt.dtype, ctx: Context) -> Outcome:
@@ -118,7 +132,7 @@ def fused(dtype: mt.dtype, ctx: Context) -> Outcome:
         out.skipped = "complex dtypes are not part of the fusion contract"
         return out
     declined = []
-    for name, shapes, steps in groups(dtype):
+    for name, shapes, steps, *reduction in groups(dtype):
         if any(be.kernels[st.op] is None for st in steps):
             declined.append(f"{name} (an op has no native kernel)")
             continue
@@ -126,7 +140,8 @@ def fused(dtype: mt.dtype, ctx: Context) -> Outcome:
         handles = [mt.tensor(np.ascontiguousarray(a), device=ctx.device)._data if s != "t"
                    else mt.tensor(np.ascontiguousarray(a.T), device=ctx.device).t()._data
                    for a, s in zip(arrays, shapes)]
-        group = PointwiseGroup(tuple((a.shape, dtype) for a in arrays), tuple(steps), _SHAPE)
+        group = PointwiseGroup(tuple((a.shape, dtype) for a in arrays), tuple(steps), _SHAPE,
+                               reduction[0] if reduction else None)
         _check_group(out, be, name, group, handles, declined)
     if out.n == 0 and not out.failed:
         out.skipped = f"the backend declined every group: {'; '.join(declined)}"
@@ -142,7 +157,7 @@ def _check_group(out: Outcome, be: Any, name: str, group: PointwiseGroup, handle
             return
         out.n += 1
         got = be.storage.to_numpy(kernel(*handles))
-        want = be.storage.to_numpy(_unfused(be, list(group.steps), handles))
+        want = be.storage.to_numpy(_unfused(be, group, handles))
     except Exception as exc:  # noqa: BLE001 - a crash is this group's failure
         out.n += 1
         out.fail(f"group {name!r}: raised {type(exc).__name__}: {exc}\n{group.format()}")

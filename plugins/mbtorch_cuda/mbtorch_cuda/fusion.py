@@ -5,9 +5,11 @@ the unfused kernel would have stored it (narrow integers wrap as they do unfused
 scalars become typed kernel parameters. CuPy's elementwise kernels take any strides and
 broadcast their inputs.
 
-Declined (replayed unfused): float16/bfloat16 and complex dtypes (unfused, every step rounds
-to the storage type), unsigned types wider than 8 bits, integer ``pow``/``floor_divide``/
-``remainder`` (their error and sign rules), and expressions past ``MAX_EXPR`` characters.
+A chain ending in ``SUM`` or ``PROD`` becomes one ``ReductionKernel`` (the chain as its map
+expression). Declined (replayed unfused): float16/bfloat16 and complex dtypes (unfused, every
+step rounds to the storage type), unsigned types wider than 8 bits, integer ``pow``,
+``floor_divide`` and ``remainder`` (their error and sign rules), ``AMAX`` as a trailing
+reduction, and expressions past ``MAX_EXPR`` characters.
 
 ``describe(group)`` (parameters, output type, expression) is pure Python, so tests compile the
 same expression with a host C++ compiler on machines without a GPU.
@@ -22,7 +24,7 @@ from mbtorch.core import dtypes as dt
 from mbtorch.core.fusion import PointwiseGroup, Ref
 from mbtorch.core.op import Op
 
-__all__ = ["CTYPES", "MAX_EXPR", "describe", "make_fuse"]
+__all__ = ["CTYPES", "MAX_EXPR", "describe", "reduction_parts", "make_fuse"]
 
 MAX_EXPR = 4000
 CTYPES = {dt.bool: "bool", dt.uint8: "unsigned char", dt.int8: "signed char",
@@ -110,6 +112,8 @@ def describe(group: PointwiseGroup) -> tuple[list, list, str] | None:
 
 
 def _describe(group: PointwiseGroup) -> tuple[list[tuple[str, dt.dtype]], list[Any], str]:
+    if group.reduction is not None:
+        reduction_parts(group)  # declines what is not fused
     params = [(f"x{i}", d) for i, (_, d) in enumerate(group.inputs)]
     scalars: list[Any] = []
     exprs: list[str] = []
@@ -142,6 +146,17 @@ def _describe(group: PointwiseGroup) -> tuple[list[tuple[str, dt.dtype]], list[A
     return params, scalars, exprs[-1]
 
 
+def reduction_parts(group: PointwiseGroup) -> tuple[str, str, str]:
+    """``(reduce_expr, identity, accumulator type)`` of the group's trailing reduction for
+    ``cupy.ReductionKernel`` (SUM and PROD; AMAX is declined: its identity, -inf, has no
+    portable literal in the kernel's C++)."""
+    red, d = group.reduction, group.dtype
+    if red is None or red.op not in (Op.SUM, Op.PROD) or d is dt.bool:
+        raise _Decline("this reduction is not fused here")
+    acc = CTYPES[d] if _float(d) else "long long"
+    return ("a + b" if red.op is Op.SUM else "a * b"), ("0" if red.op is Op.SUM else "1"), acc
+
+
 def make_fuse(cp: Any) -> Callable[[PointwiseGroup], Callable | None]:
     """The plugin's ``BackendSpec.fuse`` for CuPy module ``cp``."""
     made: dict[tuple, Any] = {}
@@ -151,21 +166,30 @@ def make_fuse(cp: Any) -> Callable[[PointwiseGroup], Callable | None]:
         if described is None:
             return None
         params, scalars, expr = described
-        key = (tuple((n, d) for n, d in params), expr, group.dtype)
+        red = group.reduction
+        key = (tuple((n, d) for n, d in params), expr, group.dtype, red and red.op)
         kernel = made.get(key)
         if kernel is None:
-            ins = ", ".join(f"{cp.dtype(d.name).name} {n}" for n, d in params)
-            kernel = made[key] = cp.ElementwiseKernel(
-                ins, f"{cp.dtype(group.dtype.name).name} y", f"y = {expr}",
-                f"mbt_fused_{len(made)}")
+            kernel = made[key] = _kernel(cp, params, expr, group, f"mbt_fused_{len(made)}")
         n = len(group.inputs)
         values = tuple(cp.dtype(d.name).type(s) for (_, d), s in zip(params[n:], scalars))
+        extra = {} if red is None else {"axis": red.dims, "keepdims": red.keepdim}
 
         def fused(*handles: Any) -> Any:
             if len(handles) != n:
                 raise TypeError(f"cuda fused kernel: expected {n} arrays, got {len(handles)}")
-            return kernel(*handles, *values)
+            return kernel(*handles, *values, **extra)
 
         return fused
 
     return fuse
+
+
+def _kernel(cp: Any, params: list, expr: str, group: PointwiseGroup, name: str) -> Any:
+    ins = ", ".join(f"{cp.dtype(d.name).name} {n}" for n, d in params)
+    out = f"{cp.dtype(group.dtype.name).name} y"
+    if group.reduction is None:
+        return cp.ElementwiseKernel(ins, out, f"y = {expr}", name)
+    reduce_expr, identity, acc = reduction_parts(group)
+    return cp.ReductionKernel(ins, out, f"({acc})({expr})", reduce_expr,
+                              f"y = ({CTYPES[group.dtype]})a", identity, name, reduce_type=acc)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+import numpy as np
+
 from mbtorch.core import dtypes as dt
 from mbtorch.core.fusion import BINARY, COMPARE, PREDICATE, UNARY, PointwiseGroup, Ref
 from mbtorch.core.op import Op
@@ -24,6 +26,7 @@ from mbtorch.core.op import Op
 from . import codegen as cg
 from . import pointwise as pw
 from .elementwise import Pointwise
+from .storage import alloc
 
 __all__ = ["fuse", "MAX_EXPR"]
 
@@ -111,6 +114,8 @@ def _build(group: PointwiseGroup) -> Callable:
     b = _Builder(group)
     for st in group.steps:
         b.step(st)
+    if group.reduction is not None:
+        return _reducing(group, b)
     n = len(group.inputs)
     out = group.dtype
     vector = b.vector and out not in _NARROW and all(d is out for d in b.dtypes)
@@ -138,3 +143,98 @@ def fuse(group: PointwiseGroup) -> Callable | None:
         return _build(group)
     except _Decline:
         return None
+
+
+# -- a chain ending in a reduction: one work item per output, looping over the reduced
+# elements in row-major order and evaluating the chain on each (no temporary); offered only
+# where that loop is short and there are outputs enough to spread over the device
+MAX_REDUCED = 4096
+MIN_OUTPUTS = 32
+_IDENTITY = {Op.SUM: ("0", "0"), Op.PROD: ("1", "1"), Op.AMAX: ("-INFINITY", "LONG_MIN")}
+_COMBINE = {Op.SUM: "{a} + {b}", Op.PROD: "{a} * {b}"}
+CHUNK = 64  # elements summed serially before a partial joins the total, as reduce.py's rows
+
+
+def _reducing(group: PointwiseGroup, b: _Builder) -> Callable:
+    red = group.reduction
+    d = group.dtype
+    fl = d.category == dt.FLOATING_CATEGORY
+    n_red = _prod(group.shape[i] for i in red.dims)
+    n_out = _prod(s for i, s in enumerate(group.shape) if i not in red.dims)
+    if n_red > MAX_REDUCED or n_out < MIN_OUTPUTS:
+        raise _Decline("a reduction this long, or this few outputs, is left to reduce.py")
+    acc = cg.ctype(d) if fl else "long"
+    combine = _COMBINE.get(red.op) or (
+        "((isnan({a}) || {a} > {b}) ? {a} : {b})" if fl else "({a} > {b} ? {a} : {b})")
+    source = _reduce_source(group, b, acc, combine)
+    key = ("fused_reduce", source)
+    n = len(group.inputs)
+    scalars = tuple(b.scalars)
+    rank = len(group.shape)
+    kept = [i for i in range(rank) if i not in red.dims]
+    types = _reduce_arg_types(b, n, rank)
+    shape_args = [group.shape[i] for i in kept] + [group.shape[i] for i in red.dims]
+
+    def fused(*handles: Any) -> Any:
+        if len(handles) != n:
+            raise TypeError(f"opencl fused kernel: expected {n} arrays, got {len(handles)}")
+        dev = handles[0].dev
+        kernel = cg.get_kernel(dev, key, "fr", lambda: source, types)
+        out = alloc(dev, group.out_shape, d)
+        args: list[Any] = [out.buf]
+        for h in handles:
+            args += (h.buf, h.offset, *cg.broadcast_strides(h, group.shape))
+        cg.launch(dev, kernel, n_out, *args, *scalars, n_out, n_red, *shape_args)
+        return out
+
+    fused.source = source  # type: ignore[attr-defined]
+    return fused
+
+
+def _prod(xs: Any) -> int:
+    p = 1
+    for x in xs:
+        p *= x
+    return p
+
+
+def _reduce_arg_types(b: _Builder, n: int, rank: int) -> list:
+    types: list[Any] = [None]
+    for _ in range(n):
+        types += [None, np.int64] + [np.int64] * rank
+    types += [cg.NP_SCALAR[cg.ctype(d)] for d in b.dtypes[n:]]
+    return types + [np.int64, np.int64] + [np.int64] * rank
+
+
+def _reduce_source(group: PointwiseGroup, b: _Builder, acc: str, combine: str) -> str:
+    red, d = group.reduction, group.dtype
+    rank, n = len(group.shape), len(group.inputs)
+    kept = [i for i in range(rank) if i not in red.dims]
+    params = [f"__global {cg.sctype(d)}* out"]
+    for i, dd in enumerate(b.dtypes[:n]):
+        params += [f"__global const {cg.sctype(dd)}* p{i}", f"long p{i}_off"]
+        params += [f"long p{i}_st{k}" for k in range(rank)]
+    params += [f"{cg.ctype(dd)} x{n + k}" for k, dd in enumerate(b.dtypes[n:])]
+    params += ["long n_out", "long n_red"] + [f"long sh{k}" for k in kept + list(red.dims)]
+    body = ["long gid = get_global_id(0);", "if (gid >= n_out) return;", "long rem = gid;"]
+    body += [f"long b{i} = p{i}_off;" for i in range(n)]
+    for k in reversed(kept):
+        body.append(f"{{ long c = rem % sh{k}; rem /= sh{k};"
+                    + "".join(f" b{i} += c * p{i}_st{k};" for i in range(n)) + " }")
+    ident = _IDENTITY[red.op][0 if d.category == dt.FLOATING_CATEGORY else 1]
+    body += [f"{acc} acc = {ident};", f"for (long j0 = 0; j0 < n_red; j0 += {CHUNK}) {{",
+             f"  {acc} part = {ident};", f"  long j1 = min(j0 + {CHUNK}, n_red);",
+             "  for (long j = j0; j < j1; j++) {", "    long q = j;"]
+    body += [f"    long o{i} = b{i};" for i in range(n)]
+    for k in reversed(red.dims):
+        body.append(f"    {{ long c = q % sh{k}; q /= sh{k};"
+                    + "".join(f" o{i} += c * p{i}_st{k};" for i in range(n)) + " }")
+    body += [f"    {cg.ctype(dd)} x{i} = {cg.load(dd, f'p{i}', f'o{i}')};"
+             for i, dd in enumerate(b.dtypes[:n])]
+    body += [f"    {acc} v = ({acc})({b.exprs[-1]});",
+             f"    part = {combine.format(a='part', b='v')};", "  }",
+             f"  acc = {combine.format(a='acc', b='part')};", "}",
+             cg.store(d, "out", "gid", "acc", None)]
+    pre = "\n".join(b.preambles)
+    return (f"{pre}\n__kernel void fr({', '.join(params)})\n{{\n    "
+            + "\n    ".join(body) + "\n}\n")
