@@ -1,80 +1,16 @@
-"""The suite tests itself: deliberately broken copies of the cpu backend must fail, and the
-failure must name the broken op (and, where it matters, the right check)."""
+"""The suite's own behaviour on broken backends: reproductions, the CLI's exit status,
+expectations (xfail/xpass) and declared dtypes. That each mutant is caught at all is
+``test_mutants.py``'s."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from mbtorch_conformance.cli import main
 from mbtorch_conformance.derive import derive_backend, forget_backend
 from mbtorch_conformance.runner import run
 
 from mbtorch.core.op import Op
-
-
-def _off_by_relative_error(x):
-    return np.exp(x) * (1 + 1e-5)  # invisible when printed, 8 float32 ULPs off
-
-
-def _memory_order(x):
-    """abs() that walks the input in memory order: right for contiguous input only."""
-    if x.flags.c_contiguous or x.ndim == 0:
-        return np.abs(x, out=...)
-    offsets = sum(np.indices(x.shape)[d] * x.strides[d] for d in range(x.ndim))
-    order = np.argsort(offsets.reshape(-1), kind="stable")
-    return np.abs(x.reshape(-1)[order].reshape(x.shape))
-
-
-def _float64_product(a, b):
-    return np.multiply(np.asarray(a, np.float64), np.asarray(b, np.float64))
-
-
-def _drops_nan(a, b):
-    return np.fmax(a, b, out=...)
-
-
-def _sub_wrong_for_scalar_first(a, b):
-    # right for `x - y` and `x - 2.0`, wrong for `1.0 - x` -- which only backward formulas
-    # (tanh' = 1 - y^2, sigmoid' = y (1 - y)) use, so only the gradient checks can see it
-    if isinstance(a, float):
-        return np.subtract(b, a, out=...)
-    return np.subtract(a, b, out=...)
-
-
-def _sum_ignoring_keepdim(x, dims, keepdim):
-    return np.asarray(np.sum(x, axis=dims))
-
-
-# (device type, broken kernels, ops to run, (op, check) that must fail, (op, check) that must pass)
-BROKEN = [
-    ("broken_rel", {Op.EXP: _off_by_relative_error}, ["exp"], ("exp", "forward"), None),
-    ("broken_strides", {Op.ABS: _memory_order}, ["abs"], ("abs", "noncontig"),
-     ("abs", "forward")),
-    ("broken_dtype", {Op.MUL: _float64_product}, ["mul"], ("mul", "forward"), None),
-    ("broken_nan", {Op.MAXIMUM: _drops_nan}, ["maximum"], ("maximum", "forward"), None),
-    ("broken_grad", {Op.SUB: _sub_wrong_for_scalar_first}, ["tanh", "sigmoid", "sub"],
-     ("tanh", "grad"), ("tanh", "forward")),
-    ("broken_keepdim", {Op.SUM: _sum_ignoring_keepdim}, ["sum"], ("sum", "forward"), None),
-]
-
-
-@pytest.fixture(params=BROKEN, ids=[b[0] for b in BROKEN])
-def broken(request):
-    name, kernels, ops, must_fail, must_pass = request.param
-    derive_backend("cpu", name, kernels=kernels)
-    yield name, ops, must_fail, must_pass
-    forget_backend(name)
-
-
-def test_the_suite_catches_each_broken_backend(broken):
-    name, ops, (op, check), must_pass = broken
-    report = run(name, "smoke", ops=ops)
-    failing = {(r.op, r.check) for r in report.failures}
-    assert (op, check) in failing, f"{name}: {op} {check} was not caught; failures: {failing}"
-    for r in report.failures:
-        assert r.backend == name and r.op in ops and r.message
-    if must_pass:
-        assert must_pass not in failing, f"{name}: {must_pass} should pass, it is not broken"
+from tests.conformance.mutants_basic import _drops_nan  # noqa: E402
 
 
 def test_failures_carry_an_mbtorch_only_reproduction():
