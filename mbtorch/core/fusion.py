@@ -104,6 +104,16 @@ class PointwiseGroup:
             return tuple(1 if i in r.dims else s for i, s in enumerate(self.shape))
         return tuple(s for i, s in enumerate(self.shape) if i not in r.dims)
 
+    def compute_dtype(self, step: Step) -> Any:
+        """The dtype ``step``'s kernel computes in: its array operands' (``WHERE``: its
+        values'; ``CAST``: its input's), which Python scalars among them are converted to."""
+        args = step.args[1:] if step.op is Op.WHERE else step.args
+        for a in args:
+            if isinstance(a, Ref):
+                return self.inputs[a.index][1] if a.kind == "input" else \
+                    self.steps[a.index].dtype
+        return step.dtype  # WHERE of two scalars: the result's dtype
+
     def without_reduction(self) -> PointwiseGroup:
         return PointwiseGroup(self.inputs, self.steps, self.shape)
 

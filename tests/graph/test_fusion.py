@@ -12,6 +12,8 @@ import mbtorch as mt
 from mbtorch.core import plugins
 from mbtorch.core.fusion import POINTWISE, PointwiseGroup, Reduction, Ref, Step
 from mbtorch.core.op import Op
+from tests.graph.twins import plans as _plans
+from tests.graph.twins import train_twins
 
 GROUPS: list[PointwiseGroup] = []
 
@@ -41,10 +43,6 @@ def fusing():
     yield name
     forget_backend(name)
     mt.compiler.reset()
-
-
-def _plans(cf) -> list:
-    return [e.plan for entries in cf._entries.values() for e in entries]
 
 
 def _ops(group: PointwiseGroup) -> list[str]:
@@ -122,26 +120,9 @@ def test_no_member_moves_past_an_in_place_write(fusing):
 
 
 def test_a_training_step_fuses_and_matches_eager(fusing):
-    mt.manual_seed(0)
-    model = mt.nn.Sequential(mt.nn.Linear(12, 16), mt.nn.ReLU(), mt.nn.Linear(16, 3))
-    model = model.to(fusing)
-    twin = mt.nn.Sequential(mt.nn.Linear(12, 16), mt.nn.ReLU(), mt.nn.Linear(16, 3)).to(fusing)
-    twin.load_state_dict(model.state_dict())
-    opts = [mt.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (model, twin)]
-    x, y = mt.randn(8, 12, device=fusing), mt.randint(0, 3, (8,), device=fusing)
-
-    def step(m, opt):
-        opt.zero_grad()
-        loss = mt.nn.functional.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = mt.compile(step)
-    for _ in range(4):
-        lc, le = compiled(model, opts[0]), step(twin, opts[1])
-        assert lc.item() == le.item()
-    for p, q in zip(model.parameters(), twin.parameters()):
+    losses, params, compiled = train_twins(fusing)
+    assert all(lc == le for lc, le in losses)
+    for p, q in params:
         assert np.array_equal(p.detach().cpu().numpy(), q.detach().cpu().numpy())
     assert any(p.fused for p in _plans(compiled))
 

@@ -12,13 +12,11 @@ import mbtorch as mt
 from mbtorch.core import plugins
 from mbtorch.core.fusion import PointwiseGroup, Ref, Step
 from mbtorch.core.op import Op
+from tests.graph.twins import plans as _plans
+from tests.graph.twins import train_twins
 from tests.plugins.test_opencl import _OK, _WHY
 
 pytestmark = pytest.mark.skipif(not _OK, reason=f"no usable OpenCL device: {_WHY}")
-
-
-def _plans(cf) -> list:
-    return [e.plan for entries in cf._entries.values() for e in entries]
 
 
 def _close(got: mt.Tensor, want: mt.Tensor) -> None:
@@ -87,28 +85,10 @@ def test_fused_kernel_takes_strided_inputs_and_checks_the_group_shape():
 
 
 def test_mlp_training_step_compiled_matches_eager():
-    mt.manual_seed(1)
-
-    def make():
-        return mt.nn.Sequential(mt.nn.Linear(20, 32), mt.nn.ReLU(), mt.nn.Linear(32, 4))
-
-    model, twin = make().to("opencl"), make().to("opencl")
-    twin.load_state_dict(model.state_dict())
-    opts = [mt.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in (model, twin)]
-    x, y = mt.randn(16, 20, device="opencl"), mt.randint(0, 4, (16,), device="opencl")
-
-    def step(m, opt):
-        opt.zero_grad()
-        loss = mt.nn.functional.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = mt.compile(step)
-    for _ in range(3):
-        lc, le = compiled(model, opts[0]), step(twin, opts[1])
-        assert abs(lc.item() - le.item()) <= 1e-5 * max(1.0, abs(le.item()))
-    for p, q in zip(model.parameters(), twin.parameters()):
+    losses, params, compiled = train_twins("opencl", (20, 32, 4), batch=16, steps=3, lr=0.05)
+    for lc, le in losses:
+        assert abs(lc - le) <= 1e-5 * max(1.0, abs(le))
+    for p, q in params:
         _close(p.detach(), q.detach())
     assert any(p.fused for p in _plans(compiled))
 

@@ -95,13 +95,6 @@ def _cast(d: dt.dtype, to: dt.dtype) -> str:
     return f"({CTYPES[to]})(x0)"
 
 
-def _operand_dtype(step: Any, group: PointwiseGroup) -> dt.dtype:
-    for a in (step.args[1:] if step.op is Op.WHERE else step.args):
-        if isinstance(a, Ref):
-            return group.inputs[a.index][1] if a.kind == "input" else group.steps[a.index].dtype
-    return step.dtype
-
-
 def describe(group: PointwiseGroup) -> tuple[list, list, str] | None:
     """``(params, scalars, expression)``: ``params`` are ``(name, dtype)`` of the inputs
     (``x0 ..``) then of the scalar parameters; None for a group this backend declines."""
@@ -118,7 +111,7 @@ def _describe(group: PointwiseGroup) -> tuple[list[tuple[str, dt.dtype]], list[A
     scalars: list[Any] = []
     exprs: list[str] = []
     for st in group.steps:
-        d = _operand_dtype(st, group)
+        d = group.compute_dtype(st)
         for x in (d, st.dtype):
             if x not in CTYPES:
                 raise _Decline(f"{x.name} is not fused")

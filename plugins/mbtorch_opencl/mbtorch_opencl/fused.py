@@ -39,17 +39,6 @@ class _Decline(Exception):
     """This group is not fused here (the reason is the message)."""
 
 
-def _operand_dtype(step: Any, group: PointwiseGroup) -> dt.dtype:
-    """The dtype a step's kernel computes in: its array operands' (WHERE: its values')."""
-    args = step.args[1:] if step.op is Op.WHERE else step.args
-    for a in args:
-        if isinstance(a, Ref):
-            if a.kind == "input":
-                return group.inputs[a.index][1]
-            return group.steps[a.index].dtype
-    return step.dtype  # WHERE with scalar values: the result's dtype
-
-
 def _rule(op: Op, d: dt.dtype, to: dt.dtype) -> tuple[str, str]:
     """``(expr over x0, x1, ..., preamble)`` of one step computing in ``d``."""
     if op in pw.BINARY and op in BINARY:
@@ -91,7 +80,7 @@ class _Builder:
         return f"x{len(self.dtypes) - 1}"
 
     def step(self, st: Any) -> None:
-        d = _operand_dtype(st, self.group)
+        d = self.group.compute_dtype(st)
         expr, pre = _rule(st.op, d, st.dtype)
         ops = [self.operand(a, dt.bool if st.op is Op.WHERE and k == 0 else d)
                for k, a in enumerate(st.args)]
