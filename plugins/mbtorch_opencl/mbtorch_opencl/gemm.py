@@ -23,10 +23,19 @@ reads of a 1024-wide B thrash L1 (4 KiB row stride). Packed panels fix both.
 On a CPU device whose buffers are host memory (PoCL) a float32/float64 product large enough
 to pay for mapping runs as ``np.matmul`` on the mapped buffers (``storage.host_blas``; off
 with ``MBTORCH_OPENCL_HOST_BLAS=0``): the host BLAS is several times faster than any OpenCL
-kernel on that device, and the choice is documented and shown by ``mbtorch info``.
+kernel on that device, and the choice is documented and shown by ``mbtorch info``. Products
+below ``BLAS_THREADS_MIN_MNK`` run there on one BLAS thread (``one_blas_thread``): the BLAS
+shares the cores with the OpenCL driver's worker threads, and a multithreaded BLAS's idle
+workers spin after each call (OpenBLAS: ~0.1 s), taking those cores from the kernels queued
+next. Measured on the 2-core machine (PoCL 3.1, OpenBLAS 0.3.31, MLP 784-256-128-10 training
+step, interleaved rounds): 7.5 ms compiled and 10.0 ms eager with one BLAS thread against 9.2
+and 13.4 ms with two, while two threads save at most 0.3 ms per product of that size.
 """
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 import numpy as np
 
@@ -38,15 +47,21 @@ from . import probe
 from .storage import CLArray, CLDevice, alloc, download, host_blas, mapped, upload
 
 __all__ = [
-    "PROBE", "MUL", "HOST_BLAS_MIN_MNK", "RM", "WX", "WY", "matmul", "ladder", "probe_variant"
+    "PROBE", "MUL", "HOST_BLAS_MIN_MNK", "BLAS_THREADS_MIN_MNK", "RM", "WX", "WY", "matmul",
+    "ladder", "probe_variant", "one_blas_thread"
 ]
 
 PROBE = "mbtorch_opencl.gemm:probe_variant"
 # the inner update of each variant: one rounding (fma) or two (FP_CONTRACT is off)
 MUL = {"fma": "fma(av, bv, acc[i])", "mad": "acc[i] + av * bv"}
-# below this m*n*k (per batch, summed) mapping three buffers (~40-70 us each on PoCL) costs
-# more than the device kernel saves
-HOST_BLAS_MIN_MNK = 1 << 21
+# below this m*n*k (summed over the batch) mapping the three buffers, a wait for the queue
+# to drain (~60-90 us on PoCL), costs more than the device kernel saves; measured on PoCL
+# 3.0/3.1 as a matmul between eager pointwise ops: 160K (128x128x10) device faster, 256K tie,
+# 1M host 1.3-1.5x faster, 4M 1.8x, 25M (128x784x256) 4-9x
+HOST_BLAS_MIN_MNK = 1 << 19
+# from this m*n*k (summed over the batch) up a second BLAS thread saves more than its
+# spinning costs the OpenCL kernels (512^3: 4.9 ms on one thread, 2.3 ms on two)
+BLAS_THREADS_MIN_MNK = 1 << 26
 
 RM = 8
 WX, WY = 4, 4
@@ -59,6 +74,9 @@ def _acc(d: dt.dtype) -> str:
 
 
 def _pack_source(d: dt.dtype, brank: int, idx_t: str, rb: int) -> str:
+    # one item per (k, panel, batch) writes the panel's rb values at k: the grid gives the
+    # coordinates, so no item divides (integer division is scalar on CPU devices and cost
+    # the old one-item-per-element pack 7 ns an element on PoCL)
     acc = _acc(d)
     bparams = "".join(f", {idx_t} bsh{i}" for i in range(1, brank))
     bparams += "".join(f", {idx_t} x_st{i}" for i in range(brank))
@@ -67,14 +85,18 @@ def _pack_source(d: dt.dtype, brank: int, idx_t: str, rb: int) -> str:
 __kernel void pack(__global {acc}* P, __global const {cg.sctype(d)}* X, {idx_t} x_off,
                    {idx_t} R, {idx_t} K, {idx_t} s_r, {idx_t} s_k, {idx_t} per_batch{bparams})
 {{
-    {idx_t} e = get_global_id(0);
-    if (e >= per_batch) return;
-    {idx_t} batch = get_global_id(1);
+    {idx_t} k = get_global_id(0);
+    if (k >= K) return;
+    {idx_t} panel = get_global_id(1), batch = get_global_id(2);
     {cg.unravel(brank, idx_t, "batch", "c", "bsh")}
-    {idx_t} r = e % {rb}, k = (e / {rb}) % K, row = (e / ({rb} * K)) * {rb} + r;
-    {acc} v = 0;
-    if (row < R) v = ({acc}){cg.load(d, "X", f"x_off + {boff} + row * s_r + k * s_k")};
-    P[batch * per_batch + e] = v;
+    {idx_t} base = x_off + {boff} + k * s_k;
+    __global {acc}* dst = P + batch * per_batch + (panel * K + k) * {rb};
+    for (int r = 0; r < {rb}; ++r) {{
+        {idx_t} row = panel * {rb} + r;
+        {acc} v = 0;
+        if (row < R) v = ({acc}){cg.load(d, "X", "base + row * s_r")};
+        dst[r] = v;
+    }}
 }}
 """
 
@@ -129,8 +151,8 @@ def _pack(x: CLArray, rows: int, k: int, s_r: int, s_k: int, rb: int, bshape: tu
                            lambda: _pack_source(x.dtype, brank, idx_t, rb),
                            [None, None] + [it] * (6 + max(brank - 1, 0) + brank))
     ls = dev.local_size
-    kernel(dev.queue, (-(-per_batch // ls) * ls, nb), (ls, 1), out.buf, x.buf, x.offset,
-           rows, k, s_r, s_k, per_batch, *bshape[1:], *bst)
+    kernel(dev.queue, (-(-k // ls) * ls, -(-rows // rb), nb), (ls, 1, 1), out.buf, x.buf,
+           x.offset, rows, k, s_r, s_k, per_batch, *bshape[1:], *bst)
     return out
 
 
@@ -147,9 +169,14 @@ def matmul(a: CLArray, b: CLArray) -> CLArray:
 
         copy_(out, 0.0 if a.dtype.category == dt.FLOATING_CATEGORY else 0)
         return out
-    if host_blas(dev, a.dtype) and out.size // (m * n) * m * n * k >= HOST_BLAS_MIN_MNK:
-        with mapped(a, False) as an, mapped(b, False) as bn, mapped(out, True) as on:
-            np.matmul(an, bn, out=on)
+    mnk = out.size // (m * n) * m * n * k
+    if host_blas(dev, a.dtype) and mnk >= HOST_BLAS_MIN_MNK:
+        with mapped((a, False), (b, False), (out, True)) as (an, bn, on):
+            if mnk >= BLAS_THREADS_MIN_MNK:
+                np.matmul(an, bn, out=on)
+            else:
+                with one_blas_thread:
+                    np.matmul(an, bn, out=on)
         return out
     variant = probe.select(dev, f"gemm-{_acc(a.dtype)}", ladder(dev, a.dtype), PROBE)
     _device_gemm(a, b, out, variant["vw"], variant["mul"])
@@ -205,3 +232,52 @@ def probe_variant(dev: CLDevice, variant: dict) -> None:
         bad = int(np.sum(got != want))
         raise RuntimeError(f"gemm variant {variant} computed {bad} of {want.size} "
                            "elements wrongly")
+
+
+class _OneBlasThread:
+    """Context manager: NumPy's BLAS limited to one thread inside, its thread counts restored
+    when the last thread leaves (nested and concurrent entries share one limit). Where
+    ``threadpoolctl`` is not installed the BLAS keeps its threads (``limited`` says which)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: list[int] = []
+        self._libs: list[Any] | None = None
+
+    @property
+    def limited(self) -> bool:
+        """Whether entering limits anything (a BLAS with a thread pool was found)."""
+        return bool(self._controllers())
+
+    def _controllers(self) -> list[Any]:
+        if self._libs is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                self._libs = []
+            else:
+                self._libs = list(ThreadpoolController().select(user_api="blas")
+                                  .lib_controllers)
+        return self._libs
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                libs = self._controllers()
+                self._saved = [c.get_num_threads() for c in libs]
+                for c, n in zip(libs, self._saved):
+                    if n is not None:
+                        c.set_num_threads(1)
+            self._depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                for c, n in zip(self._controllers(), self._saved):
+                    if n is not None:  # a library that cannot report its count was not set
+                        c.set_num_threads(n)
+
+
+one_blas_thread = _OneBlasThread()

@@ -46,6 +46,7 @@ def mbtorch_backend(api_version: int):
     storage.DEVICES[:] = devices
     from .fused import fuse
     from .kernels import EXPECTATIONS, KERNELS
+    from .pointwise import inplace_table
 
     dtypes = frozenset().union(*(d.dtypes for d in devices))
     from .probe import cache_dir
@@ -54,9 +55,9 @@ def mbtorch_backend(api_version: int):
     for d in devices:
         info[f"opencl:{d.index}"] = d.describe()
         info[f"opencl:{d.index} matmul"] = (
-            "float32/float64 through NumPy's BLAS on mapped host buffers "
-            "(MBTORCH_OPENCL_HOST_BLAS=0: OpenCL kernel); small products and other dtypes: "
-            "OpenCL GEMM"
+            "float32/float64 through NumPy's BLAS on mapped host buffers from 2^19 "
+            "multiply-adds, on one BLAS thread below 2^26 (MBTORCH_OPENCL_HOST_BLAS=0: OpenCL "
+            "kernel); smaller products and other dtypes: OpenCL GEMM"
             if storage.host_blas(d, dt.float32) else
             "OpenCL GEMM (vector width and fma proven in a child process on first use)")
         info[f"opencl:{d.index} extensions"] = d.device.extensions.strip()
@@ -66,5 +67,5 @@ def mbtorch_backend(api_version: int):
         version=__version__, device_count=len(devices), dtypes=dtypes,
         storage=storage.OpenCLStorage(), kernels=KERNELS, expectations=EXPECTATIONS,
         info=info, synchronize=lambda index: storage.DEVICES[index].queue.finish(),
-        fuse=fuse,
+        fuse=fuse, inplace_kernels=inplace_table(),
     )

@@ -33,6 +33,17 @@ def _params(idx_t: str, rank: int, names: tuple) -> str:
     return ", ".join(out)
 
 
+def _around(shape: tuple, dim: int, strides: list[tuple]) -> tuple[tuple, list[tuple], int]:
+    """``shape`` with the dims before ``dim`` and those after it each merged where every
+    operand's strides allow (``dim`` itself kept): one division fewer per merged dim in the
+    kernels' index arithmetic, which is most of their time on a CPU device. Returns the
+    shape, the operands' strides and where ``dim`` went."""
+    pre, pre_st = cg.collapse(shape[:dim], [st[:dim] for st in strides])
+    post, post_st = cg.collapse(shape[dim + 1:], [st[dim + 1:] for st in strides])
+    merged = [p + (st[dim],) + q for p, q, st in zip(pre_st, post_st, strides)]
+    return pre + (shape[dim],) + post, merged, len(pre)
+
+
 def _check(op: str, dev, size: int, dim: int) -> None:
     flag, value = dev.read_error()
     if flag:
@@ -58,10 +69,13 @@ __kernel void gather(__global {ot}* out, __global const {xt}* x, {it} x_off,
 
 def gather(x: CLArray, dim: int, index: CLArray) -> CLArray:
     dev = x.dev
-    rank = len(index.shape)
     out = alloc(dev, index.shape, x.dtype)
     if out.size == 0:
         return out
+    size = x.shape[dim]
+    # out is contiguous and written in row-major order, which merging dims keeps
+    shape, (x_st, ix_st), k = _around(index.shape, dim, [x.strides, index.strides])
+    rank = len(shape)
     idx_t = cg.index_type(x, index, out)
     it = np.int32 if idx_t == "int" else np.int64
 
@@ -70,16 +84,15 @@ def gather(x: CLArray, dim: int, index: CLArray) -> CLArray:
         xoff = "x_off + " + " + ".join(f"c{d} * x_st{d}" for d in range(rank))
         return _GATHER.format(
             ot=cg.sctype(x.dtype), xt=cg.sctype(x.dtype), it=idx_t,
-            params=_params(idx_t, rank, ("x", "ix")), dim=f"{dim}_",
+            params=_params(idx_t, rank, ("x", "ix")), dim=f"{k}_",
             unravel=cg.unravel(rank, idx_t, shape="sh"), ixoff=ixoff,
-            store=_copy_elem(x.dtype, "out", "gid", "x", xoff.replace(f"c{dim} ", f"c{dim}_ ")))
+            store=_copy_elem(x.dtype, "out", "gid", "x", xoff.replace(f"c{k} ", f"c{k}_ ")))
 
-    kernel = cg.get_kernel(dev, ("gather", x.dtype, rank, dim, idx_t), "gather", source,
+    kernel = cg.get_kernel(dev, ("gather", x.dtype, rank, k, idx_t), "gather", source,
                            [None, None, it, None, it, it, it, None] + [it] * (3 * rank))
     cg.launch(dev, kernel, out.size, out.buf, x.buf, x.offset, index.buf, index.offset,
-              out.size, x.shape[dim], dev.error_buffer(), *index.shape, *x.strides,
-              *index.strides)
-    _check("gather", dev, x.shape[dim], dim)
+              out.size, size, dev.error_buffer(), *shape, *x_st, *ix_st)
+    _check("gather", dev, size, dim)
     return out
 
 
@@ -120,34 +133,36 @@ def scatter(x: CLArray, dim: int, index: CLArray, src, reduce: str) -> CLArray:
         full = alloc(dev, index.shape, x.dtype)
         copy_(full, src)
         src = full
-    rank = len(index.shape)
-    line_shape = tuple(1 if d == dim else s for d, s in enumerate(index.shape))
+    shape, (ix_st, src_st, o_st), k = _around(index.shape, dim,
+                                              [index.strides, src.strides, out.strides])
+    rank = len(shape)
+    line_shape = tuple(1 if i == k else s for i, s in enumerate(shape))
     lines = int(np.prod(line_shape))
     idx_t = cg.index_type(out, index, src)
     it = np.int32 if idx_t == "int" else np.int64
     d = x.dtype
 
     def source() -> str:
-        sval = f"src[sb + t * src_st{dim}]"
+        sval = f"src[sb + t * src_st{k}]"
         if reduce == "add":
             cur = cg.load(d, "out", "o")
-            val = f"({cur}) + ({cg.load(d, 'src', f'sb + t * src_st{dim}')})"
+            val = f"({cur}) + ({cg.load(d, 'src', f'sb + t * src_st{k}')})"
             body = cg.store(d, "out", "o", val)
         else:
             body = _copy_elem(d, "out", "o", "src", sval[4:-1])
         return _SCATTER.format(
             xt=cg.sctype(d), it=idx_t, params=_params(idx_t, rank, ("ix", "src", "o")),
-            unravel=cg.unravel(rank, idx_t, shape="sh"), dim=dim, body=body,
-            ixoff=" + ".join(f"c{k} * ix_st{k}" for k in range(rank)),
-            srcoff=" + ".join(f"c{k} * src_st{k}" for k in range(rank)),
-            outoff=" + ".join(f"c{k} * o_st{k}" for k in range(rank)))
+            unravel=cg.unravel(rank, idx_t, shape="sh"), dim=k, body=body,
+            ixoff=" + ".join(f"c{i} * ix_st{i}" for i in range(rank)),
+            srcoff=" + ".join(f"c{i} * src_st{i}" for i in range(rank)),
+            outoff=" + ".join(f"c{i} * o_st{i}" for i in range(rank)))
 
-    kernel = cg.get_kernel(dev, ("scatter", d, rank, dim, reduce, idx_t), "scatter", source,
+    kernel = cg.get_kernel(dev, ("scatter", d, rank, k, reduce, idx_t), "scatter", source,
                            [None, None, it, None, it, it, it, it, it, None]
                            + [it] * (4 * rank))
     cg.launch(dev, kernel, lines, out.buf, index.buf, index.offset, src.buf, src.offset, lines,
               x.shape[dim], index.shape[dim], out.strides[dim], dev.error_buffer(),
-              *line_shape, *index.strides, *src.strides, *out.strides)
+              *line_shape, *ix_st, *src_st, *o_st)
     _check("scatter", dev, x.shape[dim], dim)
     return out
 

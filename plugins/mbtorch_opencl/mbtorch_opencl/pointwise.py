@@ -17,7 +17,8 @@ from .storage import CLArray
 
 __all__ = [
     "BINARY", "COMPARE", "UNARY", "PREDICATE", "binary_kernel", "compare_kernel", "unary_kernel",
-    "where", "cast", "copy_", "cast_copy", "clamp", "lerp", "nan_to_num", "table"
+    "where", "cast", "copy_", "cast_copy", "clamp", "lerp", "nan_to_num", "table",
+    "inplace_kernel", "inplace_table"
 ]
 
 _FLOAT_FLOORDIV = """
@@ -262,6 +263,44 @@ def nan_to_num(x, nan, posinf, neginf):
     d = x.dtype
     expr = "(isnan(x0) ? x1 : (isinf(x0) ? (x0 > 0 ? x2 : x3) : x0))"
     return elementwise("NAN_TO_NUM", expr, (x, nan, posinf, neginf), (d, d, d, d), d)
+
+
+def _overlaps_differently(b: Any, out: CLArray) -> bool:
+    """``b`` reads memory ``out`` writes, element for element at other places (``x[1:] +=
+    x[:-1]``): it must be read whole before any of ``out`` is written."""
+    if not isinstance(b, CLArray) or b.buf is not out.buf:
+        return False
+    if b.offset == out.offset and b.strides == out.strides and b.shape == out.shape:
+        return False  # the same elements: each item reads its own before writing it
+    lo, hi = b.span()
+    olo, ohi = out.span()
+    return lo < ohi and olo < hi
+
+
+def inplace_kernel(op: Op) -> Callable:
+    """``kernel(out, a, b)`` writing ``op(a, b)`` into ``out`` (``a`` is ``out``; the core's
+    ``op.INPLACE`` convention): one pass where compute-then-``copy_`` makes two and a
+    temporary (the optimizers' updates, gradient accumulation)."""
+    rule = BINARY[op]
+    made: dict[dt.dtype, Pointwise] = {}
+
+    def kernel(out, a, b):
+        d = out.dtype
+        pw = made.get(d)
+        if pw is None:
+            expr, pre, errors = rule(d)
+            pw = made[d] = Pointwise(op.name, _sub_ct(expr, d), (d, d), d, _sub_ct(pre, d),
+                                     op.name.lower() if errors else None, _vector(op, d))
+        if _overlaps_differently(b, out):
+            b = cast_copy(b)
+        pw(a, b, out=out)
+
+    kernel.__name__ = op.name.lower() + "_"
+    return kernel
+
+
+def inplace_table() -> dict[Op, Callable]:
+    return {op: inplace_kernel(op) for op in (Op.ADD, Op.SUB, Op.MUL, Op.DIV)}
 
 
 def table() -> dict[Op, Callable]:

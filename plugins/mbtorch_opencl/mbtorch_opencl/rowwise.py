@@ -71,6 +71,10 @@ def _run(name: str, x: CLArray, dim: int, out_dtype: dt.dtype, body: str, key: t
         out = alloc(dev, shape, out_dtype)
         o_st, o_sd = contiguous_strides(line_shape), 0
     lines = int(np.prod(line_shape, dtype=np.int64))
+    # merged line dims: each item splits its line number with one division per dim, and
+    # integer division is what these kernels spend their time on (PoCL does not vectorize it)
+    line_shape, (x_st, o_st) = cg.collapse(line_shape, [tuple(x.strides[d] for d in other),
+                                                        o_st])
     rank = len(line_shape)
     idx_t = cg.index_type(x, out)
     it = np.int32 if idx_t == "int" else np.int64
@@ -87,7 +91,7 @@ def _run(name: str, x: CLArray, dim: int, out_dtype: dt.dtype, body: str, key: t
     kernel = cg.get_kernel(dev, (name, x.dtype, rank, idx_t) + key, "rows", source,
                            [None, None] + [it] * (5 + 3 * rank))
     cg.launch(dev, kernel, lines, out.buf, x.buf, x.offset, lines, x.shape[dim],
-              x.strides[dim], o_sd, *line_shape, *(x.strides[d] for d in other), *o_st)
+              x.strides[dim], o_sd, *line_shape, *x_st, *o_st)
     return out
 
 

@@ -46,11 +46,13 @@ class CLDevice:
         self.int64_atomics = "cl_khr_int64_base_atomics" in device.extensions
         self.dtypes = frozenset(BASE_DTYPES + ((dt.float64,) if self.fp64 else ()))
         self.local_size = min(128, device.max_work_group_size)
+        self.cpu = bool(device.type & cl.device_type.CPU)
         # buffers live in host memory: mapping them is free (PoCL's CPU device)
-        self.host_memory = bool(device.type & cl.device_type.CPU) and bool(
+        self.host_memory = self.cpu and bool(
             getattr(device, "host_unified_memory", False))
         self.kernels: dict = {}  # (key) -> cl.Kernel, per device: programs belong to a context
         self.variants: dict = {}  # kernel family -> the variant its probe proved (probe.py)
+        self.reductions: dict = {}  # (kind, layout, dims) -> launch plan (reduce.py)
         self._err = None
 
     @property
@@ -77,15 +79,21 @@ class CLDevice:
         return self._pool.allocate(nbytes)
 
     def error_buffer(self) -> Any:
-        """A zeroed 2-word buffer kernels set on failure: (flag, offending value)."""
+        """A zeroed 2-word buffer kernels set on failure: (flag, offending value). Every
+        launch that passes it is followed by ``read_error``, which zeroes it again after a
+        failure, so it is filled once here rather than before every launch (a fill is one
+        more command through the driver's scheduler, ~10-20 us on PoCL)."""
         if self._err is None:
             self._err = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, 16)
-        cl.enqueue_fill_buffer(self.queue, self._err, np.int64(0), 0, 16)
+            cl.enqueue_fill_buffer(self.queue, self._err, np.int64(0), 0, 16)
         return self._err
 
     def read_error(self) -> tuple[int, int]:
+        """The error word (waits for the queue); zeroed again when a kernel set it."""
         out = np.empty(2, np.int64)
         cl.enqueue_copy(self.queue, out, self._err)
+        if out[0] or out[1]:
+            cl.enqueue_fill_buffer(self.queue, self._err, np.int64(0), 0, 16)
         return int(out[0]), int(out[1])
 
     def describe(self) -> str:
@@ -202,19 +210,28 @@ def host_blas(dev: CLDevice, dtype: dt.dtype) -> bool:
 
 
 @contextmanager
-def mapped(h: CLArray, write: bool) -> Iterator[np.ndarray]:
-    """``h`` as a NumPy view of its mapped buffer (zero-copy where buffers are host memory);
-    unmapped on exit. Mapping waits for the commands queued before it."""
-    lo, hi = h.span()
-    flags = cl.map_flags.WRITE if write else cl.map_flags.READ
-    item = h.dtype.itemsize
-    flat, _ = cl.enqueue_map_buffer(h.dev.queue, h.buf, flags, lo * item, (hi - lo,),
-                                    NUMPY_DTYPES[h.dtype])
+def mapped(*views: tuple[CLArray, bool]) -> Iterator[list[np.ndarray]]:
+    """Each ``(handle, write)`` as a NumPy view of its mapped buffer (zero-copy where buffers
+    are host memory), all unmapped on exit. The maps are enqueued together and waited for
+    once: each blocking map is a round trip through the driver's scheduler (~20-50 us on
+    PoCL), and on an in-order queue the last map's event covers every earlier command."""
+    arrays, last = [], None
     try:
-        yield np.lib.stride_tricks.as_strided(flat, h.shape,
-                                              tuple(st * item for st in h.strides))
+        for h, write in views:
+            lo, hi = h.span()
+            item = h.dtype.itemsize
+            flat, last = cl.enqueue_map_buffer(
+                h.dev.queue, h.buf, cl.map_flags.WRITE if write else cl.map_flags.READ,
+                lo * item, (hi - lo,), NUMPY_DTYPES[h.dtype], is_blocking=False)
+            arrays.append((flat, h))
+        if last is not None:
+            last.wait()
+        yield [np.ndarray(h.shape, flat.dtype, flat, 0,
+                          tuple(st * h.dtype.itemsize for st in h.strides))
+               for flat, h in arrays]
     finally:
-        flat.base.release(h.dev.queue)
+        for flat, h in arrays:
+            flat.base.release(h.dev.queue)
 
 
 class OpenCLStorage:
