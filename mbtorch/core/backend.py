@@ -63,6 +63,14 @@ class BackendSpec:
     kernels: Mapping[Op, Callable] = field(default_factory=dict)
     inplace_kernels: Mapping[Op, Callable] = field(default_factory=dict)
     """Optional in-place variants of ops listed in ``op.INPLACE`` (``kernel(out, a, b)``)."""
+    out_kernels: Mapping[Op, Callable] = field(default_factory=dict)
+    """Optional destination-passing variants, for compiled replays' planned buffers:
+    ``kernel(out, *args)`` takes the op's kernel arguments (handles, then attrs) after a new
+    contiguous handle ``out`` of the result's shape and dtype (``storage.empty``), writes the
+    result there (nothing else; ``out`` overlaps no argument) and returns nothing. Only for
+    ops whose kernel returns one new handle (never a view of an argument), and the values
+    written must equal that kernel's. A replay uses them where the plain kernel's result came
+    out contiguous (its first run notes it), reusing ``out`` from one replay to the next."""
     fuse: Callable[[Any], Callable | None] | None = None
     """Optional: ``fuse(group)`` gets a ``mbtorch.core.fusion.PointwiseGroup`` (a chain of
     pointwise kernels from a compiled replay) and returns one kernel computing it, or ``None``
@@ -131,6 +139,13 @@ def validate(spec: Any, plugin: str) -> None:
         if key not in INPLACE or not callable(kernel):
             raise PluginError(f"plugin {plugin!r}: in-place kernel for {key!r}: only callables "
                               f"for {sorted(op.name for op in INPLACE)} may be registered")
+    for key, kernel in spec.out_kernels.items():
+        if not isinstance(key, Op) or not callable(kernel):
+            raise PluginError(f"plugin {plugin!r}: out kernel for {key!r}: out_kernels maps "
+                              "mbtorch Op members to callables kernel(out, *args)")
+        if key not in spec.kernels:
+            raise PluginError(f"plugin {plugin!r}: out kernel for {key.name} without a kernel "
+                              f"for {key.name}: register the op's kernel too")
     missing = [op.name for op in PRIMITIVES if op not in spec.kernels]
     if spec.fuse is not None and not callable(spec.fuse):
         raise PluginError(f"plugin {plugin!r}: fuse must be a callable (or None), got "
@@ -144,7 +159,7 @@ class Backend:
     """A validated, registered backend: kernels in a flat list indexed by ``Op``."""
 
     __slots__ = ("spec", "device_type", "storage", "kernels", "inplace", "native", "dtypes",
-                 "plugin", "fuse")
+                 "plugin", "fuse", "out")
 
     def __init__(self, spec: BackendSpec, plugin: str):
         self.spec = spec
@@ -160,6 +175,10 @@ class Backend:
             self.inplace[op] = kernel
         self.native = frozenset(op for op in spec.kernels if op in OPS or op in PRIMITIVES)
         self.fuse = spec.fuse
+        # destination-passing kernels (``BackendSpec.out_kernels``), None where there is none
+        self.out: list[Callable | None] = [None] * len(Op)
+        for op, kernel in spec.out_kernels.items():
+            self.out[op] = kernel
 
     def runs_natively(self, op: Op) -> bool:
         return self.kernels[op] is not None

@@ -16,7 +16,8 @@ from .storage import native_dtype
 from .xp import HALF, composite_kernels, inplace_kernels, primitive_kernels
 from .xp.quiet import for_numpy
 
-__all__ = ["KERNELS", "INPLACE_KERNELS", "NEVER_WARN", "QUIET", "quiet", "quiet_kernels"]
+__all__ = ["KERNELS", "INPLACE_KERNELS", "NEVER_WARN", "QUIET", "SCATTER_OUT", "quiet",
+           "quiet_kernels"]
 
 _scipy_erf = None
 
@@ -44,12 +45,16 @@ _SMALL_ARG = 16  # reduced sizes up to this scan slices instead of calling NumPy
 
 
 def _relu(x):
-    # np.maximum is one pass, where(x < 0, 0, x) three; it turns -0.0 into +0.0, so the zeros
-    # are copied back from x (PyTorch keeps -0.0); NaN propagates through maximum
-    out = np.maximum(x, x.dtype.type(0), out=...)  # out=...: 0-d stays an array
-    if x.dtype.kind == "f":
-        np.copyto(out, x, where=(x == 0))
-    return out
+    # the value's bit pattern times the 0/1 mask "not below zero": one comparison and one
+    # integer multiply; -0.0 and NaN are kept as PyTorch keeps them, a negative value turns
+    # into +0.0. (np.maximum(x, 0) turns -0.0 into +0.0, and copying the zeros back through
+    # a mask costs two more passes.)
+    bits = _BITS.get(x.itemsize) if x.dtype.kind == "f" else None
+    if bits is None:
+        return np.maximum(x, x.dtype.type(0), out=...)  # out=...: 0-d stays an array
+    keep = np.less(x, 0, out=...)  # out=...: 0-d stays an array
+    np.logical_not(keep, out=keep)
+    return np.multiply(x.view(bits), keep, dtype=bits, out=...).view(x.dtype)
 
 
 def _small_arg(extreme):
@@ -95,36 +100,53 @@ def _arg_fast(general, extreme):
 _shared_scatter = KERNELS[Op.SCATTER]
 
 
-def _scatter_rows(x, index, src):
+def _scatter_rows(x, index, src, out=None):
     """Writes along the last dim with full rows of indices (max pooling's gradient): one flat
     fancy-index write instead of a broadcast grid of index arrays (~1.6x faster)."""
     size = x.shape[-1]
     lo, hi = int(index.min()), int(index.max())
     if lo < 0 or hi >= size:
-        return _shared_scatter(x, x.ndim - 1, index, src, "none")  # wraps or raises
-    out = x.copy()
+        return _into(out, _shared_scatter(x, x.ndim - 1, index, src, "none"))  # wraps or raises
+    out = _into(out, x, fresh=False)
     rows = out.size // size
     flat = index.reshape(rows, -1) + (np.arange(rows, dtype=np.int64) * size)[:, None]
     out.reshape(-1)[flat.reshape(-1)] = src.reshape(-1)
     return out
 
 
-def _scatter(x, dim, index, src, reduce):
+def _scatter(x, dim, index, src, reduce, out=None):
+    """The scatter kernel; with ``out`` (a contiguous array of x's shape and dtype, the out
+    kernel's), the result is written there instead of into a copy of ``x``."""
     if reduce == "none" and dim == x.ndim - 1 and index.ndim == x.ndim and index.size and \
             index.shape[:-1] == x.shape[:-1] and getattr(src, "shape", None) == index.shape:
-        return _scatter_rows(x, index, src)
-    # one index per row along ``dim`` (max pooling's gradient) has no repeated targets, so
+        return _scatter_rows(x, index, src, out)
+    # one index per row along ``dim`` (cross-entropy's gradient) has no repeated targets, so
     # add = read, add, write back (np.add.at handles repeats and is ~4x slower)
     if reduce != "add" or index.shape[dim] != 1 or index.ndim != x.ndim or index.size == 0:
-        return _shared_scatter(x, dim, index, src, reduce)
+        return _into(out, _shared_scatter(x, dim, index, src, reduce))
     size = x.shape[dim]
     lo, hi = int(index.min()), int(index.max())
     if lo < -size or hi >= size:
-        return _shared_scatter(x, dim, index, src, reduce)  # raises the shared error
+        return _into(out, _shared_scatter(x, dim, index, src, reduce))  # raises the error
+    out = _into(out, x, fresh=False)
+    if lo >= 0 and dim == x.ndim - 1 and index.shape[:-1] == x.shape[:-1] and \
+            getattr(src, "shape", None) == index.shape:
+        # every row: one flat fancy index (take_along_axis builds a grid per call)
+        flat = index.reshape(-1) + np.arange(index.size, dtype=np.int64) * size
+        out.reshape(-1)[flat] += src.reshape(-1)
+        return out
     sl = tuple(slice(None) if d == dim else slice(0, index.shape[d]) for d in range(x.ndim))
-    out = x.copy()
     region = out[sl]
     np.put_along_axis(region, index, np.take_along_axis(region, index, dim) + src, dim)
+    return out
+
+
+def _into(out, value, fresh=True):
+    """``value`` in ``out`` when given (copied), else ``value`` itself where it is a ``fresh``
+    array, else a copy."""
+    if out is None:
+        return value if fresh else value.copy()
+    np.copyto(out, value)
     return out
 
 
@@ -263,3 +285,12 @@ KERNELS.update({
                                                                       KERNELS[Op.PROD]),
     Op.AMAX: _amax,
 })
+
+
+def _scatter_out(out, x, dim, index, src, reduce):
+    _scatter(x, dim, index, src, reduce, out)
+
+
+SCATTER_OUT = quiet(_scatter_out)
+"""The out kernel of ``SCATTER`` (``BackendSpec.out_kernels``): the scatter written into
+``out`` where the kernel would copy ``x`` first (``xp/out.py`` has the others)."""

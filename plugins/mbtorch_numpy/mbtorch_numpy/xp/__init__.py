@@ -3,7 +3,8 @@ module ``xp`` and built into a kernel table by each backend that has one.
 
 - ``primitive_kernels``: a kernel for every primitive of ``mbtorch.core.op.PRIMITIVES``;
 - ``composite_kernels``: native kernels for composites through ``xp``'s own routines;
-- ``inplace_kernels``: in-place variants (``op.INPLACE``) through ufuncs' ``out=``.
+- ``inplace_kernels``: in-place variants (``op.INPLACE``) through ufuncs' ``out=``;
+- ``out_kernels``: out variants (``BackendSpec.out_kernels``) for compiled replays' buffers.
 
 Why here, inside the cpu plugin's distribution: the core keeps the contract (the primitive
 list and calling conventions, ``plugin_api``'s errors and the Philox stream) and no NumPy
@@ -26,12 +27,14 @@ from mbtorch.core import dtypes as _dt
 from mbtorch.core.op import Op
 
 from . import composites as _composites
+from . import out as _out
 from . import primitives as _primitives
 from .primitives import HALF
 from .quiet import QuietCalls
 
 __all__ = [
-    "HALF", "QuietCalls", "composite_kernels", "inplace_kernels", "primitive_kernels"
+    "HALF", "QuietCalls", "composite_kernels", "inplace_kernels", "out_kernels",
+    "primitive_kernels"
 ]
 
 
@@ -70,3 +73,12 @@ def inplace_kernels(xp: Any) -> dict[Op, Callable]:
 
     return {Op.ADD: inplace(xp.add), Op.SUB: inplace(xp.subtract),
             Op.MUL: inplace(xp.multiply), Op.DIV: inplace(xp.true_divide)}
+
+
+def out_kernels(xp: Any, kernels: dict[Op, Callable], quiet: QuietCalls | None = None
+                ) -> dict[Op, Callable]:
+    """Out kernels (``kernel(out, *args)``, ``BackendSpec.out_kernels``) matching the backend's
+    table ``kernels`` (as registered: the plain kernels a few of them fall back on) for a
+    module whose ufuncs, ``matmul`` and reductions take ``out=``; ``quiet``: as for
+    ``primitive_kernels``."""
+    return _out.build(xp, kernels, quiet)

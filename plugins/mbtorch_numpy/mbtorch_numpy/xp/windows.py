@@ -45,13 +45,21 @@ def build(xp: Any) -> dict[Op, Callable]:
         batch = cols.shape[0]
         parts = cols.reshape((batch, cols.shape[1] // _prod(kernel)) + tuple(kernel) + out_sp)
         # float16/bfloat16 sum in float32 and round once
-        acc = xp.float32 if cols.dtype.char in HALF else cols.dtype
-        z = xp.zeros((batch, parts.shape[1]) + tuple(spatial), acc)
-        for pos in itertools.product(*[range(k) for k in kernel]):
-            region = z[(slice(None), slice(None)) + tuple(
-                slice(p * dilation[i], p * dilation[i] + (out_sp[i] - 1) * stride[i] + 1,
-                      stride[i]) for i, p in enumerate(pos))]
-            region += parts[(slice(None), slice(None)) + pos]
+        acc_dtype = xp.float32 if cols.dtype.char in HALF else cols.dtype
+        z = xp.zeros((batch, parts.shape[1]) + tuple(spatial), acc_dtype)
+        # Adding a window position's values into its strided region of z runs NumPy's inner
+        # loop over rows of out_sp[-1] elements only. Per position of the last kernel dim,
+        # the other positions are summed first into ``acc``, whose rows are whole (regions
+        # along the other dims are contiguous runs of rows), and acc is then added into z:
+        # one strided add per position of the last kernel dim instead of per position.
+        acc = xp.empty(z.shape[:-1] + out_sp[-1:], acc_dtype)
+        lead = (slice(None), slice(None))
+        for last in range(kernel[-1]):
+            acc.fill(0)
+            for pos in itertools.product(*[range(k) for k in kernel[:-1]]):
+                acc[lead + tuple(_span(p, dilation[i], stride[i], out_sp[i])
+                                 for i, p in enumerate(pos))] += parts[lead + pos + (last,)]
+            z[(Ellipsis, _span(last, dilation[-1], stride[-1], out_sp[-1]))] += acc
         return z.astype(cols.dtype, copy=False)
 
     def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
@@ -96,6 +104,11 @@ def build(xp: Any) -> dict[Op, Callable]:
         return best, xp.take(table, arg) + base
 
     return {Op.IM2COL: im2col, Op.COL2IM: col2im, Op.MAX_POOL: max_pool}
+
+
+def _span(p: int, dilation: int, stride: int, size: int) -> slice:
+    """The positions kernel offset ``p`` reaches along a dim with ``size`` windows."""
+    return slice(p * dilation, p * dilation + (size - 1) * stride + 1, stride)
 
 
 def _prod(xs: Any) -> int:
