@@ -28,11 +28,12 @@ class Row:
     n: int
     max_abs: float
     max_rel: float
-    max_ulp: float
+    max_ulp: float  # over the values judged in ULPs (not those under the floor near zero)
     impl: str  # native | decomposed | -
     message: str = ""
     repro: str = ""
     seconds: float = 0.0
+    allowed_ulp: float | None = None  # the accuracy class's bound; None: not judged in ULPs
 
 
 @dataclass
@@ -126,6 +127,7 @@ def markdown(report: Report) -> str:
         out.append(f"| {op} | {first.registry_op} | {impl[op]} | " + " | ".join(cells)
                    + f" | {err} |")
     out += _check_table(report)
+    out += _ulp_table(report, dtypes)
     out += _failure_list(report)
     return "\n".join(out) + "\n"
 
@@ -152,6 +154,41 @@ def _check_table(report: Report) -> list[str]:
                                                    ("pass", "fail", "xfail", "xpass", "skip"))
                      + f" | {samples[check]} |")
     return lines
+
+
+def _ulp_table(report: Report, dtypes: list[str]) -> list[str]:
+    """Measured / allowed ULPs of the values checks (forward and noncontig), per op and
+    floating dtype (integer inputs with floating results are in the JSON); ops judged by
+    rtol/atol (normwise) are left out."""
+    cells: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
+    for r in report.rows:
+        if r.check in ("forward", "noncontig") and r.allowed_ulp is not None:
+            got, allowed = cells[r.op].get(r.dtype, (0.0, 0.0))
+            cells[r.op][r.dtype] = (max(got, r.max_ulp), max(allowed, r.allowed_ulp))
+    floating = {d.name for d in mt.core.dtypes.ALL_DTYPES if d.is_floating_point}
+    cols = [d for d in dtypes if d in floating and any(d in c for c in cells.values())]
+    if not cells or not cols:
+        return []
+    lines = ["", "## Accuracy in ULPs", "",
+             "Measured / allowed: the largest ULP distance from the float64 reference rounded "
+             "to the dtype (forward and noncontig), and the op's accuracy class bound "
+             "(`mbtorch_conformance/accuracy.py`; for accumulations the largest over the "
+             "samples, as it grows with their length; values below the class's near-zero "
+             "threshold are judged by its absolute floor instead).", "",
+             "| op | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for op, by_dtype in cells.items():
+        if not any(d in by_dtype for d in cols):
+            continue
+        lines.append(f"| {op} | " + " | ".join(_ulps(by_dtype.get(d)) for d in cols) + " |")
+    return lines
+
+
+def _ulps(cell: tuple[float, float] | None) -> str:
+    if cell is None:
+        return ""
+    got, allowed = cell
+    shown = "inf" if math.isinf(got) else f"{got:g}"
+    return f"{shown} / {allowed:g}" + (" ✗" if got > allowed else "")
 
 
 def _failure_list(report: Report) -> list[str]:

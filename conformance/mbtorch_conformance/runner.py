@@ -5,7 +5,8 @@ A *cell* is (entry, dtype, check). Which cells exist: every dtype the op allows 
 ``gradcheck``, when the backend declares the dtype; when it does not, one ``undeclared`` cell
 runs the forward check on a probe copy of the backend that declares it, and fails if the op in
 fact works ("works but undeclared"). ``errors`` is one cell per entry. Backend-wide cells:
-``roundtrip`` and ``random`` per declared dtype, ``refused`` per undeclared dtype.
+``roundtrip``, ``random``, ``fused`` and the primitives' ``contract`` cells
+(``checks/contracts.py``) per declared dtype, ``refused`` per undeclared dtype.
 
 Expectations come from the backend's own ``BackendSpec.expectations``::
 
@@ -28,7 +29,7 @@ import mbtorch as mt
 from mbtorch.core import plugins
 
 from .checks import backend as backend_checks
-from .checks import forward, grads, semantics
+from .checks import contracts, forward, grads, semantics
 from .checks import fusion as fusion_checks
 from .checks.common import Context, Outcome, expected_dtypes
 from .db import Entry, MissingAPI, all_entries
@@ -39,7 +40,7 @@ from .samples import Sample
 __all__ = ["CHECKS", "Expectations", "Plan", "Cell", "cells", "run"]
 
 CHECKS = ("forward", "noncontig", "views", "inplace", "errors", "grad", "gradcheck",
-          "undeclared", "roundtrip", "refused", "random", "fused")
+          "undeclared", "roundtrip", "refused", "random", "fused", "contract")
 
 
 class Expectations:
@@ -133,7 +134,7 @@ def _row(ctx: Context, entry: Entry | None, name: str, dtype: Any, check: str,
     row = Row(ctx.device, name, entry.op.name if entry else "-", dname, check, "pass",
               outcome.n, outcome.errors.max_abs, outcome.errors.max_rel,
               outcome.errors.max_ulp, _impl(ctx, entry), outcome.message, outcome.repro,
-              round(seconds, 4))
+              round(seconds, 4), outcome.errors.allowed_ulp)
     _, xfail = exp.lookup(name, dname, check)
     gap = None if xfail else known_gap(name, dname, check, ctx.tier)
     if outcome.skipped:
@@ -179,8 +180,10 @@ def _cells(ctx: Context, plan: Plan) -> Iterator[tuple[Entry | None, str, str, A
         for check, dtype in _entry_cells(entry, ctx):
             yield entry, entry.name, check, dtype, (
                 lambda e=entry, c=check, d=dtype: _run_entry_cell(e, c, d, ctx, plan))
-    if plan.ops and not plan.ops & {"roundtrip", "random", "refused", "fused"}:
+    if plan.ops and not plan.ops & {"roundtrip", "random", "refused", "fused", "contracts"}:
         return
+    yield None, "contract kernel_errors", "contract", None, (
+        lambda: contracts.contract("kernel_errors", None, ctx))
     for dtype in mt.core.dtypes.ALL_DTYPES:
         if dtype in ctx.backend.dtypes:
             yield None, "host<->device", "roundtrip", dtype, (
@@ -189,6 +192,10 @@ def _cells(ctx: Context, plan: Plan) -> Iterator[tuple[Entry | None, str, str, A
                 lambda d=dtype: backend_checks.random_streams(d, ctx))
             yield None, "fused kernels", "fused", dtype, (
                 lambda d=dtype: fusion_checks.fused(d, ctx))
+            for name in contracts.CONTRACTS:
+                if contracts.applies(name, dtype):
+                    yield None, f"contract {name}", "contract", dtype, (
+                        lambda n=name, d=dtype: contracts.contract(n, d, ctx))
         else:
             yield None, "dtype refused", "refused", dtype, (
                 lambda d=dtype: backend_checks.undeclared(d, ctx))

@@ -8,11 +8,16 @@ expanded) are derived in ``layouts``; the values stay the same so the answers mu
 
 Argument specs in a case: a shape tuple is a tensor of the dtype under test; ``Index(shape,
 high)`` an int64 tensor with values in ``[0, high)``; ``Mask(shape)`` a bool tensor;
-``Lit(value)`` a Python scalar passed as is; ``Dt(kind)`` a tensor of another dtype.
+``Lit(value)`` a Python scalar passed as is; ``Dt(kind)`` a tensor of another dtype;
+``Vals(shape, kind)`` a tensor of the dtype under test holding numerically hard values
+(``HARD_KINDS``: overflowing exponents, huge, tiny and subnormal values, cancelling sums, data
+with a large mean, exactly summable values for long reductions), each kind in a sample of its
+own so that a NaN made in one element cannot mask a wrong answer in the others.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
@@ -23,8 +28,10 @@ import mbtorch as mt
 from mbtorch.core.host import NUMPY_DTYPES
 
 __all__ = [
-    "TIERS", "Index", "Mask", "Lit", "Sp", "Perm", "Case", "case", "Sample", "seed_for", "draw",
-    "special_values", "tensor_arg", "from_cases", "special_samples", "UNARY", "BINARY", "TERNARY"
+    "TIERS", "Index", "Mask", "Lit", "Sp", "Perm", "Vals", "HARD_KINDS", "Case", "case", "Sample",
+    "seed_for", "draw", "hard_values", "special_values", "tensor_arg", "from_cases",
+    "special_samples", "UNARY", "BINARY", "TERNARY", "BLOCK_LENGTHS", "LONG_STD", "LONG_FULL",
+    "LONGEST"
 ]
 
 TIERS = ("smoke", "standard", "full")
@@ -59,6 +66,19 @@ class Perm:
     shape: tuple
     dim: int
     high: int
+
+
+@dataclass(frozen=True)
+class Vals:
+    """A tensor of ``shape`` and the dtype under test with values of one ``HARD_KINDS`` kind."""
+
+    shape: tuple
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in HARD_KINDS and self.kind not in _FLOAT_RANGES:  # (names disjoint)
+            raise ValueError(f"Vals: unknown kind {self.kind!r}; one of "
+                             f"{sorted(HARD_KINDS) + sorted(_FLOAT_RANGES)}")
 
 
 @dataclass(frozen=True)
@@ -125,6 +145,101 @@ def draw(rng: np.random.Generator, shape: tuple, dtype: mt.dtype, domain: str) -
     return np.asarray(v).astype(npd)
 
 
+HARD_KINDS = {
+    "large": "±(0.5..1.2)·ln(max): exp overflows beyond ln(max) (softmax without the max shift)",
+    "large_pos": "(0.9..1.2)·ln(max), all positive: every exp overflows",
+    "large_neg": "-(0.9..1.2)·ln(max), all negative: every exp is near or below the smallest "
+                 "normal (a sum of them may round to 0)",
+    "huge": "±(0.25..1)·max**(1/4): squares stay finite, exp does not",
+    "tiny": "±(1/64..4)·tiny: subnormals and the smallest normals",
+    "near_zero": "±(0.5..1)·2**(-p/2) for p mantissa bits: exp(x) - 1 cancels (expm1, log1p)",
+    "offset": "2**(p//2 - 2) + U(-1, 1): a large mean (the one-pass variance cancels)",
+    "cancel": "pairs ±k of large integers that cancel exactly, plus small integers",
+    "grid": "k/4 for integers |k| <= 8: every sum of up to 2**18 of them, and every dot "
+            "product, is exact in float32, so long reductions have one right answer",
+    "grid_pos": "k/4 for integers 1 <= k <= 16 (positive, exact as 'grid')",
+    "pow2": "±1, with up to 12 of ±2 and of ±0.5: every partial product is exact",
+    "rising": "real values in increasing order (flattened): the maximum is the last element",
+}
+"""``Vals`` kinds (a value domain's name, ``real``, ``pos``..., is one too: a long sample whose
+values the entry's own domain would not give); integer and bool dtypes get the ``real`` draw
+instead (``pow2``: ±1, so that long products stay exact; ``grid_pos``, ``offset``: ``pos``)."""
+
+
+def hard_values(rng: np.random.Generator, shape: tuple, dtype: mt.dtype,
+                kind: str) -> np.ndarray:
+    """Values of ``kind`` (``HARD_KINDS``) for ``dtype``, scaled to its range and precision."""
+    npd = NUMPY_DTYPES[dtype]
+    if kind in _FLOAT_RANGES:
+        return draw(rng, shape, dtype, kind)
+    if kind == "rising":
+        return np.sort(draw(rng, shape, dtype, "real"), axis=None).reshape(shape)
+    if not dtype.is_floating_point:
+        if kind == "pow2" and dtype is not mt.bool:
+            v = np.where(rng.random(shape) < 0.5, -1, 1) if dtype.is_signed else np.ones(shape)
+            return np.asarray(v).astype(npd)
+        return draw(rng, shape, dtype, "pos" if kind in ("grid_pos", "offset") else "real")
+    fi = mt.finfo(dtype)
+    bits = int(round(-np.log2(fi.eps))) + 1  # mantissa bits with the implicit one
+    sign = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    n = int(np.prod(shape, dtype=np.int64))
+    log_max = float(np.log(fi.max))
+    if kind in ("large", "large_pos", "large_neg"):
+        lo = 0.5 if kind == "large" else 0.9
+        mag = rng.uniform(lo, 1.2, shape) * log_max
+        v = _exact_differences(
+            mag * (sign if kind == "large" else (1.0 if kind == "large_pos" else -1.0)), bits)
+    elif kind == "huge":
+        v = _exact_differences(sign * rng.uniform(0.25, 1.0, shape) * float(fi.max) ** 0.25,
+                               bits)
+    elif kind == "tiny":
+        v = sign * rng.uniform(1 / 64, 4.0, shape) * float(fi.tiny)
+    elif kind == "near_zero":
+        v = sign * rng.uniform(0.5, 1.0, shape) * 2.0 ** (-(bits // 2))
+    elif kind == "offset":
+        v = 2.0 ** (bits // 2 - 2) + rng.uniform(-1.0, 1.0, shape)
+    elif kind == "cancel":
+        v = _cancelling(rng, n, bits).reshape(shape)
+    elif kind == "pow2":
+        v = (sign.reshape(-1) * _powers_of_two(rng, n)).reshape(shape)
+    else:  # grid, grid_pos
+        k = rng.integers(-8, 9, shape) if kind == "grid" else rng.integers(1, 17, shape)
+        v = k / 4.0
+    return np.asarray(v, dtype=np.float64).astype(npd)
+
+
+def _exact_differences(v: np.ndarray, bits: int) -> np.ndarray:
+    """``v`` rounded to a grid coarse enough that every difference of two values is exact in
+    the dtype: ``x - max(x)`` then carries no rounding error, whose effect on ``exp`` grows
+    with the magnitude (|x| ULPs) and would measure the reference's luck, not the kernel."""
+    top = float(np.abs(v).max()) if v.size else 0.0
+    if top == 0.0:
+        return v
+    step = 2.0 ** (math.ceil(math.log2(top)) + 1 - bits)
+    return np.round(v / step) * step
+
+
+def _powers_of_two(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Ones, with at most 12 twos and 12 halves in random places: a product of any subset, in
+    any order, stays within 2**±12 (float16's range), so every blocking gets the exact one."""
+    v = np.ones(n)
+    k = min(12, n // 4)
+    where = rng.permutation(n)[:2 * k]
+    v[where[:k]], v[where[k:]] = 2.0, 0.5
+    return v
+
+
+def _cancelling(rng: np.random.Generator, n: int, bits: int) -> np.ndarray:
+    """A third of the values in pairs ±k (k up to 2**q, exact in the dtype), the rest small
+    integers: the sum is the small ones' sum, and each partial sum of up to 512 such values is
+    exact where the op accumulates (float32 or wider), so every correct order gets it."""
+    q = min(bits, 15)
+    pairs = n // 3
+    big = rng.integers(2 ** (q - 1), 2**q, pairs) * np.where(rng.random(pairs) < 0.5, -1, 1)
+    v = np.concatenate([big, -big, rng.integers(-3, 4, n - 2 * pairs)]).astype(np.float64)
+    return v[rng.permutation(n)]
+
+
 def special_values(dtype: mt.dtype, tier: str) -> np.ndarray:
     """The values every elementwise op meets: signed zeros, infinities, NaN, limits."""
     npd = NUMPY_DTYPES[dtype]
@@ -154,6 +269,8 @@ def tensor_arg(spec: Any, rng: np.random.Generator, dtype: mt.dtype, domain: str
         return spec.value
     if isinstance(spec, Sp):
         return special_values(dtype, "standard")
+    if isinstance(spec, Vals):
+        return hard_values(rng, spec.shape, dtype, spec.kind)
     if isinstance(spec, Perm):
         keys = rng.random(spec.shape[:spec.dim] + (spec.high,) + spec.shape[spec.dim + 1:])
         order = np.argsort(keys, axis=spec.dim)
@@ -181,6 +298,8 @@ def _describe(c: Case) -> str:
             parts.append(repr(a.value))
         elif isinstance(a, Sp):
             parts.append("special values")
+        elif isinstance(a, Vals):
+            parts.append(f"{a.kind} values {str(a.shape).replace(',)', ')')}")
         else:
             parts.append(f"{type(a).__name__.lower()}{a.shape}")
     kw = ", ".join(f"{k}={_kw(v)}" for k, v in c.kwargs.items())
@@ -226,3 +345,11 @@ TERNARY = [
     case((4, 1), (1, 5), (4, 5), tiers=_STD), case((1,), (6,), (), tiers=_STD),
     case((9, 7), (9, 7), (9, 7), tiers=_STD), case((5, 6, 7), (6, 7), (7,), tiers=_FULL),
 ]
+
+# -- lengths that cross the blocking boundaries of reductions, scans, sorts and tiles ----------
+BLOCK_LENGTHS = (63, 65, 127, 129, 255, 257, 1023, 1025, 4095, 4097)
+"""Just below and above 64, 128, 256, 1024 and 4096 (blocks, warps, work groups, tiles);
+257 is prime, so are 127 and 8191."""
+LONGEST = 65537  # 2**16 + 1, prime: one element past the last full block of any power of two
+LONG_STD = (65, 257, 1025, 4097, LONGEST)  # the standard tier's: one past each block size
+LONG_FULL = tuple(sorted(set(BLOCK_LENGTHS) - set(LONG_STD))) + (8191,)  # the rest, full tier

@@ -1,11 +1,21 @@
 """Tolerances and error metrics: how a backend's answer is compared with the reference.
 
-Defaults are ``torch.testing.assert_close``'s: a value passes when
-``|actual - expected| <= atol + rtol * |expected|``; NaN must meet NaN, an infinity must meet
-the same infinity, and integer and bool results must be exact. The reference is computed in
-float64 and rounded to the output dtype first, so an answer that is the correctly rounded
-result has zero error. Errors are reported as max absolute, max relative and max ULP distance
-(counted in the output dtype's own representation).
+The reference is computed in float64 and rounded to the output dtype, so the correctly rounded
+answer has zero error. Values are judged in ULPs (units in the last place, counted in the
+output dtype's own representation: float16 and bfloat16 in theirs) by ``compare_ulp`` with a
+``UlpTolerance`` from the op's accuracy class (``accuracy.py``): an element fails when it is
+more than ``ulp`` representable values away from the reference. Near zero, where an absolute
+error is what an op's rounding produces (cancellation, flushed subnormals), ULPs mean nothing:
+an element whose reference magnitude is below ``near`` is judged by ``|actual - expected| <=
+floor`` instead, with ``near = floor / (max(ulp, 1) * eps)`` so the two rules meet. Every
+tolerance has at least the smallest normal number as floor and threshold (subnormals only).
+NaN must meet NaN, an infinity the same infinity, and integer and bool results must be exact.
+
+``compare`` (``|actual - expected| <= atol + rtol * |expected|``, with
+``torch.testing.assert_close``'s defaults in ``DEFAULT_TOLERANCES``) remains for what is not
+judged in ULPs: gradients (finite differences and chained roundings), normwise linear algebra,
+fused kernels against unfused ones. Errors are reported as max absolute, max relative and max
+ULP distance (the last over the elements the ULP rule judges).
 """
 
 from __future__ import annotations
@@ -19,7 +29,8 @@ import mbtorch as mt
 from mbtorch.core.host import NUMPY_DTYPES
 
 __all__ = [
-    "DEFAULT_TOLERANCES", "tolerance", "Errors", "Mismatch", "ulp_distance", "compare", "round_to"
+    "DEFAULT_TOLERANCES", "tolerance", "UlpTolerance", "ulp_tolerance", "Errors", "Mismatch",
+    "ulp_distance", "compare", "compare_ulp", "round_to"
 ]
 
 DEFAULT_TOLERANCES: dict = {
@@ -37,18 +48,48 @@ def tolerance(dtype: mt.dtype, override: Mapping | None = None) -> tuple[float, 
     return DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0))
 
 
+@dataclass(frozen=True)
+class UlpTolerance:
+    """At most ``ulp`` ULPs from the reference; where ``|expected| < near``, at most ``floor``
+    absolute instead."""
+
+    ulp: int
+    floor: float
+    near: float
+
+    def __str__(self) -> str:
+        return f"{self.ulp} ULP, {self.floor:.3g} absolute below |{self.near:.3g}|"
+
+
+def ulp_tolerance(dtype: mt.dtype, ulp: int, floor: float = 0.0) -> UlpTolerance:
+    """``ulp`` ULPs in ``dtype``, with the absolute ``floor`` near zero; the floor is at least
+    the smallest normal number (a backend may flush subnormal results to zero, as OpenCL
+    devices without ``CL_FP_DENORM``, CUDA with ``-ftz`` and PyTorch's CPU after
+    ``set_flush_denormal(True)`` do)."""
+    if ulp < 0 or not floor >= 0:
+        raise ValueError(f"ulp_tolerance: ulp ({ulp}) and floor ({floor}) must be >= 0")
+    fi = mt.finfo(dtype)
+    tiny = float(fi.tiny)
+    near = max(tiny, float(floor) / (max(ulp, 1) * float(fi.eps)))
+    return UlpTolerance(int(ulp), max(float(floor), tiny), near)
+
+
 @dataclass
 class Errors:
-    """Worst errors seen over the samples of one cell."""
+    """Worst errors seen over the samples of one cell; ``allowed_ulp`` is the largest ULP
+    bound any of them was judged by (``None`` when no value was judged in ULPs)."""
 
     max_abs: float = 0.0
     max_rel: float = 0.0
     max_ulp: float = 0.0
+    allowed_ulp: float | None = None
 
     def merge(self, other: "Errors") -> None:
         self.max_abs = max(self.max_abs, other.max_abs)
         self.max_rel = max(self.max_rel, other.max_rel)
         self.max_ulp = max(self.max_ulp, other.max_ulp)
+        if other.allowed_ulp is not None:
+            self.allowed_ulp = max(self.allowed_ulp or 0.0, other.allowed_ulp)
 
 
 @dataclass
@@ -60,27 +101,30 @@ class Mismatch:
     expected: float
     count: int
     total: int
+    detail: str = ""  # how far off, in the rule that judged it
 
     def __str__(self) -> str:
         return (f"{self.count}/{self.total} elements differ; first at {self.index}: "
-                f"got {self.actual!r}, expected {self.expected!r}")
+                f"got {self.actual!r}, expected {self.expected!r}"
+                + (f" ({self.detail})" if self.detail else ""))
 
 
-def _ordered_bits(a: np.ndarray) -> np.ndarray:
-    """Floats as integers whose difference is the ULP distance (sign-magnitude folded)."""
+def _ordered_keys(a: np.ndarray) -> np.ndarray:
+    """Floats as unsigned integers in value order, one apart per representable step; -0.0 and
+    +0.0 share a key (as they compare equal)."""
     width = a.dtype.itemsize
-    ints = a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[width]).astype(np.int64)
-    if width == 8:  # uint64 does not fit int64; keep the top bit as the sign instead
-        ints = a.view(np.int64).astype(np.int64)
-        return np.where(ints < 0, np.int64(-(2**63)) - ints, ints).astype(np.float64)
-    sign = 1 << (8 * width - 1)
-    return np.where(ints >= sign, sign - ints, ints).astype(np.float64)
+    bits = a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[width]).astype(np.uint64)
+    sign = np.uint64(1 << (8 * width - 1))
+    mag = bits & (sign - np.uint64(1))
+    return np.where(bits >= sign, sign - mag, sign + mag)
 
 
 def ulp_distance(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """Per-element ULP distance between two arrays of one floating dtype (finite only)."""
-    return np.abs(_ordered_bits(np.ascontiguousarray(actual))
-                  - _ordered_bits(np.ascontiguousarray(expected)))
+    """Per-element ULP distance between two arrays of one floating dtype (finite only): the
+    number of representable values from one to the other, counted exactly in integers."""
+    a = _ordered_keys(np.ascontiguousarray(actual))
+    e = _ordered_keys(np.ascontiguousarray(expected))
+    return np.where(a >= e, a - e, e - a).astype(np.float64)
 
 
 def compare(actual: np.ndarray, expected: np.ndarray, dtype: mt.dtype,
@@ -101,26 +145,72 @@ def compare(actual: np.ndarray, expected: np.ndarray, dtype: mt.dtype,
         return _compare_float(actual, expected, rtol, atol)
 
 
-def _compare_float(actual: np.ndarray, expected: np.ndarray, rtol: float,
-                   atol: float) -> tuple[Errors, Mismatch | None]:
-    errs = Errors()
-    a = actual.astype(np.float64)
-    e = expected.astype(np.float64)
+def _nonfinite(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(finite, bad, unmatched)``: where both are finite; where NaN does not meet NaN or an
+    infinity the same infinity; whether any non-finite value is unmatched."""
     nan_a, nan_e = np.isnan(a), np.isnan(e)
     inf_e = np.isinf(e)
     finite = ~(nan_e | inf_e) & ~nan_a & ~np.isinf(a)
-    diff = np.where(finite, np.abs(a - e), 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(finite & (e != 0), diff / np.abs(e), 0.0)
     bad = (nan_a != nan_e) | (inf_e & (a != e)) | (np.isinf(a) & ~inf_e)
+    unmatched = bool((~finite & ~(nan_a & nan_e) & ~(inf_e & (a == e))).any())
+    return finite, bad, unmatched
+
+
+def _abs_rel(a: np.ndarray, e: np.ndarray, finite: np.ndarray, errs: Errors) -> np.ndarray:
+    diff = np.where(finite, np.abs(a - e), 0.0)
+    rel = np.where(finite & (e != 0), diff / np.where(e != 0, np.abs(e), 1.0), 0.0)
+    errs.max_abs, errs.max_rel = float(diff.max()), float(rel.max())
+    return diff
+
+
+def _compare_float(actual: np.ndarray, expected: np.ndarray, rtol: float,
+                   atol: float) -> tuple[Errors, Mismatch | None]:
+    errs = Errors()
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    finite, bad, unmatched = _nonfinite(a, e)
+    diff = _abs_rel(a, e, finite, errs)
     bad |= finite & (diff > atol + rtol * np.abs(e))
-    errs.max_abs = float(diff.max())
-    errs.max_rel = float(rel.max())
     if finite.any():
         errs.max_ulp = float(ulp_distance(actual[finite], expected[finite]).max())
-    if (~finite & ~(nan_a & nan_e) & ~(inf_e & (a == e))).any():
+    if unmatched:
         errs.max_abs = errs.max_rel = errs.max_ulp = float("inf")
     return errs, (_first(bad, actual, expected) if bad.any() else None)
+
+
+def compare_ulp(actual: np.ndarray, expected: np.ndarray, dtype: mt.dtype,
+                tol: UlpTolerance) -> tuple[Errors, Mismatch | None]:
+    """Compare two host arrays of the output dtype in ULPs, with the absolute floor near zero
+    (integer and bool results exactly); returns the errors and the first miss."""
+    if actual.size == 0 or not dtype.is_floating_point:
+        return compare(actual, expected, dtype, 0.0, 0.0)
+    with np.errstate(all="ignore"):
+        return _compare_ulp(actual, expected, tol)
+
+
+def _compare_ulp(actual: np.ndarray, expected: np.ndarray,
+                 tol: UlpTolerance) -> tuple[Errors, Mismatch | None]:
+    errs = Errors(allowed_ulp=float(tol.ulp))
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    finite, bad, unmatched = _nonfinite(a, e)
+    diff = _abs_rel(a, e, finite, errs)
+    ulps = np.zeros(a.shape)
+    ulps[finite] = ulp_distance(actual[finite], expected[finite])
+    near = finite & (np.abs(e) < tol.near)
+    far = finite & ~near
+    bad |= (near & (diff > tol.floor)) | (far & (ulps > tol.ulp))
+    errs.max_ulp = float(ulps[far].max()) if far.any() else 0.0
+    if unmatched:
+        errs.max_abs = errs.max_rel = errs.max_ulp = float("inf")
+    if not bad.any():
+        return errs, None
+    miss = _first(bad, actual, expected)
+    idx = miss.index
+    if far[idx]:
+        miss.detail = f"{ulps[idx]:.0f} ULP off, {tol.ulp} allowed"
+    elif near[idx]:
+        miss.detail = (f"near zero: off by {diff[idx]:.3g}, {tol.floor:.3g} allowed below "
+                       f"|{tol.near:.3g}|")
+    return errs, miss
 
 
 def _first(bad: np.ndarray, actual: np.ndarray, expected: np.ndarray) -> Mismatch:

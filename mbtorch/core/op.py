@@ -22,7 +22,8 @@ import enum
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["Op", "KernelSig", "PRIMITIVES", "INPLACE", "OpDef", "OPS", "define"]
+__all__ = ["Op", "KernelSig", "PRIMITIVES", "COMPOSITE_KERNELS", "INPLACE", "OpDef", "OPS",
+           "define"]
 
 
 class Op(enum.IntEnum):
@@ -233,6 +234,110 @@ INPLACE: dict[Op, KernelSig] = {
                   "out-of-place kernel's result")
     for op in (Op.ADD, Op.MUL, Op.DIV, Op.SUB)
 }
+
+
+# Native kernels for composites (optional, ``BackendSpec.kernels``): the core calls one with
+# the decomposition's arguments, handles in place of tensors (``define``'s function is the
+# reference implementation), after the same meta rule as the primitives. Returned handles are
+# new and never alias the inputs, except where the notes say *view* (then, as AS_STRIDED, a
+# view of the input's storage). tests/core/test_kernel_signatures.py checks every composite is
+# listed with the decomposition's arity and the cpu kernels against it.
+_RED_C = KernelSig("x, dims, keepdim", "handle of x's dtype", "dims as SUM's")
+_ARG = KernelSig("x, dim, keepdim", "int64 handle", "one dim, its size never 0; the first "
+                 "index of the extreme value, NaN counting as the extreme")
+_SCAN = KernelSig("x, dim", "handle of x's dtype", "x already in the output dtype")
+_SOFT = KernelSig("x, dim", "handle of x's dtype", "x floating; float16/bfloat16 computed in "
+                  "float32 and rounded once")
+_VIEW = "view of x's storage (as AS_STRIDED)"
+_TRI = KernelSig("x, diagonal", "handle of x's dtype", "x: (..., M, N); keeps the triangle")
+_LA = "floating (*, n, n) operands, any batch shape *"
+
+COMPOSITE_KERNELS: dict[Op, KernelSig] = {
+    Op.SUB: _BIN, Op.MINIMUM: PRIMITIVES[Op.MAXIMUM], Op.NE: _CMP, Op.LE: _CMP, Op.GT: _CMP,
+    Op.GE: _CMP, Op.REMAINDER: KernelSig("a, b", "handle", "Python's modulo (sign of b); "
+                                         "integer division by zero as FLOOR_DIVIDE"),
+    Op.LOGICAL_AND: KernelSig("a, b", "bool handle", "bool handles (the core converts); "
+                              "either may be a scalar"),
+    Op.LOGICAL_OR: KernelSig("a, b", "bool handle", "as LOGICAL_AND"),
+    Op.LOGICAL_XOR: KernelSig("a, b", "bool handle", "as LOGICAL_AND"),
+    **{op: _UN for op in (Op.NEG, Op.BITWISE_NOT, Op.SIGN, Op.RELU, Op.SQUARE)},
+    Op.LOGICAL_NOT: KernelSig("x", "bool handle"),
+    **{op: KernelSig("x", "bool handle", "x floating") for op in (Op.ISNAN, Op.ISINF,
+                                                                  Op.ISFINITE)},
+    **{op: _UNF for op in (Op.EXP2, Op.LOG2, Op.LOG10, Op.RSQRT, Op.TAN, Op.ASIN, Op.ACOS,
+                           Op.ATAN, Op.SINH, Op.COSH, Op.SIGMOID, Op.CEIL, Op.ROUND, Op.TRUNC,
+                           Op.RECIPROCAL, Op.ERFINV)},
+    Op.CLAMP: KernelSig("x, lo, hi", "handle of x's dtype", "lo, hi: handles, scalars or None; "
+                        "max(x, lo) then min(., hi); NaN propagates"),
+    Op.NAN_TO_NUM: KernelSig("x, nan, posinf, neginf", "handle of x's dtype",
+                             "x floating; the three replacements are scalars of x's type"),
+    Op.LERP: KernelSig("start, end, weight", "handle", "weight: handle or scalar; PyTorch's "
+                       "two-sided formula (exact at weight 1)"),
+    Op.AMIN: KernelSig(_RED.params, _RED.returns, PRIMITIVES[Op.AMAX].notes),
+    Op.ARGMAX: _ARG, Op.ARGMIN: _ARG,
+    Op.MEAN: KernelSig(_RED.params, _RED.returns, "x floating; reduced size 0 gives NaN"),
+    Op.VAR: KernelSig("x, dims, correction, keepdim", "handle of x's dtype",
+                      "x floating; divides by N - correction (int or float)"),
+    Op.LOGSUMEXP: KernelSig(_RED.params, _RED.returns, "x floating; stable for large x "
+                            "(subtracts the maximum); reduced size 0 gives -inf"),
+    Op.SOFTMAX: _SOFT, Op.LOG_SOFTMAX: _SOFT, Op.CUMSUM: _SCAN, Op.CUMPROD: _SCAN,
+    Op.ANY: KernelSig(_RED.params, "bool handle", "dims as SUM's"),
+    Op.ALL: KernelSig(_RED.params, "bool handle", "dims as SUM's"),
+    Op.VECTOR_NORM: KernelSig("x, dims, ord, keepdim", "handle of x's dtype", "x floating; "
+                              "ord a float: inf, -inf, 0 (count of non-zeros), 1, 2, other"),
+    Op.VIEW: KernelSig("x, shape, strides", _VIEW, "strides: the view's, or None for "
+                       "row-major"),
+    Op.PERMUTE: KernelSig("x, dims", _VIEW), Op.EXPAND: KernelSig("x, shape", _VIEW),
+    Op.SLICE: KernelSig("x, dim, start, stop, step", _VIEW, "0 <= start <= stop, step >= 1"),
+    Op.SELECT: KernelSig("x, dim, index", _VIEW, "index non-negative, in range"),
+    Op.DIAGONAL: KernelSig("x, offset, dim1, dim2", _VIEW),
+    Op.UNFOLD: KernelSig("x, dim, size, step", _VIEW, "windows as the last dim"),
+    Op.CONTIGUOUS: KernelSig("x", "new row-major handle of x's values"),
+    Op.FULL: KernelSig("shape, value, dtype, device", "new handle", "value: scalar of dtype's "
+                       "type; device: the mbtorch device"),
+    Op.CAT: KernelSig("*tensors, dim", "new handle", "one dtype and rank; dim non-negative"),
+    Op.FLIP: KernelSig("x, dims", "new handle of x's dtype", "dims: tuple of non-negative ints"),
+    Op.TRIL: _TRI, Op.TRIU: _TRI,
+    Op.INDEX_SELECT: KernelSig("x, index, dim", "new handle", "index: int64, in range, "
+                               "non-negative"),
+    Op.MASKED_FILL: KernelSig("x, mask, value", "new handle of x's dtype",
+                              "mask: bool handle broadcast to x; value: scalar or 0-d handle"),
+    Op.INDEX: KernelSig("x, index, dims", "new handle", "advanced indexing; index: int64 "
+                        "(len(dims), *B), in range, non-negative"),
+    Op.INDEX_PUT: KernelSig("x, index, values, dims, accumulate", "new handle shaped like x",
+                            "index as INDEX's; values shaped as INDEX's result; accumulate adds "
+                            "(repeated indices add up)"),
+    Op.CONSTANT_PAD: KernelSig("x, pad, value", "new handle", "pad: non-negative (before, "
+                               "after) per dim, first dim first"),
+    Op.IM2COL: KernelSig("x, kernel, dilation, stride", "(N, C*prod(kernel), L) handle",
+                         "x: (N, C, *spatial), padded by the caller"),
+    Op.COL2IM: KernelSig("cols, spatial, kernel, dilation, stride", "(N, C, *spatial) handle",
+                         "overlaps summed (float16/bfloat16 in float32)"),
+    Op.MAX_POOL: KernelSig("x, kernel, stride, padding, dilation, ceil_mode",
+                           "(values, int64 indices)", "indices: flat positions in the unpadded "
+                           "input's spatial dims; NaN wins"),
+    Op.CHOLESKY: KernelSig("A", "(L, int32 info)", _LA + "; LAPACK potrf's info"),
+    Op.LU_FACTOR: KernelSig("A", "(LU, int32 pivots)", "(*, m, n); 1-based row swaps (getrf)"),
+    Op.TRIANGULAR_SOLVE: KernelSig("A, B, upper, unitriangular", "X with A X = B",
+                                   "only A's named triangle is read"),
+    Op.LINALG_SOLVE: KernelSig("A, B", "(X, int32 info)", _LA + "; B (*, n, k)"),
+    Op.SLOGDET: KernelSig("A", "(sign, logabsdet)", _LA + "; singular: 0 and -inf"),
+    Op.QR: KernelSig("A, mode", "(Q, R)", "Householder with LAPACK's signs; mode 'reduced', "
+                     "'complete' or 'r' (Q empty, shape (0,))"),
+    Op.GEQRF: KernelSig("A", "(a, tau)", "LAPACK geqrf's compact form"),
+    Op.LDL_FACTOR: KernelSig("A", "(LD, int32 pivots, int32 info)", "Bunch-Kaufman (sytrf)"),
+    Op.VIEW_AS_REAL: KernelSig("x", _VIEW + ", real dtype, trailing dim 2"),
+    Op.VIEW_AS_COMPLEX: KernelSig("x", _VIEW + ", complex dtype", "x's last dim 2, stride 1"),
+    Op.CONJ_PHYSICAL: KernelSig("x", "new handle of x's dtype", "x complex"),
+    Op.FFT: KernelSig("x, dim, inverse", "complex handle", "unnormalised DFT along dim "
+                      "(the caller scales)"),
+    Op.EIGH: KernelSig("A, uplo", "(eigenvalues, eigenvectors)", "only the uplo ('L'/'U') "
+                       "triangle is read; ascending eigenvalues"),
+    Op.SVD: KernelSig("A, full_matrices", "(U, S, Vh)", "S descending"),
+}
+# Destination-passing variants (``BackendSpec.out_kernels``, ``kernel(out, *args)``) are a
+# separate table, open to any op whose kernel returns one new handle: compiled replays write
+# results into buffers they reuse (``mbtorch.graph.buffers``); eager execution never calls them.
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,19 @@ def test_dist_matches_torch():
         mt.dist(mt.ones(2), mt.zeros(3))
 
 
-def test_vector_norm_ord0_counts_nonzeros_with_a_zero_gradient():
+def test_vector_norm_ord0_counts_nonzeros_with_an_undefined_gradient():
     v = [float("nan"), 0.0, float("inf"), -0.0, -2.0]
-    x = mt.tensor(v, requires_grad=True)
-    y = mt.linalg.vector_norm(x, ord=0)
-    assert y.item() == torch.linalg.vector_norm(torch.tensor(v), ord=0).item() == 3.0
-    y.backward()  # differentiable, as in PyTorch, with gradient 0
-    assert x.grad.tolist() == [0.0] * 5
+    x, tx = mt.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    y, ty = mt.linalg.vector_norm(x, ord=0), torch.linalg.vector_norm(tx, ord=0)
+    assert y.item() == ty.item() == 3.0
+    assert y.requires_grad and ty.requires_grad
+    y.backward()  # differentiable, as in PyTorch, but no gradient reaches x
+    ty.backward()
+    assert x.grad is None and tx.grad is None
+    got = mt.autograd.grad(mt.linalg.vector_norm(x, ord=0), x, allow_unused=True)
+    want = torch.autograd.grad(torch.linalg.vector_norm(tx, ord=0), tx, allow_unused=True)
+    assert got == want == (None,)
+    with pytest.raises(RuntimeError, match="not have been used in the graph"):
+        mt.autograd.grad(mt.linalg.vector_norm(x, ord=0), x)
+    (mt.linalg.vector_norm(x, ord=0) + x.sum()).backward()  # other paths still reach x
+    assert x.grad.tolist() == [1.0] * 5

@@ -55,7 +55,30 @@ def roundtrip(dtype: mt.dtype, ctx: Context) -> Outcome:
                 out.fail(f"array #{i} {arr.shape} via {how}: values changed on the way "
                          f"({layouts.values_literal(arr)[:200]} -> "
                          f"{layouts.values_literal(back)[:200]})")
+        if arr.size:
+            _independent_copies(i, arr, ctx, out)
     return out
+
+
+def _independent_copies(i: int, arr: np.ndarray, ctx: Context, out: Outcome) -> None:
+    """``.to()`` to another device copies, both ways and between two devices of the backend:
+    writing into the copy leaves the original alone (a backend that keeps host memory as it
+    is must not share it with ``cpu`` tensors)."""
+    other = np.asarray(arr == 0).astype(arr.dtype)  # differs from arr in every element
+    pairs = [(ctx.reference, ctx.device), (ctx.device, ctx.reference)]
+    if ctx.backend.spec.device_count > 1:
+        pairs.append((f"{ctx.device}:0", f"{ctx.device}:1"))
+    for src, dst in pairs:
+        if mt.device(src) == mt.device(dst):
+            continue
+        out.n += 1
+        t = mt.tensor(arr, device=src)
+        moved = t.to(dst)
+        moved.copy_(mt.tensor(other, device=dst))
+        if not _same_bits(to_host(t), arr):
+            out.fail(f"array #{i} {arr.shape}: writing into t.to({dst!r}) changed t on {src}: "
+                     ".to() another device must copy, whatever the storage")
+            return
 
 
 def undeclared(dtype: mt.dtype, ctx: Context) -> Outcome:

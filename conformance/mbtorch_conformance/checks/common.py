@@ -146,8 +146,9 @@ def to_host(t: Any) -> np.ndarray:
 
 
 def check_outputs(outs: list, expected: list[np.ndarray], dtypes: list[mt.dtype],
-                  tol: tuple) -> tuple[Errors, str]:
-    """Compare outputs with the reference: count, shape, dtype, values."""
+                  tol: Any) -> tuple[Errors, str]:
+    """Compare outputs with the reference: count, shape, dtype, values. ``tol`` is
+    ``(rtol, atol)`` or a function of the output's dtype giving that or a ``UlpTolerance``."""
     errs = Errors()
     if len(outs) != len(expected):
         return errs, f"returned {len(outs)} outputs, expected {len(expected)}"
@@ -159,14 +160,18 @@ def check_outputs(outs: list, expected: list[np.ndarray], dtypes: list[mt.dtype]
             return errs, f"{which}shape {tuple(t.shape)}, expected {e.shape}"
         if t.dtype is not d:
             return errs, f"{which}dtype {t.dtype}, expected {d}"
-        from ..tolerances import compare
+        from ..tolerances import UlpTolerance, compare, compare_ulp
 
         host = to_host(t)
         if host.dtype != NUMPY_DTYPES[d] or host.shape != e.shape:
             return errs, (f"{which}the tensor says {d} {tuple(t.shape)}, but the backend's data "
                           f"is {host.dtype} {host.shape}")
-        rtol, atol = tol if d.is_floating_point else (0.0, 0.0)
-        e_k, bad = compare(host, e, d, rtol, atol)
+        tol_k = tol(d) if callable(tol) else tol
+        if isinstance(tol_k, UlpTolerance):
+            e_k, bad = compare_ulp(host, e, d, tol_k)
+        else:
+            rtol, atol = tol_k if d.is_floating_point else (0.0, 0.0)
+            e_k, bad = compare(host, e, d, rtol, atol)
         errs.merge(e_k)
         if bad is not None:
             return errs, f"{which}{bad}"

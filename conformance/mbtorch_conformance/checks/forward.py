@@ -1,14 +1,15 @@
 """Forward checks: values, dtype and shape against the NumPy reference, on contiguous
-inputs (``forward``) and on transposed, stepped and expanded ones (``noncontig``)."""
+inputs (``forward``) and on transposed, stepped and expanded ones (``noncontig``). Floating
+values are judged in ULPs by the entry's accuracy class (``accuracy.py``)."""
 
 from __future__ import annotations
 
 import mbtorch as mt
 
 from .. import layouts
+from ..accuracy import tolerance_for
 from ..db import Entry, MissingAPI
 from ..samples import Sample
-from ..tolerances import tolerance
 from .common import (
     Context,
     Outcome,
@@ -43,16 +44,13 @@ def run_one(entry: Entry, sample: Sample, dtype: mt.dtype, ctx: Context, out: Ou
         out.fail(f"sample #{sample.index} ({sample.name}): {msg}",
                  repro(entry, sample, dtype, ctx, expected, msg))
         return
-    tol = tolerance(_out_dtype(entry, dtype, sample), entry.tol)
-    errs, problem = check_outputs(outs, expected, expected_dtypes(entry, dtype, sample), tol)
+    errs, problem = check_outputs(outs, expected, expected_dtypes(entry, dtype, sample),
+                                  lambda d: tolerance_for(entry, d, sample, expected,
+                                                          ctx.native(entry)))
     out.errors.merge(errs)
     if problem:
         out.fail(f"sample #{sample.index} ({sample.name}): {problem}",
                  repro(entry, sample, dtype, ctx, expected, problem))
-
-
-def _out_dtype(entry: Entry, dtype: mt.dtype, sample: Sample) -> mt.dtype:
-    return expected_dtypes(entry, dtype, sample)[0]
 
 
 def forward(entry: Entry, dtype: mt.dtype, ctx: Context) -> Outcome:

@@ -10,12 +10,12 @@ import mbtorch as mt
 from mbtorch.core.host import NUMPY_DTYPES
 from mbtorch.core.op import Op
 
-from ..samples import BINARY, TERNARY, UNARY, Lit, Mask, case
+from ..samples import BINARY, TERNARY, UNARY, Lit, Mask, Vals, case
 from . import ALL, FLOATS, INTEGRAL, INTS, NUMERIC, Bad, Entry
 
 __all__ = [
     "NOT_TENSOR", "NO_BROADCAST", "BOOL_IN", "FLOAT_IN", "CLAMP_CASES", "WHERE_CASES",
-    "LERP_CASES", "ENTRIES"
+    "LERP_CASES", "EXP_HARD", "ENTRIES"
 ]
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -26,10 +26,10 @@ FLOAT_IN = Bad(((3,), (3,)), {}, NotImplementedError, "not implemented for float
 
 
 def _un(op: Op, name: str, ref, dtypes=ALL, out="same", domain="real", errors=(),
-        **kw) -> Entry:
+        cases=UNARY, **kw) -> Entry:
     kw.setdefault("specials", True)
     kw.setdefault("inplace", f"{name}_")
-    return Entry(name, op, f"mbtorch.{name}", ref, UNARY, dtypes, (domain,), out,
+    return Entry(name, op, f"mbtorch.{name}", ref, cases, dtypes, (domain,), out,
                  errors=(NOT_TENSOR, *errors), **kw)
 
 
@@ -120,6 +120,13 @@ CLAMP_CASES = [
 ]
 WHERE_CASES = [case(Mask(s[0]), *s[1:], **c.kwargs) for c in TERNARY for s in [c.args]]
 LERP_CASES = [case(*c.args[:2], Lit(w)) for c in BINARY[:6] for w in (0.25,)] + TERNARY
+# hard values for exp-like ops, one kind per sample (samples.HARD_KINDS): tiny and near-zero first
+# (where exp(x) - 1 cancels), then exponents that overflow and underflow the dtype. They test
+# the forward kernels: at 411 elements they stay out of the gradient checks (which take samples
+# of up to 400), where finite differences and half-precision products near overflow would
+# measure the method, not the backend
+EXP_HARD = UNARY + [case(Vals((411,), k), tiers=("standard", "full"))
+                    for k in ("tiny", "near_zero", "large", "large_neg", "huge")]
 
 ENTRIES = [
     # -- primitives
@@ -137,8 +144,9 @@ ENTRIES = [
     _bi(Op.BITWISE_OR, "bitwise_or", np.bitwise_or, INTEGRAL, scalars=(3,), grad=False),
     _bi(Op.BITWISE_XOR, "bitwise_xor", np.bitwise_xor, INTEGRAL, scalars=(3,), grad=False),
     _un(Op.ABS, "abs", np.abs, NUMERIC, errors=(BOOL_IN,), grad_domain="nonzero"),
-    _fl(Op.EXP, "exp", np.exp), _fl(Op.LOG, "log", np.log, "pos"),
-    _fl(Op.LOG1P, "log1p", np.log1p, "pos"), _fl(Op.EXPM1, "expm1", np.expm1),
+    _fl(Op.EXP, "exp", np.exp, cases=EXP_HARD), _fl(Op.LOG, "log", np.log, "pos"),
+    _fl(Op.LOG1P, "log1p", np.log1p, "pos", cases=EXP_HARD[:len(UNARY) + 2]),
+    _fl(Op.EXPM1, "expm1", np.expm1, cases=EXP_HARD),
     _fl(Op.SQRT, "sqrt", np.sqrt, "pos"), _fl(Op.SIN, "sin", np.sin),
     _fl(Op.COS, "cos", np.cos), _fl(Op.TANH, "tanh", np.tanh),
     _un(Op.FLOOR, "floor", np.floor, _ROUNDING, grad=False, errors=(BOOL_IN,)),
@@ -166,13 +174,13 @@ ENTRIES = [
     _bi(Op.LOGICAL_XOR, "logical_xor", np.logical_xor, ALL, "bool", grad=False,
         scalars=()),
     _un(Op.SIGN, "sign", _sign, ALL, grad=False),
-    _fl(Op.EXP2, "exp2", np.exp2), _fl(Op.LOG2, "log2", np.log2, "pos"),
+    _fl(Op.EXP2, "exp2", np.exp2, cases=EXP_HARD), _fl(Op.LOG2, "log2", np.log2, "pos"),
     _fl(Op.LOG10, "log10", np.log10, "pos"), _fl(Op.RSQRT, "rsqrt", lambda x: 1 / np.sqrt(x),
                                                  "pos"),
     _fl(Op.TAN, "tan", np.tan, "unit"), _fl(Op.ASIN, "asin", np.arcsin, "unit"),
     _fl(Op.ACOS, "acos", np.arccos, "unit"), _fl(Op.ATAN, "atan", np.arctan),
     _fl(Op.SINH, "sinh", np.sinh), _fl(Op.COSH, "cosh", np.cosh),
-    _fl(Op.SIGMOID, "sigmoid", _sigmoid),
+    _fl(Op.SIGMOID, "sigmoid", _sigmoid, cases=EXP_HARD),
     _un(Op.RELU, "relu", lambda x: np.where((x > 0) | (x != x), x, np.zeros_like(x)), NUMERIC,
         grad_domain="nonzero", errors=(Bad(((2,),), {}, RuntimeError, "relu(bool)", mt.bool),)),
     _un(Op.CEIL, "ceil", np.ceil, _ROUNDING, grad=False, errors=(BOOL_IN,)),

@@ -98,19 +98,30 @@ def write_result(self: Tensor, result: Tensor, op: str) -> Tensor:
 def transfer(x: Tensor, d: Any, be: Any) -> Tensor:
     """``x`` on device ``d`` (another backend, or another device of the same one)."""
     check_dtype_supported(be, x._dtype, "to")
+    source = _contiguous_handle(x)
     if be is x._be:
-        handle = be.storage.to_device(_contiguous_handle(x), device_index(d))
+        handle = be.storage.to_device(source, device_index(d))
     else:
         # not ascontiguousarray: it turns a 0-d array into shape (1,)
-        host = np.asarray(x._be.storage.to_numpy(_contiguous_handle(x)), order="C")
-        handle = be.storage.from_numpy(host.copy() if be.device_type == "cpu" else host,
-                                       device_index(d))
+        host = np.asarray(x._be.storage.to_numpy(source), order="C")
+        if source is x._data and not _independent(host, source):
+            host = host.copy()
+        handle = be.storage.from_numpy(host, device_index(d))
     out = wrap(handle, x._shape, x._dtype, d, be)
     if dispatch.TRACING and STATE.tracer is not None and not STATE.tracer.depth:
         STATE.tracer.capture_transfer(x, out)
     if dispatch.needs_grad((x,)):
         dispatch.AUTOGRAD.record_transfer(x, out)
     return out
+
+
+def _independent(host: Any, handle: Any) -> bool:
+    """Whether ``to_numpy(handle)`` gave memory of its own. ``.to()`` to another device must
+    copy, yet both ``to_numpy`` and ``from_numpy`` may share memory on host backends (a backend
+    derived from ``cpu`` keeps NumPy handles as they are), so only a NumPy handle that provably
+    does not overlap the host array is trusted; anything else is copied once more on the host
+    (cheap next to a device transfer)."""
+    return isinstance(handle, np.ndarray) and not np.may_share_memory(host, handle)
 
 
 def _contiguous_handle(x: Tensor) -> Any:

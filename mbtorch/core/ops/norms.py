@@ -10,11 +10,13 @@ need singular values (``ord`` 2, -2, ``'nuc'``) come from ``spectral.svdvals``.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 from .. import dtypes as _dt
 from ..op import Op, define
+from ..state import STATE
 from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
@@ -38,10 +40,7 @@ def _vector_norm(x: Tensor, dims: tuple, ord: float, keepdim: bool) -> Tensor:
     elif ord == -math.inf:
         out = reduce(Op.AMIN, a, dims, keepdim, shape)
     elif ord == 0:
-        # the count of non-zeros; sign(|y|) is that 0/1 indicator with a zero gradient, so the
-        # result is differentiable (gradient 0) as in PyTorch; NaN counts as non-zero
-        nonzero = _u.where(_u.isnan(y), 1.0, _u.sign(a))
-        out = reduce(Op.SUM, nonzero, dims, keepdim, shape)
+        out = _count_nonzero(y, a, dims, keepdim, shape)
     elif ord == 1:
         out = reduce(Op.SUM, a, dims, keepdim, shape)
     elif ord == 2:
@@ -49,6 +48,36 @@ def _vector_norm(x: Tensor, dims: tuple, ord: float, keepdim: bool) -> Tensor:
     else:
         out = _root(reduce(Op.SUM, _b.pow(a, ord), dims, keepdim, shape), ord)
     return cast(out, x._dtype)
+
+
+def _count_nonzero(y: Tensor, a: Tensor, dims: tuple, keepdim: bool, shape: tuple) -> Tensor:
+    """The count of non-zeros (NaN counts). As in PyTorch the result requires grad, but its
+    gradient is undefined rather than 0: ``x.grad`` stays None, and ``autograd.grad`` needs
+    ``allow_unused=True``; so it is recorded as one node whose backward gives no gradient."""
+    if y.requires_grad and STATE.grad_enabled:
+        return _count_function().apply(a, dims, keepdim, shape)
+    return _count(a, dims, keepdim, shape)
+
+
+def _count(a: Tensor, dims: tuple, keepdim: bool, shape: tuple) -> Tensor:
+    nonzero = _u.where(_u.isnan(a), 1.0, _u.sign(a))
+    return reduce(Op.SUM, nonzero, dims, keepdim, shape)
+
+
+@functools.cache
+def _count_function() -> type:
+    from ...autograd.function import Function  # autograd imports the ops: not at load time
+
+    class LinalgVectorNorm(Function):  # its node is LinalgVectorNormBackward, as PyTorch's
+        @staticmethod
+        def forward(ctx: Any, a: Tensor, dims: tuple, keepdim: bool, shape: tuple) -> Tensor:
+            return _count(a, dims, keepdim, shape)
+
+        @staticmethod
+        def backward(ctx: Any, g: Tensor) -> tuple:
+            return None, None, None, None
+
+    return LinalgVectorNorm
 
 
 def _root(s: Tensor, ord: float) -> Tensor:
