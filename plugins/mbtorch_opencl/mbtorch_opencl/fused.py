@@ -89,8 +89,7 @@ class _Builder:
             expr = f"({cg.ctype(st.dtype)})({expr})"
         if pre and pre not in self.preambles:
             self.preambles.append(pre.replace("CT", cg.ctype(d)))
-        self.vector &= (d is st.dtype and (st.op in pw.VECTOR or (
-            st.op in pw.VECTOR_FLOAT and d.category == dt.FLOATING_CATEGORY)))
+        self.vector &= d is st.dtype and pw.vector_ok(st.op, d)
         self.exprs.append(expr)
         if len(expr) > MAX_EXPR:
             raise _Decline(f"expression longer than {MAX_EXPR} characters")

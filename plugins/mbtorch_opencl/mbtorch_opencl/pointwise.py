@@ -18,7 +18,7 @@ from .storage import CLArray
 __all__ = [
     "BINARY", "COMPARE", "UNARY", "PREDICATE", "binary_kernel", "compare_kernel", "unary_kernel",
     "where", "cast", "copy_", "cast_copy", "clamp", "lerp", "nan_to_num", "table",
-    "inplace_kernel", "inplace_table"
+    "inplace_kernel", "inplace_table", "vector_ok"
 ]
 
 _FLOAT_FLOORDIV = """
@@ -55,6 +55,17 @@ CT imod_py(CT a, CT b, __global long* err) {
     if (r != 0 && ((r < 0) != (b < 0))) r += b;
     return r;
 }"""
+_POW_BIG = """
+CT pow_big(CT a, CT b) {  /* PoCL's double pow gives 0 for 3^1.8e308: a huge |b| is an even
+                             integer (beyond 2^53), so the result is 1, 0 or inf by |a| */
+    if (isfinite(b) && fabs(b) >= (CT)9007199254740992.0 && !isnan(a)) {
+        CT m = fabs(a);
+        if (m == (CT)1) return (CT)1;
+        if (m == (CT)0) return b > (CT)0 ? (CT)0 : INFINITY;
+        return ((m > (CT)1) == (b > (CT)0)) ? INFINITY : (CT)0;
+    }
+    return pow(a, b);
+}"""
 _INT_POW = """
 CT ipow(CT a, CT b, __global long* err) {
     if (b < 0) { err[0] = %d; return 0; }
@@ -87,8 +98,9 @@ BINARY: dict[Op, Callable[[dt.dtype], tuple[str, str, bool]]] = {
     Op.SUB: lambda d: ("x0 - x1", "", False),
     Op.MUL: lambda d: ("x0 & x1" if d is dt.bool else "x0 * x1", "", False),
     Op.DIV: lambda d: ("x0 / x1", "", False),
-    Op.POW: lambda d: ("pow(x0, x1)", "", False) if _fl(d) else ("ipow(x0, x1, err)", _INT_POW,
-                                                                 True),
+    Op.POW: lambda d: (("pow_big(x0, x1)", _POW_BIG, False) if d is dt.float64 else
+                       ("pow(x0, x1)", "", False) if _fl(d) else
+                       ("ipow(x0, x1, err)", _INT_POW, True)),
     Op.MAXIMUM: lambda d: (_max(d, ">"), "", False),
     Op.MINIMUM: lambda d: (_max(d, "<"), "", False),
     Op.FLOOR_DIVIDE: lambda d: (("fdiv_floor(x0, x1)", _FLOAT_FLOORDIV, False) if _fl(d) else
@@ -179,7 +191,10 @@ def _per_dtype(op: Op, make: Callable[[dt.dtype], Pointwise], arity: int) -> Cal
     return kernel
 
 
-def _vector(op: Op, d: dt.dtype) -> bool:
+def vector_ok(op: Op, d: dt.dtype) -> bool:
+    """Whether ``op``'s expression on ``d`` means the same on vector types."""
+    if op is Op.POW and d is dt.float64:
+        return False  # pow_big is scalar code
     return op in VECTOR or (op in VECTOR_FLOAT and _fl(d))
 
 
@@ -189,7 +204,7 @@ def binary_kernel(op: Op) -> Callable:
     def make(d: dt.dtype) -> Pointwise:
         expr, pre, errors = rule(d)
         return Pointwise(op.name, _sub_ct(expr, d), (d, d), d, _sub_ct(pre, d),
-                         op.name.lower() if errors else None, _vector(op, d))
+                         op.name.lower() if errors else None, vector_ok(op, d))
 
     return _per_dtype(op, make, 2)
 
@@ -204,7 +219,7 @@ def unary_kernel(op: Op, predicate: bool = False) -> Callable:
 
     def make(d: dt.dtype) -> Pointwise:
         return Pointwise(op.name, _sub_ct(rule(d), d), (d,), dt.bool if predicate else d,
-                         vector=_vector(op, d))
+                         vector=vector_ok(op, d))
 
     return _per_dtype(op, make, 1)
 
@@ -290,7 +305,7 @@ def inplace_kernel(op: Op) -> Callable:
         if pw is None:
             expr, pre, errors = rule(d)
             pw = made[d] = Pointwise(op.name, _sub_ct(expr, d), (d, d), d, _sub_ct(pre, d),
-                                     op.name.lower() if errors else None, _vector(op, d))
+                                     op.name.lower() if errors else None, vector_ok(op, d))
         if _overlaps_differently(b, out):
             b = cast_copy(b)
         pw(a, b, out=out)
