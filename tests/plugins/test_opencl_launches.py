@@ -13,17 +13,8 @@ import pytest
 import torch
 
 import mbtorch as mt
-from mbtorch import backends
+from tests.plugins.test_opencl import _OK, _WHY
 
-
-def _opencl_state() -> tuple[bool, str]:
-    for st in backends.status():
-        if st.device_type == "opencl":
-            return st.state == "available", st.reason or st.state
-    return False, "mbtorch-opencl is not installed"
-
-
-_OK, _WHY = _opencl_state()
 pytestmark = pytest.mark.skipif(not _OK, reason=f"no usable OpenCL device: {_WHY}")
 DEV = "opencl"
 RNG = np.random.default_rng(7)
