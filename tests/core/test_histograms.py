@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import mbtorch as mt
-from tests.core.torch_parity import same
+from tests.core.torch_parity import same, same_error
 
 torch = pytest.importorskip("torch")
 
@@ -40,11 +40,7 @@ def test_bincount_small_dtypes_and_empty():
     (lambda m: m.bincount(m.tensor([1.0, 2.0])), NotImplementedError),
 ])
 def test_bincount_errors_match_torch(call, exc):
-    with pytest.raises(exc) as theirs:
-        call(torch)
-    with pytest.raises(exc) as ours:
-        call(mt)
-    assert str(ours.value) == str(theirs.value)
+    same_error(call, exc)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -82,11 +78,7 @@ def test_histogram_edge_tensor_nan_and_degenerate_range():
     (lambda m: m.histogramdd(m.zeros(3), 2), RuntimeError),
 ])
 def test_histogram_errors_match_torch(call, exc):
-    with pytest.raises(exc) as theirs:
-        call(torch)
-    with pytest.raises(exc) as ours:
-        call(mt)
-    assert str(ours.value) == str(theirs.value)
+    same_error(call, exc)
 
 
 @pytest.mark.parametrize("bins", [2, [3, 4], "edges"])

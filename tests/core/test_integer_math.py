@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import mbtorch as mt
-from tests.core.torch_parity import same
+from tests.core.torch_parity import same, same_error
 
 torch = pytest.importorskip("torch")
 
@@ -94,11 +94,7 @@ def test_inplace_shifts():
     (lambda m: m.lcm(m.tensor([4.0]), m.tensor([6])), NotImplementedError),
 ])
 def test_errors_match_torch(call, exc):
-    with pytest.raises(exc) as theirs:
-        call(torch)
-    with pytest.raises(exc) as ours:
-        call(mt)
-    assert str(ours.value) == str(theirs.value)
+    same_error(call, exc)
 
 
 def test_gcd_wants_tensors():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mbtorch as mt
-from tests.core.torch_parity import grads_match, same
+from tests.core.torch_parity import grads_match, same, same_error
 
 torch = pytest.importorskip("torch")
 
@@ -84,11 +84,7 @@ def test_input_is_left_unchanged():
      RuntimeError),
 ])
 def test_errors_match_torch(call, exc):
-    with pytest.raises(exc) as theirs:
-        call(torch)
-    with pytest.raises(exc) as ours:
-        call(mt)
-    assert str(ours.value) == str(theirs.value)
+    same_error(call, exc)
 
 
 @pytest.mark.parametrize("offset", [0, 1, -2])

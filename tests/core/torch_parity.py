@@ -1,11 +1,11 @@
 """Comparing mbtorch results with PyTorch's: values, shapes and dtypes, through tuples and
-named tuples, and gradients of a scalar function of the inputs."""
+named tuples, gradients of a scalar function of the inputs, and error messages."""
 
 import numpy as np
 
 import mbtorch as mt
 
-__all__ = ["same", "dtype_name", "grads_match", "both"]
+__all__ = ["same", "dtype_name", "grads_match", "both", "same_error"]
 
 
 def dtype_name(dtype) -> str:
@@ -30,6 +30,18 @@ def same(ours, theirs, rtol=1e-6, atol=1e-7, exact=False):
         np.testing.assert_array_equal(a, b)
     else:
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def same_error(call, exc=RuntimeError):
+    """``call(torch)`` and ``call(mbtorch)`` both raise ``exc`` with the same message."""
+    import pytest
+    import torch
+
+    with pytest.raises(exc) as theirs:
+        call(torch)
+    with pytest.raises(exc) as ours:
+        call(mt)
+    assert str(ours.value) == str(theirs.value)
 
 
 def both(fn, *arrays, **kwargs):
