@@ -30,7 +30,23 @@ MINI_MISSING = ("the template plugin (device 'mini') is not installed in this en
                 "pip install -e examples/mbtorch_mini (.ci/run installs it)")
 
 
+def _hypothesis_profiles() -> None:
+    """Hypothesis settings for the fuzz tests: ``ci`` (the default) is derandomized, so a CI run
+    is reproducible, with a bounded number of examples; ``long`` (MBTORCH_FUZZ=long) draws
+    fresh random examples, ten times as many, for a run by hand."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # hypothesis is a dev dependency; the fuzz tests importorskip it
+        return
+    common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                  print_blob=True)
+    settings.register_profile("ci", max_examples=60, derandomize=True, **common)
+    settings.register_profile("long", max_examples=600, **common)
+    settings.load_profile("long" if os.environ.get("MBTORCH_FUZZ") == "long" else "ci")
+
+
 def pytest_configure(config):
+    _hypothesis_profiles()
     try:
         import torch  # noqa: F401
     except ImportError as exc:
