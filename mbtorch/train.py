@@ -6,6 +6,11 @@ epoch, history and the arguments) and the plot ``OUT/curves.png`` of the loss an
 curves. ``--resume OUT/checkpoint.pt`` continues where a run stopped: ``--epochs`` is the
 total, so resuming a 2-epoch checkpoint with ``--epochs 3`` trains one more epoch.
 
+A run never replaces an earlier run's results: a folder that already holds a checkpoint or a
+plot is refused unless the run resumes that very checkpoint or ``--overwrite`` is given (the old
+files are then replaced, atomically, when the new run saves its first epoch). Nothing is
+created before the first epoch is saved, so a start that fails leaves no folder behind.
+
     python -m mbtorch.train                      # cpu, 3 epochs, reaches ~90% test accuracy
     python -m mbtorch.train --device opencl --epochs 1 --out runs/ocl
     mpiexec -n 2 python -m mbtorch.train         # data-parallel (see mbtorch.train_parallel)
@@ -58,6 +63,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="fetch the dataset into --data-root when it is not found")
     p.add_argument("--out", default="runs/fashion_mnist", help="folder for checkpoint and plot")
     p.add_argument("--resume", metavar="PATH", help="continue from this checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (without it such a folder is "
+                        "refused, unless --resume names its checkpoint)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--limit-train", type=int, metavar="N", help="use the first N train images")
     p.add_argument("--limit-test", type=int, metavar="N", help="use the first N test images")
@@ -278,15 +286,35 @@ def save_plot(history: dict, path: str) -> None:
     os.replace(tmp, path)
 
 
-def prepare_out(out: str) -> None:
+def prepare_out(out: str, resume: str | None = None, overwrite: bool = False) -> None:
+    """Check ``--out`` before anything runs, creating nothing: it must be (or become) a
+    writable folder, and must not hold another run's results unless ``overwrite``."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out: {out!r} exists and is not a folder")
+    ckpt = os.path.join(out, CHECKPOINT)
+    held = [name for name in (CHECKPOINT, PLOT) if os.path.exists(os.path.join(out, name))]
+    resuming_it = (resume is not None and os.path.exists(ckpt) and os.path.exists(resume)
+                   and os.path.samefile(resume, ckpt))
+    if held and not (overwrite or resuming_it):
+        raise UsageError(
+            f"--out: {out!r} already holds a run ({', '.join(held)}); continue it with "
+            f"--resume {ckpt} (and a higher --epochs), replace it with --overwrite, or choose "
+            f"another --out")
+    existing = os.path.abspath(out)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"--out: cannot create folder {out!r}: {existing!r} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out: folder {existing!r} is not writable")
+
+
+def _make_out(out: str) -> None:
+    """Create ``--out`` when the first checkpoint is saved (see :func:`prepare_out`)."""
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         raise UsageError(f"--out: cannot create folder {out!r}: {e.strerror}") from e
-    if not os.access(out, os.W_OK):
-        raise UsageError(f"--out: folder {out!r} is not writable")
 
 
 def fit(args: argparse.Namespace) -> dict:
@@ -339,6 +367,7 @@ def fit(args: argparse.Namespace) -> dict:
                            ("seconds", seconds), ("samples_per_s", seen / seconds)):
             h[key].append(value)
         if dp.is_main:
+            _make_out(args.out)
             run.torch.save(run.state(), ckpt, format="safetensors")  # pickle-free
             save_plot(h, plot)
         epochs.set_postfix(loss=f"{train_loss:.4f}", test_acc=f"{100 * test_acc:.2f}%")
@@ -384,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_malloc_tuning:
         _reexec_with_malloc_tuning(argv)
     try:
-        prepare_out(args.out)
+        prepare_out(args.out, args.resume, args.overwrite)
         import mbtorch
 
         mbtorch.zeros(1, device=args.device)  # an unusable device fails before the data loads

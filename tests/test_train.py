@@ -141,6 +141,56 @@ def test_out_that_is_a_file_is_a_clear_error(data_root, tmp_path, capsys):
     assert "exists and is not a folder" in capsys.readouterr().err
 
 
+def test_a_second_run_never_replaces_the_first(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train.main(_args(data_root, out, "--epochs", "1")) == 0
+    first = (out / train.CHECKPOINT).read_bytes()
+    plot = (out / train.PLOT).read_bytes()
+    capsys.readouterr()
+    assert train.main(_args(data_root, out, "--epochs", "1", "--seed", "3")) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert str(out / train.CHECKPOINT) in err
+    assert (out / train.CHECKPOINT).read_bytes() == first
+    assert (out / train.PLOT).read_bytes() == plot
+    # resuming that very checkpoint continues the run in place
+    assert train.main(_args(data_root, out, "--epochs", "2", "--resume",
+                            str(out / train.CHECKPOINT))) == 0
+    assert _load(out)["epoch"] == 2
+    # --overwrite replaces it with a fresh run
+    assert train.main(_args(data_root, out, "--epochs", "1", "--overwrite")) == 0
+    assert _load(out)["epoch"] == 1
+
+
+def test_resuming_another_checkpoint_into_a_held_folder_is_refused(data_root, tmp_path,
+                                                                    capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert train.main(_args(data_root, a, "--epochs", "1")) == 0
+    assert train.main(_args(data_root, b, "--epochs", "1")) == 0
+    held = (b / train.CHECKPOINT).read_bytes()
+    capsys.readouterr()
+    assert train.main(_args(data_root, b, "--epochs", "2", "--resume",
+                            str(a / train.CHECKPOINT))) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (b / train.CHECKPOINT).read_bytes() == held
+
+
+@pytest.mark.parametrize("case", ["bad resume", "bad device", "missing data"])
+def test_a_failed_start_creates_nothing(data_root, tmp_path, monkeypatch, capsys, case):
+    out = tmp_path / "deep" / "run"
+    if case == "missing data":
+        monkeypatch.setattr(FashionMNIST, "system_dirs", ())
+        (tmp_path / "empty").mkdir()
+        args = _args(str(tmp_path / "empty"), out, "--epochs", "1")
+    else:
+        extra = (["--resume", str(tmp_path / "nope.pt")] if case == "bad resume"
+                 else ["--device", "nosuchdevice"])
+        args = _args(data_root, out, "--epochs", "1", *extra)
+    assert train.main(args) == 2
+    assert "mbtorch-train: error:" in capsys.readouterr().err
+    assert not (tmp_path / "deep").exists()
+
+
 @pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--limit-train"])
 def test_bad_numbers_are_usage_errors(flag, capsys):
     with pytest.raises(SystemExit) as e:

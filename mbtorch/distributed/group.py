@@ -10,9 +10,12 @@ Faults. Every collective is started non-blocking and waited for with a deadline 
 ``timeout``: the ``timeout=`` argument, else the ``MBTORCH_DIST_TIMEOUT`` environment variable
 in seconds, else 10 minutes); a rank that stops taking part makes the others raise
 ``DistBackendError`` within it. ``init_process_group`` also installs an exception hook: an
-uncaught exception on any rank prints its traceback, then aborts the whole MPI job
-(``MPI_Abort``), so the other ranks stop at once. A rank that dies (a signal, ``os._exit``) is
-noticed by the launcher, which ends the job.
+uncaught exception on any rank prints its traceback, flushes it and ends that process with
+exit status 1 at once (no ``MPI_Finalize``, which would wait for the others); the launcher
+sees a rank die and ends the whole job, so the other ranks stop at once. (Not ``MPI_Abort``:
+it killed the job while the launcher was still forwarding the failing rank's output, and the
+error message itself was lost on a loaded machine.) A rank that dies any other way (a signal,
+``os._exit``) ends the job the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +37,6 @@ __all__ = [
 BACKENDS = ("mpi", "nccl")
 TIMEOUT_ENV = "MBTORCH_DIST_TIMEOUT"
 DEFAULT_TIMEOUT = timedelta(minutes=10)
-ABORT_GRACE_S = 0.5  # after a failing rank's report, before MPI Abort (see _install_abort_hook)
 NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
                    "init_process_group.")
 
@@ -226,13 +227,9 @@ def _install_abort_hook(rank: int, size: int) -> None:
                          f"{etype.__name__}; aborting the job so the other ranks stop\n")
         sys.stdout.flush()
         sys.stderr.flush()
-        # The launcher forwards output through pipes and stops forwarding when Abort kills
-        # the job: without a pause, the end of the report (the error message itself) was lost
-        # on a loaded machine. Only a failing job pays this.
-        time.sleep(ABORT_GRACE_S)
-        from mpi4py import MPI
-
-        MPI.COMM_WORLD.Abort(1)
+        # exit, not MPI Abort: the pipes close after everything written has reached the
+        # launcher, which then ends the job (see the module docstring)
+        os._exit(1)
 
     STATE.prev_excepthook = prev
     sys.excepthook = abort_job
