@@ -4,13 +4,16 @@
 (``onnx`` helpers, opset 18 by default, weights as initializers, external data past 2 GB),
 checks it with ``onnx.checker.check_model(full_check=True)`` and writes it atomically. An op
 with no translation raises ``UnsupportedOperatorError`` naming the op and the graph node.
+``load(f)`` reads an ONNX model (ours, ``torch.onnx.export``'s, anyone's in the default
+domain) as an ``nn.Module`` that runs on any mbtorch device through the op registry.
 Needs the ``onnx`` extra (``pip install 'mbtorch[onnx]'``); ``import mbtorch`` never imports
 ``onnx``.
 """
 
 from __future__ import annotations
 
-__all__ = ["export", "ONNXProgram", "OnnxExporterError", "errors", "is_in_onnx_export"]
+__all__ = ["export", "load", "ONNXProgram", "OnnxModule", "OnnxExporterError", "errors",
+           "is_in_onnx_export"]
 
 try:
     import onnx as _onnx  # noqa: F401
@@ -20,6 +23,7 @@ except ImportError as _e:  # pragma: no cover - exercised without the extra inst
 from . import errors
 from ._builder import OnnxExporterError
 from ._export import export
+from ._load import OnnxModule, load
 from ._program import ONNXProgram
 
 

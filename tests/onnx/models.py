@@ -54,7 +54,7 @@ def _tiny_gpt(lib):
             self.pos = nn.Parameter(lib.randn(context, d_model) * 0.02)
             layer = nn.TransformerEncoderLayer(d_model, heads, 64, dropout=0.0,
                                                batch_first=True, norm_first=True)
-            self.blocks = nn.TransformerEncoder(layer, layers)
+            self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
             self.head = nn.Linear(d_model, vocab)
 
         def forward(self, idx):
