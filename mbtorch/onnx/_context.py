@@ -44,7 +44,10 @@ class Ctx:
         return onnx_dtype(self.out_dtype, f"the output of {self.where}")
 
     def operand_dtype(self) -> Any:
-        """The dtype scalar operands take: that of the first tensor input."""
+        """The dtype scalar operands take: the output's for ``where`` (its condition is
+        bool), else that of the first tensor input (a comparison's output is bool)."""
+        if self.op is Op.WHERE:
+            return self.out_dtype
         for x in self.args:
             if isinstance(x, Value):
                 return x.dtype

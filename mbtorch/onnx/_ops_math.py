@@ -282,3 +282,16 @@ def _softmax(c: Ctx) -> list[str]:
 @translates(Op.CUMSUM)
 def _cumsum(c: Ctx) -> list[str]:
     return [c.b.op1("CumSum", [c.input(0), c.b.size(int(c.arg(1)))])]
+
+
+@translates(Op.CUMPROD)
+def _cumprod(c: Ctx) -> list[str]:
+    # ONNX has no CumProd: a running product over the (static) dim, one Mul per step
+    b, dim = c.b, int(c.arg(1))
+    n = c.static(c.shape(0)[dim], "the scanned dim's size")
+    x = c.input(0)
+    parts = [b.op1("Slice", [x, b.ints([i]), b.ints([i + 1]), b.ints([dim])])
+             for i in range(n)]
+    for i in range(1, n):
+        parts[i] = b.op1("Mul", [parts[i - 1], parts[i]])
+    return [b.op1("Concat", parts, axis=dim) if n else x]
