@@ -41,9 +41,31 @@ def mbtorch_dtype(elem_type: int, where: str) -> Any:
                                        f"{name}, which mbtorch does not support") from None
 
 
+_TYPED_FIELDS = ("float_data", "int32_data", "int64_data", "double_data", "uint64_data",
+                 "string_data")
+
+
+def _check_tensor(proto: onnx.TensorProto, dtype: Any) -> None:
+    """The tensor's declared size against the data it holds, before anything is allocated."""
+    if any(d < 0 for d in proto.dims):
+        raise ValueError(f"tensor {proto.name!r} has a negative dim: {list(proto.dims)}")
+    n = 1
+    for d in proto.dims:
+        n *= int(d)
+    if proto.HasField("raw_data"):
+        have, want = len(proto.raw_data), n * dtype.itemsize
+    else:  # one entry per element in the type's field (int32_data for the narrow types)
+        have, want = max(len(getattr(proto, f)) for f in _TYPED_FIELDS), n
+    if have != want:
+        raise ValueError(f"tensor {proto.name!r} declares shape {list(proto.dims)} "
+                         f"({n} elements) but holds {have} "
+                         f"{'bytes' if proto.HasField('raw_data') else 'values'}")
+
+
 def tensor_from_proto(proto: onnx.TensorProto, device: Any = None) -> Any:
     from ..core.ops.creation import tensor
 
+    _check_tensor(proto, mbtorch_dtype(proto.data_type, f"tensor {proto.name!r}"))
     array = numpy_helper.to_array(proto)
     dtype = mbtorch_dtype(proto.data_type, f"tensor {proto.name!r}")
     if dtype.name == "bfloat16":
@@ -105,7 +127,10 @@ def load(f: Any) -> OnnxModule:
     ``nn.Module`` in eval mode; ``module.to(device)`` runs it on any mbtorch device."""
     model, where = _read(f)
     opset = _check(model, where)
-    return OnnxModule(model, opset, where)
+    try:
+        return OnnxModule(model, opset, where)
+    except ValueError as e:  # a weight whose declared size does not match its data
+        raise ValueError(f"mbtorch.onnx.load(): {where!r}: {e}") from e
 
 
 def _safe(name: str) -> str:
