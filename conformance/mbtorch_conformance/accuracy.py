@@ -171,6 +171,8 @@ _COMPOSITE = {
                        grows=True),
     Op.MATMUL: _c(_u(8, 8, 1), "dot products: sums of n products", k=4, grows=True),
     Op.COL2IM: _c(_u(8, 8, 1), "sums of overlapping patches", k=4, grows=True),
+    Op.CONVOLUTION: _c(_u(8, 8, 1), "dot products of C/groups * prod(kernel) terms", k=4,
+                       grows=True),
 }
 
 BY_OP: dict = {**{op: EXACT for op in _EXACT_OPS}, **{op: NORMWISE for op in _NORMWISE_OPS},
@@ -191,14 +193,23 @@ def accuracy(entry: Entry) -> Accuracy:
     return acc
 
 
-def accumulation_length(sample: Sample, outputs: list[np.ndarray]) -> int:
+# ops whose terms per output element the generic estimate below cannot see
+_TERMS = {
+    # a convolution's output element sums one output channel's weights times a window
+    Op.CONVOLUTION: lambda ins: ins[1].size // max(ins[1].shape[0], 1) if len(ins) > 1 else 1,
+}
+
+
+def accumulation_length(sample: Sample, outputs: list[np.ndarray],
+                        op: Op | None = None) -> int:
     """The longest accumulation an output element can depend on: at least input numel over
-    output numel, and the longest dimension of any input."""
+    output numel, and the longest dimension of any input (``op``'s own count where known)."""
     ins = sample.tensors()
     n_in = max((a.size for a in ins), default=1)
     n_out = max(outputs[0].size if outputs else 1, 1)
     longest = max((max(a.shape, default=1) for a in ins), default=1)
-    return max(1, n_in // n_out, longest)
+    terms = _TERMS[op](ins) if op in _TERMS else 1
+    return max(1, n_in // n_out, longest, terms)
 
 
 def _magnitude(args: list) -> float:
@@ -233,7 +244,7 @@ def tolerance_for(entry: Entry, dtype: mt.dtype, sample: Sample, expected: list[
     if acc.ulps is None:
         return tolerance(dtype, entry.tol)
     eps, compute_eps = float(mt.finfo(dtype).eps), float(mt.finfo(_compute_dtype(dtype)).eps)
-    n = accumulation_length(sample, expected) if acc.grows else 1
+    n = accumulation_length(sample, expected, entry.op) if acc.grows else 1
     # a tree or pairwise sum of n terms: 2 log2(n) of the compute dtype's ULPs at worst
     ulps = acc.decomposed if acc.decomposed and not native else acc.ulps
     ulp = ulps[dtype] + int(2 * math.log2(n) * compute_eps / eps)

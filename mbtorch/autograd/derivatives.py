@@ -397,7 +397,7 @@ NON_DIFFERENTIABLE: frozenset[Op] = frozenset({
 DECOMPOSED: frozenset[Op] = frozenset({
     Op.REMAINDER, Op.EXP2, Op.LOG2, Op.LOG10, Op.TAN, Op.ASIN, Op.ACOS, Op.ATAN, Op.SINH,
     Op.COSH, Op.VAR, Op.VECTOR_NORM, Op.CUMPROD, Op.FLIP, Op.TRIL, Op.TRIU, Op.MASKED_FILL,
-    Op.INDEX, Op.INDEX_PUT,
+    Op.INDEX, Op.INDEX_PUT, Op.CONVOLUTION,
 })
 
 

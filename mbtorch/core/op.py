@@ -164,6 +164,8 @@ class Op(enum.IntEnum):
     # -- composites: spectral decompositions (mbtorch/core/ops/spectral.py)
     EIGH = enum.auto()
     SVD = enum.auto()
+    # -- composite: convolution as one op (mbtorch/core/ops/convolution.py)
+    CONVOLUTION = enum.auto()
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,11 @@ COMPOSITE_KERNELS: dict[Op, KernelSig] = {
     Op.EIGH: KernelSig("A, uplo", "(eigenvalues, eigenvectors)", "only the uplo ('L'/'U') "
                        "triangle is read; ascending eigenvalues"),
     Op.SVD: KernelSig("A, full_matrices", "(U, S, Vh)", "S descending"),
+    Op.CONVOLUTION: KernelSig("x, weight, stride, padding, dilation, groups",
+                              "(N, O, *out_spatial) handle",
+                              "x: (N, C, *spatial), weight: (O, C / groups, *kernel), one "
+                              "floating dtype; padding: (before, after) zeros per spatial dim; "
+                              "no bias"),
 }
 # Destination-passing variants (``BackendSpec.out_kernels``, ``kernel(out, *args)``) are a
 # separate table, open to any op whose kernel returns one new handle: compiled replays write

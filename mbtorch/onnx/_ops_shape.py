@@ -188,6 +188,17 @@ def _im2col(c: Ctx) -> list[str]:
     return [b.op1("Reshape", [cols, b.ints([n, ck, length])], allowzero=1)]
 
 
+@translates(Op.CONVOLUTION)
+def _convolution(c: Ctx) -> list[str]:
+    stride, padding, dilation, groups = (c.static(c.arg(i), "the convolution's geometry")
+                                         for i in (2, 3, 4, 5))
+    pads = [p[0] for p in padding] + [p[1] for p in padding]
+    kernel = list(c.static(c.shape(1)[2:], "the kernel size"))
+    return [c.b.op1("Conv", [c.input(0), c.input(1)], kernel_shape=kernel,
+                    strides=list(stride), pads=pads, dilations=list(dilation),
+                    group=int(groups))]
+
+
 @translates(Op.COL2IM)
 def _col2im(c: Ctx) -> list[str]:
     b = c.b

@@ -129,6 +129,8 @@ SAMPLES = {
     # composites left to their decomposition
     Op.REMAINDER: (lambda a, b: mt.remainder(a, b), (distinct(4) * 0.3, pos(4))),
     Op.EXP2: (lambda x: x.exp2(), (rand(3),)),
+    Op.CONVOLUTION: (lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2),
+                                           groups=2), (rand(2, 4, 5, 6), rand(2, 2, 3, 2))),
     Op.LOG2: (lambda x: x.log2(), (pos(3),)),
     Op.LOG10: (lambda x: x.log10(), (pos(3),)),
     Op.TAN: (lambda x: x.tan(), (rand(3),)),

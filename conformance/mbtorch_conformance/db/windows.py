@@ -52,6 +52,23 @@ def _fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
     return out[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
 
 
+def _conv2d(x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Each group's weights times its channels' im2col columns, in float64."""
+    k = w.shape[2:]
+    cols = _unfold(x.astype(np.float64), k, dilation, padding, stride)  # (N, C*K, L)
+    oh, ow = _blocks(x.shape[2:], k, _pair(dilation), _pair(padding), _pair(stride))
+    n, o = x.shape[0], w.shape[0]
+    cols = cols.reshape(n, groups, cols.shape[1] // groups, oh * ow)
+    wg = w.astype(np.float64).reshape(groups, o // groups, -1)
+    return np.einsum("gok,ngkl->ngol", wg, cols).reshape(n, o, oh, ow).astype(x.dtype)
+
+
+def _conv1d(x, w, stride=1, padding=0, dilation=1, groups=1):
+    out = _conv2d(x[:, :, None], w[:, :, None], (1, stride), (0, padding), (1, dilation),
+                  groups)
+    return out[:, :, 0]
+
+
 def _max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, return_indices=True):
     k, p, d = _pair(kernel_size), _pair(padding), _pair(dilation)
     s = k if stride is None else _pair(stride)
@@ -107,7 +124,33 @@ _POOL1D_CASES = [
     case((3, 2, 6), kernel_size=3, tiers=_STD), case((0, 2, 4), kernel_size=2),
     case((1, 1, 3), kernel_size=3), case((2, 2, 11), kernel_size=3, stride=3, padding=1)]
 
+_CONV2D_CASES = [
+    case((2, 3, 6, 6), (4, 3, 3, 3)), case((1, 4, 7, 5), (6, 2, 3, 2), stride=2, padding=1,
+                                           groups=2),
+    case((2, 2, 9, 9), (3, 2, 3, 3), dilation=2, padding=2),
+    case((0, 2, 4, 4), (3, 2, 2, 2)), case((1, 1, 3, 3), (2, 1, 3, 3)),
+    case((2, 6, 8, 8), (6, 1, 3, 3), padding=1, groups=6, tiers=_STD),
+    case((1, 4, 12, 12), (8, 4, 5, 5), stride=(2, 1), padding=(2, 1), tiers=_STD),
+    case((3, 2, 5, 7), (4, 2, 1, 3), stride=(1, 3)),
+    case((1, 3, 4, 4), (3, 3, 4, 4), padding=1, tiers=_STD)]
+
+_CONV1D_CASES = [
+    case((2, 3, 10), (4, 3, 3)), case((1, 4, 9), (2, 2, 2), stride=2, padding=1, groups=2),
+    case((2, 2, 12), (3, 2, 3), dilation=3, tiers=_STD), case((0, 2, 5), (2, 2, 3)),
+    case((1, 1, 4), (1, 1, 4)), case((2, 6, 7), (6, 1, 3), padding=1, groups=6),
+    case((3, 2, 9), (5, 2, 1), stride=3, tiers=_STD), case((1, 4, 8), (2, 4, 5), padding=2)]
+
+# sums of C/groups * prod(kernel) products ("small" values, as matmul's: sums of many
+# products of normal values cancel further than the accuracy class bounds)
+_CONV_TOL = {mt.float16: (2e-3, 2e-3), mt.bfloat16: (1.6e-2, 1.6e-2)}
+
 ENTRIES = [
+    Entry("conv2d (convolution)", Op.CONVOLUTION, "expr:mbtorch.nn.functional.conv2d(x0, x1, "
+          "**kw)", _conv2d, _CONV2D_CASES, FLOATS, ("small",), tol=_CONV_TOL,
+          errors=(Bad(((1, 2, 4, 4), (3, 4, 3, 3)), {}, RuntimeError,
+                      "weight expects 4 channels, input has 2"),)),
+    Entry("conv1d (convolution)", Op.CONVOLUTION, "expr:mbtorch.nn.functional.conv1d(x0, x1, "
+          "**kw)", _conv1d, _CONV1D_CASES, FLOATS, ("small",), tol=_CONV_TOL),
     Entry("unfold (im2col)", Op.IM2COL, "expr:mbtorch.nn.functional.unfold(x0, **kw)", _unfold,
           _UNFOLD_CASES, FLOATS,
           errors=(Bad(((1, 1, 2, 2),), {"kernel_size": 3}, RuntimeError, "kernel > input"),)),

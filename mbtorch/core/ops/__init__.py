@@ -12,6 +12,7 @@ from . import einsum, linalg, norms, reductions, scans, softmax, statistics  # n
 from . import attributes, combining, index_writes, matrices, searching, special  # noqa: F401
 from . import bessel, errorfn, gamma  # noqa: F401
 from . import sampling, windows  # noqa: F401  (windows after the families it uses)
+from . import convolution  # noqa: F401  (after windows)
 from . import decompositions, factorizations, householder, ldl, matfuncs, solvers  # noqa: F401
 
 from ..tensor import install_methods

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import mbtorch as _mt
 
 from ...core.autocast import AUTOCAST, lower
+from ...core.ops.convolution import convolution
 from ...core.ops.windows import col2im, im2col
 from ...core.tensor import Tensor
 from ._utils import _tuple
@@ -68,13 +69,16 @@ def _convnd(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, pad
                            f", expected input{list(input.shape)} to have "
                            f"{weight.shape[1] * groups} channels, but got {c_in} channels "
                            "instead")
-    if any(p for pair in pads for p in pair):
-        flat = [p for pair in reversed(pads) for p in pair]
-        input = pad(input, flat)
     for i in range(n):
-        if input.shape[2 + i] < dilation[i] * (kernel[i] - 1) + 1:
+        if input.shape[2 + i] + sum(pads[i]) < dilation[i] * (kernel[i] - 1) + 1:
             raise RuntimeError(f"{op}(): Kernel size can't be greater than actual input size")
-    out = _conv_gemm(input, weight, stride, dilation, groups)
+    if (input.dtype is weight.dtype and input.dtype.is_floating_point
+            and not input.dtype.is_complex and input.device == weight.device):
+        out = convolution(input, weight, stride, tuple(pads), dilation, groups)
+    else:  # mixed dtypes or devices: the chain raises PyTorch's error for them
+        if any(p for pair in pads for p in pair):
+            input = pad(input, [p for pair in reversed(pads) for p in pair])
+        out = _conv_gemm(input, weight, stride, dilation, groups)
     if bias is not None:
         out = out + bias.reshape((1, -1) + (1,) * n)
     return out.squeeze(0) if unbatched else out
@@ -93,7 +97,7 @@ def _conv_gemm(x: Tensor, weight: Tensor, stride: tuple, dilation: tuple,
     # (no transposing copy, and the bias add and activation after it run on contiguous
     # memory); the columns' rows are runs of the input, the cheapest im2col copy
     w = weight.reshape(groups, og, -1)
-    out = w @ cols.reshape(batch, groups, -1, npos)
+    out = w @ cols.reshape(batch, groups, cols.shape[1] // groups, npos)
     return out.reshape((batch, groups * og) + out_sp)
 
 
