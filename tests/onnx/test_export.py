@@ -50,6 +50,9 @@ def test_model_matches_onnxruntime_with_a_dynamic_batch(name, tmp_path):
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert {t.name for t in proto.graph.initializer} >= {
         k for k, _ in model.named_parameters()}  # weights keep their state-dict names
+    if name.endswith("cnn"):  # convolutions as Conv nodes, not an im2col chain
+        ops = [n.op_type for n in proto.graph.node]
+        assert ops.count("Conv") == 2 and ops.count("MaxPool") == 2
     sess = _session(path)
     for batch in (2, 5):
         x = example_input(name, mt, batch)
