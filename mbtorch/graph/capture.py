@@ -188,7 +188,7 @@ class Tracer:
         if any(m[0] is None for m in metas):
             self.break_graph(f"{op.name.lower()}() has an output whose shape depends on the "
                              "data")
-        node = Node(OP, op, args, tuple(attrs), multi=type(meta) is list)
+        node = Node(OP, op, args, tuple(attrs), multi=type(meta) is list, source=user_frame())
         self.graph.nodes.append(node)
         hint = op.name.lower()
         for t in (out if type(out) is tuple else (out,)):
@@ -200,7 +200,7 @@ class Tracer:
         its new output (``fresh``) is part of its op."""
         if fresh:
             return
-        node = Node(WRITE, op, (self.value_of(dst), self._arg(src)))
+        node = Node(WRITE, op, (self.value_of(dst), self._arg(src)), source=user_frame())
         self.graph.nodes.append(node)
 
     def capture_view(self, root: Tensor, geometry: tuple, out: Tensor) -> None:

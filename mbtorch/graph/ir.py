@@ -62,6 +62,7 @@ class Node:
     target: str = ""
     multi: bool = False  # the op's meta rule gave a list (its result is a tuple)
     kernel: Any = None  # kernel-level graphs: the backend callable that ran
+    source: str = ""  # ``file:line`` of the user's code that made it (op and write nodes)
 
     def format(self) -> str:
         outs = ", ".join(f"{v!r}: {v.type_str()}" for v in self.outputs)

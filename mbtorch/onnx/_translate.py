@@ -35,7 +35,7 @@ def to_model_proto(ep: Any, opset: int, input_names: Sequence[str],
         if node.kind == OP and node.op in VIEW_OPS:
             aliases.on_view(node)
         if node.kind == WRITE:
-            aliases.write(b, node, f"node {i} ({node.format()})")
+            aliases.write(b, node, f"node {i} ({node.format()}; at {node.source})")
         elif any(v in used for v in node.outputs):
             _translate(b, node, i)
     outputs = _declare_outputs(b, graph, output_names, dim_names)
@@ -132,7 +132,7 @@ def _translate(b: Builder, node: Any, index: int) -> None:
     if node.kind != OP:
         raise UnsupportedOperatorError(f"onnx.export(): node {index} ({node.format()}) has no "
                                        "ONNX translation")
-    where = f"op {node.op.name.lower()} (node {index}: {node.format()})"
+    where = f"op {node.op.name.lower()} (node {index}: {node.format()}; at {node.source})"
     fn = TRANSLATIONS.get(node.op)
     if fn is None:
         raise UnsupportedOperatorError(f"onnx.export(): {where} has no ONNX translation")

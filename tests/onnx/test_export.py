@@ -159,6 +159,16 @@ def test_conv_variants_match():
     _close(got[0], want)
 
 
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv_padding_modes_match(mode):
+    model = nn.Conv2d(3, 4, 3, padding=2, padding_mode=mode).eval()
+    x = mt.randn(2, 3, 7, 7, generator=mt.Generator().manual_seed(4))
+    with mt.no_grad():
+        want = model(x).numpy()
+    got = _session(mbtorch.onnx.export(model, (x,)).model_proto).run(None, {"input": x.numpy()})
+    _close(got[0], want)
+
+
 def test_program_call_and_file_object(tmp_path):
     model = build("mlp", mt)
     x = example_input("mlp", mt, 4)
@@ -178,7 +188,8 @@ def test_unsupported_op_names_the_op_and_node(tmp_path):
     path = tmp_path / "m.onnx"
     path.write_bytes(b"earlier file")
     fn = _Fn(lambda x: x + mt.rand(4, 4))
-    with pytest.raises(UnsupportedOperatorError, match=r"op philox \(node \d+: .*philox"):
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"op philox \(node \d+: .*philox.*; at .*test_export.py:\d+\)"):
         mbtorch.onnx.export(fn, (mt.ones(4, 4),), str(path))
     assert path.read_bytes() == b"earlier file"  # nothing written half-way
     assert os.listdir(tmp_path) == ["m.onnx"]
@@ -218,7 +229,8 @@ def test_writes_that_cannot_be_made_functional_are_refused():
         x[0] = 1.0
         return x * 2
 
-    with pytest.raises(UnsupportedOperatorError, match=r"node \d+ .*model's input"):
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"node \d+ .*; at .*test_export.py:\d+\).*model's input"):
         mbtorch.onnx.export(_Fn(into_input), (mt.ones(4, 4),))
 
     def dynamic_view(x):
