@@ -227,12 +227,37 @@ def _install_abort_hook(rank: int, size: int) -> None:
                          f"{etype.__name__}; aborting the job so the other ranks stop\n")
         sys.stdout.flush()
         sys.stderr.flush()
+        _release_shared_memory()
         # exit, not MPI Abort: the pipes close after everything written has reached the
         # launcher, which then ends the job (see the module docstring)
         os._exit(1)
 
     STATE.prev_excepthook = prev
     sys.excepthook = abort_job
+
+
+_MPI_SHM_PREFIXES = ("mpich_shm_", "vader_segment", "psm3_shm")
+
+
+def _release_shared_memory() -> None:
+    """Unlink the MPI library's shared-memory files this process maps from ``/dev/shm``: the
+    job is ending without ``MPI_Finalize``, which is what would remove them, and the launcher
+    does not (2 MiB per failed MPICH job, left for good). Mapped memory stays valid for the
+    ranks still running until they are ended."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split(None, 5)[5].strip() for line in maps
+                     if "/dev/shm/" in line and len(line.split(None, 5)) == 6}
+    except OSError:  # not Linux
+        return
+    for path in paths:
+        if path.endswith("(deleted)") or not os.path.basename(path).startswith(
+                _MPI_SHM_PREFIXES):
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            pass  # another rank removed it first
 
 
 def destroy_process_group(group: Any = None) -> None:

@@ -21,6 +21,15 @@ def find_mpiexec() -> str | None:
     return str(beside) if beside.exists() else shutil.which("mpiexec")
 
 
+def shm_files() -> set[str]:
+    """The MPI libraries' shared-memory files now in /dev/shm (empty where there is none)."""
+    try:
+        return {n for n in os.listdir("/dev/shm")
+                if n.startswith(("mpich_shm_", "vader_segment", "psm3_shm"))}
+    except OSError:
+        return set()
+
+
 @pytest.fixture(scope="session")
 def mpirun():
     """``mpirun(n, worker, *args, timeout=..., env=...)`` runs a worker script under the MPI
@@ -37,7 +46,14 @@ def mpirun():
         base = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
         full_env = {**base, "PYTHONUNBUFFERED": "1", **(env or {})}
         cmd = [launcher, "-n", str(n), sys.executable, str(WORKERS / worker), *map(str, args)]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+        before = shm_files()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               env=full_env)
+        # what the job left in /dev/shm (a job that fails without MPI_Finalize can leave its
+        # MPI library's shared memory): reported to the test, then removed
+        proc.shm_left = sorted(shm_files() - before)
+        for name in proc.shm_left:
+            Path("/dev/shm", name).unlink(missing_ok=True)
+        return proc
 
     return run

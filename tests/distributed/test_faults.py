@@ -23,6 +23,7 @@ def test_uncaught_exception_aborts_the_job(mpirun):
     assert "rank 1 of 2 raised ValueError; aborting the job" in proc.stderr
     assert "all_reduce returned" not in proc.stdout
     assert elapsed < 30  # the abort, not the 600 s deadline, ended it
+    assert proc.shm_left == []  # the failing rank released the MPI library's shared memory
 
 
 def test_dead_rank_ends_the_job(mpirun):
@@ -38,6 +39,7 @@ def test_silent_rank_trips_the_deadline(mpirun):
     assert "DistBackendError: all_reduce: rank 0 of 2 timed out after 2 s" in proc.stderr
     assert "MBTORCH_DIST_TIMEOUT" in proc.stderr
     assert elapsed < 30  # rank 1 would sleep 100 s: rank 0's abort cut it short
+    assert proc.shm_left == []
 
 
 def test_parameter_shape_mismatch_is_caught_at_wrap_time(mpirun):
@@ -47,6 +49,7 @@ def test_parameter_shape_mismatch_is_caught_at_wrap_time(mpirun):
     assert ("RuntimeError: DistributedDataParallel: rank 0 has weight of shape (3, 4) "
             "(mbtorch.float32) but rank 1 has weight of shape (5, 4)") in proc.stderr
     assert "every rank must build the same model" in proc.stderr
+    assert proc.shm_left == []
 
 
 @pytest.mark.parametrize("env, message", [
