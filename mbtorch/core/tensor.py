@@ -155,7 +155,10 @@ class Tensor:
     def stride(self, dim: int | None = None):
         st = self._stride
         if st is None:
-            st = self._stride = tuple(self._be.storage.strides(self._data))
+            # an empty handle's strides mean nothing (NumPy gives 0s); PyTorch reports the
+            # contiguous ones of a tensor it allocated
+            st = self._stride = (contiguous_strides(self._shape) if 0 in self._shape
+                                 else tuple(self._be.storage.strides(self._data)))
         if dim is None:
             return st
         return st[wrap_dim(dim, len(self._shape), "stride")]
@@ -341,11 +344,12 @@ class Size(tuple):
 
 
 def is_contiguous_layout(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
-    """Row-major contiguity as PyTorch defines it (size-1 dims' strides don't matter)."""
+    """Row-major contiguity as PyTorch defines it (size-1 dims' strides don't matter; an
+    empty tensor is contiguous whatever its strides)."""
+    if 0 in shape:
+        return True
     expected = 1
     for size, st in zip(reversed(shape), reversed(strides)):
-        if size == 0:
-            return True
         if size != 1 and st != expected:
             return False
         expected *= size

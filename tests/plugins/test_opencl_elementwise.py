@@ -1,6 +1,7 @@
 """The opencl elementwise engine's flat kernels (several elements per work item with vector
 loads) against the cpu backend: every dtype, sizes around the vector width (the scalar tail),
-views at odd element offsets, Python scalars, in-place writes into views and fills."""
+views at odd element offsets, Python scalars, in-place writes into views and fills; and its
+strided kernels (runs of one row per work item) on broadcasts, transposes and steps."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def test_in_place_into_views_and_fills(dtype, n):
     cpu = mt.tensor(host).to(getattr(mt, dtype))
     ocl = cpu.to("opencl")
     for t in (cpu, ocl):
-        t[3:n + 3] = t[n:2 * n]  # overlapping copy
+        t[3:n + 3:2] = t[n:2 * n:2]  # overlapping strided copy (torch refuses dense ones)
         t[1:n - 1].fill_(1)
         t[n + 1:].zero_()
     _same(ocl, cpu, True)
@@ -96,3 +97,40 @@ def test_contiguous_of_odd_offset_view_and_lerp():
     _same(oa[5:].clone(), ca[5:].clone(), True)
     _same(mt.lerp(oa[8:], ob[:62], 0.3), mt.lerp(ca[8:], cb[:62], 0.3), True)
     _same(mt.lerp(oa[1:66], ob[3:68], ob[:65]), mt.lerp(ca[1:66], cb[3:68], cb[:65]), True)
+
+
+# (shape a, shape b): rows shorter than, equal to and longer than a run (CPU_ROW_CHUNK = 64,
+# 130 = two runs and a tail), stride-0 rows and columns, ranks 1 to 4
+STRIDED = [((128, 256), (256,)), ((128, 10), (128, 1)), ((5, 130), (130,)), ((3, 1, 130), (7, 1)),
+           ((2, 3, 4, 65), (3, 1, 65)), ((65,), (1,)), ((4, 1), (1, 200))]
+
+
+@pytest.mark.parametrize("dtype", ("float32", "float16", "int8"))
+@pytest.mark.parametrize("shapes", STRIDED)
+def test_strided_broadcasts_match_cpu(dtype, shapes):
+    sa, sb = shapes
+    ca = mt.tensor(_host(dtype, int(np.prod(sa))).reshape(sa)).to(getattr(mt, dtype))
+    cb = mt.tensor(_host(dtype, int(np.prod(sb))).reshape(sb)).to(getattr(mt, dtype))
+    oa, ob = ca.to("opencl"), cb.to("opencl")
+    for name in ("add", "scalar"):
+        fn = BINARY[name]
+        _same(fn(oa, ob), fn(ca, cb), True)
+        _same(fn(oa, ob), fn(ca, cb), True)  # the second call takes the kept launch plan
+
+
+def test_strided_views_and_writes_match_cpu():
+    host = _host("float32", 300 * 70).reshape(300, 70)
+    ca = mt.tensor(host)
+    oa = ca.to("opencl")
+    for view in (lambda t: t.t(), lambda t: t[::3, 1::2], lambda t: t[5:, 3:].t()):
+        _same(view(oa) * 2 + 1, view(ca) * 2 + 1, True)
+        _same(view(oa).contiguous(), view(ca).contiguous(), True)
+    for t in (ca, oa):
+        t[::2, :69:3] += t[1::2, 1::3]
+        t.t()[7:40].mul_(0.5)
+    _same(oa, ca, True)
+    ci = mt.tensor(np.arange(-60, 60, dtype=np.int32).reshape(8, 15))
+    oi = ci.to("opencl")
+    _same(oi.t() // 7, ci.t() // 7, True)
+    with pytest.raises(RuntimeError, match="division by zero"):
+        oi.t() // mt.zeros(8, dtype=mt.int32, device="opencl")

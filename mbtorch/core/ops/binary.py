@@ -23,7 +23,7 @@ from ..tensor import Tensor, tensor_method
 from . import unary as _u
 from ._common import cast
 from ._elementwise import BITWISE, COMPARE, FLOAT, LOGICAL, binary
-from .copying import _has_internal_overlap, write_result
+from .copying import _has_internal_overlap, check_no_overlap, write_result
 
 # members read per call: ``Op.X`` is a slow attribute on Python 3.11 (EnumType.__getattr__)
 _ADD = Op.ADD
@@ -118,29 +118,44 @@ def _logical_xor(a, b):
 @tensor_method
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other`` with PyTorch's promotion and broadcasting."""
-    if alpha != 1:
-        other = mul(other, alpha)
+    if alpha != 1 or type(alpha) is bool:
+        other = _scaled(input, other, alpha, "add")
     return binary(_ADD, "add", input, other)
 
 
 @tensor_method
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
-    if alpha != 1:
-        other = mul(other, alpha)
     if (input._dtype if isinstance(input, Tensor) else type(input)) in _BOOLS or \
             (other._dtype if isinstance(other, Tensor) else type(other)) in _BOOLS:
         _check_bool_sub(input, other)
+    if alpha != 1 or type(alpha) is bool:
+        other = _scaled(input, other, alpha, "sub")
     return binary(_SUB, "sub", input, other)
 
 
 _BOOLS = (_dt.bool, bool)
 
 
+def _scaled(input: Any, other: Any, alpha: Any, name: str) -> Any:
+    """``alpha * other`` in the dtype ``input`` and ``other`` promote to, as PyTorch: the
+    promotion ignores ``alpha``, which must fit that dtype's kind."""
+    dtype = result_type((input, other), name)
+    if type(alpha) is bool and dtype is not _BOOL:
+        raise RuntimeError(f"{name}(): Boolean alpha only supported for Boolean results.")
+    if dtype.category < FLOATING_CATEGORY and type(alpha) not in (bool, int):
+        raise RuntimeError(f"{name}(): For integral input tensors, argument alpha must not be "
+                           "a floating point number.")
+    if isinstance(other, Tensor):
+        return cast(mul(cast(other, dtype), alpha), dtype)
+    kind = bool if dtype is _BOOL else int if dtype.category < FLOATING_CATEGORY else None
+    return kind(other * alpha) if kind is not None else other * alpha
+
+
 def _check_bool_sub(input: Any, other: Any) -> None:
     if _is_bool(input) and _is_bool(other):
         raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
-    if _is_bool_tensor(input) or _is_bool_tensor(other):
+    if _is_bool(input) or _is_bool(other):  # a Python bool counts as a bool tensor here
         raise RuntimeError("sub(): Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or "
                            "`logical_not()` operator instead.")
@@ -167,25 +182,53 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
-        if result_type((input, other), "div").category == FLOATING_CATEGORY:
+        dtype = result_type((input, other), "div")
+        if dtype.category == FLOATING_CATEGORY:
+            if dtype in (_dt.float16, _dt.bfloat16):  # quotient in float32, rounded once
+                wide = [cast(x, _dt.float32) if isinstance(x, Tensor) else x
+                        for x in (input, other)]
+                return cast(_u.trunc(binary(_DIV, "div", *wide, FLOAT)), dtype)
             return _u.trunc(binary(_DIV, "div", input, other, FLOAT))
-        _check_int_divisor(other, "div")
-        q = floor_divide(input, other)  # exact for integers; step toward zero where inexact
-        inexact = ne(sub(input, mul(q, other)), 0)
-        signs_differ = ne(lt(input, 0), lt(other, 0))
+        _check_bool_kernel(dtype, "div_trunc_cpu")
+        _check_int_divisor(input, other, "div")
+        # as tensors of the promoted dtype: a bool operand or a Python number works too
+        a, b = (cast(x, dtype) for x in _as_tensors(input, other, dtype))
+        q = floor_divide(a, b)  # exact for integers; step toward zero where inexact
+        inexact = ne(sub(a, mul(q, b)), 0)
+        signs_differ = ne(lt(a, 0), lt(b, 0))
         return add(q, cast(logical_and(inexact, signs_differ), q._dtype))
     raise ValueError(f"div(): expected rounding_mode to be one of None, 'trunc', or 'floor' "
                      f"but found '{rounding_mode}'")
 
 
-def _check_int_divisor(other: Any, name: str) -> None:
-    if type(other) in (int, bool) and other == 0:
+def _check_bool_kernel(dtype: _dt.dtype, kernel: str) -> None:
+    # PyTorch has no bool kernel for the division family and pow
+    if dtype is _BOOL:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _nothing_to_divide(input: Any, other: Any) -> bool:
+    return any(isinstance(x, Tensor) and x.numel() == 0 for x in (input, other))
+
+
+def _one_like(x: Any) -> Any:
+    # the divisor of an empty quotient: PyTorch checks divisors per element, so none raises
+    from .creation import ones_like
+
+    return ones_like(x) if isinstance(x, Tensor) else type(x)(1)
+
+
+def _check_int_divisor(input: Any, other: Any, name: str) -> None:
+    if type(other) in (int, bool) and other == 0 and not _nothing_to_divide(input, other):
         raise RuntimeError(f"ZeroDivisionError: {name}(): integer division by zero")
 
 
 @tensor_method
 def floor_divide(input: Any, other: Any) -> Tensor:
-    _check_int_divisor(other, "floor_divide") if not _floating(input) else None
+    _check_bool_kernel(result_type((input, other), "floor_divide"), "div_floor_cpu")
+    if _nothing_to_divide(input, other):
+        other = _one_like(other)
+    _check_int_divisor(input, other, "floor_divide") if not _floating(input) else None
     return binary(_FLOOR_DIVIDE, "floor_divide", input, other)
 
 
@@ -195,8 +238,11 @@ def _floating(x: Any) -> bool:
 
 @tensor_method
 def remainder(input: Any, other: Any) -> Tensor:
+    _check_bool_kernel(result_type((input, other), "remainder"), "remainder_cpu")
+    if _nothing_to_divide(input, other):
+        other = _one_like(other)
     if not (_floating(input) or _floating(other)):
-        _check_int_divisor(other, "remainder")
+        _check_int_divisor(input, other, "remainder")
     return binary(_REMAINDER, "remainder", input, other)
 
 
@@ -209,8 +255,9 @@ def fmod(input: Any, other: Any) -> Tensor:
 
         a, b = _as_tensors(input, other, dtype)
         return _fmod.fmod(cast(a, dtype), cast(b, dtype))
-    q = div(input, other, rounding_mode="trunc")
-    return sub(input, mul(q, other))
+    _check_bool_kernel(dtype, "fmod_cpu")
+    a, b = (cast(x, dtype) for x in _as_tensors(input, other, dtype))
+    return sub(a, mul(div(a, b, rounding_mode="trunc"), b))
 
 
 @tensor_method
@@ -218,6 +265,8 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
     if (isinstance(input, Tensor) and input._dtype.category < FLOATING_CATEGORY
             and type(exponent) is int and exponent < 0):
         raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
+    if isinstance(exponent, Tensor):  # a bool tensor to a Python bool power is defined
+        _check_bool_kernel(result_type((input, exponent), "pow"), "pow")
     return binary(_POW, "pow", input, exponent)
 
 
@@ -230,6 +279,7 @@ def float_power(input: Any, exponent: Any) -> Tensor:
 
 @tensor_method
 def atan2(input: Any, other: Any) -> Tensor:
+    _both_tensors(input, other, "atan2")  # torch.atan2 takes no Python number
     return binary(_ATAN2, "atan2", input, other, FLOAT)
 
 
@@ -279,6 +329,8 @@ for _n, _f in (("greater", gt), ("greater_equal", ge), ("less", lt), ("less_equa
 
 def _bitwise(op: Op, name: str, kind: int):
     def fn(input: Any, other: Any) -> Tensor:
+        if kind == LOGICAL:  # torch.logical_* take no Python number
+            _both_tensors(input, other, name)
         return binary(op, name, input, other, kind)
 
     fn.__name__ = name
@@ -346,6 +398,7 @@ def _forward(fn):
 
 def _inplace(fn, name: str, op: Op | None = None):
     def f(self, other, **kwargs):
+        check_no_overlap(self, other, name)
         if op is not None and _write_in_place(self, other, op, kwargs):
             return self
         return write_result(self, fn(self, other, **kwargs), name)
@@ -421,9 +474,24 @@ Tensor.__le__ = _operator(Op.LE, "le", COMPARE)
 Tensor.__gt__ = _operator(Op.GT, "gt", COMPARE)
 Tensor.__ge__ = _operator(Op.GE, "ge", COMPARE)
 Tensor.__hash__ = lambda self: id(self)
-Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: _u.abs(self)
-Tensor.__invert__ = lambda self: _u.bitwise_not(self)
+
+
+def _pos(self: Tensor) -> Tensor:
+    if self._dtype is _BOOL:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return self
+
+
+def _invert(self: Tensor) -> Tensor:
+    if self._dtype.category >= FLOATING_CATEGORY:  # the operator's error is a TypeError
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return _u.bitwise_not(self)
+
+
+Tensor.__pos__ = _pos
+Tensor.__invert__ = _invert
 
 for _name, _fn in (("floor_divide", floor_divide), ("remainder", remainder), ("pow", pow),
                    ("fmod", fmod), ("atan2", atan2), ("bitwise_and", bitwise_and),

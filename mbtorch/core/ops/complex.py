@@ -243,6 +243,18 @@ def adjoint(input: Tensor) -> Tensor:
 TENSOR_METHODS["mH"] = property(lambda self: adjoint(self))
 
 
+def _conj_t(self: Tensor) -> Tensor:
+    """``x.H``: the conjugate transpose of a matrix (or of a 0-d tensor)."""
+    if self.ndim not in (0, 2):
+        hint = " For batches of matrices, consider using tensor.mH" if self.ndim > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{self.ndim}-D tensor.{hint}")
+    return conj(self.t())
+
+
+TENSOR_METHODS["H"] = property(_conj_t)
+
+
 @tensor_method
 def resolve_conj(input: Tensor) -> Tensor:
     """``input`` itself: mbtorch's conjugates are never lazy (see ``conj``)."""

@@ -43,9 +43,39 @@ def _has_internal_overlap(t: Tensor) -> bool:
     return 0 not in shape and any(st == 0 and s > 1 for s, st in zip(shape, t.stride()))
 
 
-def check_writable(t: Tensor, op: str) -> None:
-    """The checks PyTorch makes before any in-place write into ``t``."""
-    if t._root is not None and _has_internal_overlap(t):
+def partial_overlap(out: Tensor, src: Any) -> bool:
+    """PyTorch's check before ``out`` is written from ``src``: both non-overlapping and
+    dense views of one storage whose element ranges intersect, unless they are the very same
+    elements in the same layout. (Other layouts are "too hard" to tell, and allowed.)"""
+    if not isinstance(src, Tensor) or src is out:
+        return False
+    root = out if out._root is None else out._root
+    if (src if src._root is None else src._root) is not root:
+        return False
+    if src._dtype.itemsize != out._dtype.itemsize or 0 in out._shape or 0 in src._shape:
+        return False
+    so, ss = out.stride(), src.stride()
+    if not (_non_overlapping_and_dense(out._shape, so)
+            and _non_overlapping_and_dense(src._shape, ss)):
+        return False
+    a, b = out._offset, src._offset
+    a_end, b_end = a + out.numel(), b + src.numel()
+    if not (a < b_end and b < a_end):
+        return False
+    return not (a == b and a_end == b_end and so == ss)
+
+
+def check_no_overlap(out: Tensor, src: Any, op: str) -> None:
+    if partial_overlap(out, src):
+        raise RuntimeError(f"{op}(): unsupported operation: some elements of the input tensor "
+                           "and the written-to tensor refer to a single memory location. "
+                           "Please clone() the tensor before performing the operation.")
+
+
+def check_writable(t: Tensor, op: str, overlap_ok: bool = False) -> None:
+    """The checks PyTorch makes before any in-place write into ``t`` (``overlap_ok``: a fill,
+    which may write one element twice)."""
+    if not overlap_ok and t._root is not None and _has_internal_overlap(t):
         raise RuntimeError(f"{op}(): unsupported operation: more than one element of the "
                            "written-to tensor refers to a single memory location. Please "
                            "clone() the tensor before performing the operation.")
@@ -66,6 +96,18 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     if not isinstance(self, Tensor):
         raise TypeError(f"copy_(): argument 'self' must be Tensor, not {type(self).__name__}")
     check_writable(self, "copy_")
+    check_no_overlap(self, src, "copy_")
+    return _copy_checked(self, src)
+
+
+def fill_number(self: Tensor, value: Any) -> Tensor:
+    """``fill_``/``zero_``: ``self.copy_(number)``, where elements sharing memory (an
+    ``expand``ed view) are allowed, as in PyTorch."""
+    check_writable(self, "fill_", overlap_ok=True)
+    return _copy_checked(self, value)
+
+
+def _copy_checked(self: Tensor, src: Any) -> Tensor:
     if isinstance(src, Tensor):
         if src._device is not self._device:
             src = transfer(src, self._device, self._be)
@@ -76,6 +118,8 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
                                f"the broadcast shape {list(full)}")
     elif type(src) in (bool, int, float, complex):
         src = scalar_for(src, self._dtype)
+    elif isinstance(src, (np.bool_, np.number)):  # a NumPy scalar is a number to PyTorch
+        src = scalar_for(src.item(), self._dtype)
     else:
         raise TypeError(f"copy_(): argument 'src' must be Tensor or a number, not "
                         f"{type(src).__name__}")
@@ -150,13 +194,37 @@ def _row_major_copy(self: Tensor) -> Tensor:
     return run(_CONTIGUOUS, (self,), (), (self._shape, self._dtype), self._device, self._be)
 
 
+def _non_overlapping_and_dense(shape: tuple, strides: tuple) -> bool:
+    """PyTorch's ``is_non_overlapping_and_dense``: contiguous (any empty tensor is), or the
+    dims of size 2 or more, taken by increasing stride, are laid out contiguously."""
+    if is_contiguous_layout(shape, strides):
+        return True
+    if len(shape) == 1:
+        return shape[0] < 2 or strides[0] == 1
+    need = 1
+    for d in sorted((d for d in range(len(shape)) if shape[d] >= 2), key=lambda d: strides[d]):
+        if strides[d] != need:
+            return False
+        need *= shape[d]
+    return True
+
+
 @tensor_method
 def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
     """A copy; by default (``preserve_format``, as PyTorch) in ``self``'s dimension order."""
     if memory_format is None or memory_format is _mf.preserve_format:
-        if is_contiguous_layout(self._shape, self.stride()):
-            return _row_major_copy(self)
-        return _mf.in_order(self, _mf.preserve_order(self), _row_major_copy)
+        shape, st = self._shape, self.stride()
+        if is_contiguous_layout(shape, st) and 0 not in shape:
+            out = _row_major_copy(self)
+            if 1 not in shape:
+                return out
+        else:
+            out = _mf.in_order(self, _mf.preserve_order(self), _row_major_copy)
+        if _non_overlapping_and_dense(shape, st):
+            # PyTorch keeps such a tensor's strides exactly; ours differ at most in size-1
+            # dims or in an empty tensor, where they address the same elements
+            out._stride = st
+        return out
     fmt = _mf.check_format(memory_format, "clone")
     return _mf.in_order(self, _mf.format_order(self.ndim, fmt, "clone"), _row_major_copy)
 

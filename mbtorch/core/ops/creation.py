@@ -254,12 +254,20 @@ def new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None,
 
 @tensor_method
 def zero_(self: Tensor) -> Tensor:
-    return self.copy_(0)
+    return fill_(self, 0)
 
 
 @tensor_method
 def fill_(self: Tensor, value: Any) -> Tensor:
-    return self.copy_(value.item() if isinstance(value, Tensor) else value)
+    from .copying import fill_number
+
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+        # PyTorch fills from a tensor through copy_, which refuses overlapping elements
+        return self.copy_(value.item())
+    return fill_number(self, value)
 
 
 def iota(n: int, d: Any, be: Any) -> Tensor:

@@ -145,7 +145,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise IndexError("index_select(): Index is supposed to be a vector")
     check_same_device((input, index), "index_select", ("input", "index"))
     size = input._shape[d] if input.ndim else 1
-    if index.numel() and input.ndim:
+    if input.ndim == 0 and index.numel() != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                           f"{index.numel()} value(s)")
+    if index.numel():
         check_bounds(index, size, d, negative=False, exc=_OutOfRangeInSelf)
     index = cast_long(_v.reshape(index, (-1,)))
     if input.ndim == 0:
@@ -156,7 +159,9 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
                input._be)
 
 
-class _OutOfRangeInSelf(IndexError):
+class _OutOfRangeInSelf(IndexOutOfBounds):
+    """PyTorch raises IndexError or, along the last dim of a 2-d input, RuntimeError."""
+
     def __init__(self, message: str) -> None:
         super().__init__(f"index_select(): index out of range in self ({message})")
 
@@ -303,6 +308,8 @@ def _fill_value(x: Tensor, value: Any, op: str) -> Any:
         if value.ndim != 0:
             raise RuntimeError(f"{op} only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value.ndim} dimension(s).")
+        if value._device is not x._device and value._device.type == "cpu":
+            value = value.to(x._device)  # PyTorch takes a 0-d cpu value on any device
         return cast(value, x._dtype, op)
     if type(value) not in (bool, int, float):
         raise TypeError(f"{op}(): argument 'value' must be Number or Tensor, not "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import dispatch
 from .. import dtypes as _dt
 from .._lazy import lazy_import
 from ..meta import broadcast_all, broadcast_shapes
@@ -156,6 +157,11 @@ def _as_int(item: Any) -> int | None:
         return None
     if isinstance(item, int):
         return item
+    if (isinstance(item, Tensor) and not item._shape and not dispatch.TRACING
+            and item._dtype.category == _dt.INTEGRAL_CATEGORY and item._dtype is not _dt.uint8):
+        # PyTorch indexes with a 0-d integer tensor as with an int (a view), except while
+        # tracing, where reading the value back would end the graph
+        return int(item.item())
     if isinstance(item, (Tensor, list, tuple, slice, range)) or not hasattr(item, "__index__"):
         return None
     if isinstance(item, np.ndarray):  # an index array, even 0-d, as in PyTorch
@@ -167,12 +173,13 @@ def _slice_bound(v: Any) -> Any:
     return v if v is None else v.__index__()
 
 
-def _apply_basic(x: Tensor, items: list) -> tuple[Tensor, list]:
-    """Apply the basic items as views; return the view and ``[(dim, index tensor)]``."""
+def _apply_basic(x: Tensor, items: list, tensor_ints: bool) -> tuple[Tensor, list]:
+    """Apply the basic items as views; return the view and ``[(dim, index tensor)]``.
+    ``tensor_ints``: a 0-d integer tensor is an int (``x[t]``), not an index (``index_put_``)."""
     adv: list = []
     dim = 0
     for it in items:
-        i = _as_int(it)
+        i = _as_int(it) if tensor_ints or not isinstance(it, Tensor) else None
         if i is not None:
             size = x._shape[dim]
             if not -size <= i < size:
@@ -202,6 +209,8 @@ def _tensor_item(x: Tensor, it: Any, dim: int, adv: list) -> tuple[Tensor, int]:
                                             or is_sequence(it)):
         raise IndexError(f"{_VALID} (got {type(it).__name__})")
     t = as_index(it, x)
+    if t._device is not x._device and t._device.type == "cpu":
+        t = t.to(x._device)  # PyTorch takes cpu indices for a tensor on any device
     if t._dtype in (_dt.bool, _dt.uint8):
         if t.ndim == 0:  # a 0-d mask adds a dim of size 1 (True) or 0 (False)
             x = _v.unsqueeze(x, dim)
@@ -234,8 +243,13 @@ def _prepare(x: Tensor, adv: list) -> tuple[Tensor, tuple]:
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
                          f"with shapes {shapes}") from None
     parts = []
+    if 0 not in shape and any(x._shape[d] == 0 for d in dims):
+        raise IndexError("index is out of bounds for dimension with size 0")
+    # otherwise PyTorch checks the index values it uses: none, when the result is empty
+    used = 0 not in shape and all(s for d, s in enumerate(x._shape) if d not in dims)
     for d, t in adv:
-        check_bounds(t, x._shape[d], d)
+        if used:
+            check_bounds(t, x._shape[d], d)
         t = wrap_negative(cast_long(t), x._shape[d])
         parts.append(_v.unsqueeze(_v.expand(t, shape), 0))
     from .joining import cat
@@ -243,9 +257,10 @@ def _prepare(x: Tensor, adv: list) -> tuple[Tensor, tuple]:
     return cat(parts, 0), dims
 
 
-def _parse(x: Tensor, index: Any) -> tuple[Tensor, Tensor | None, tuple]:
+def _parse(x: Tensor, index: Any, tensor_ints: bool = True) -> tuple[Tensor, Tensor | None,
+                                                                         tuple]:
     items = _expand_ellipsis(_items(index), x.ndim)
-    view, adv = _apply_basic(x, items)
+    view, adv = _apply_basic(x, items, tensor_ints)
     if not adv:
         return view, None, ()
     idx, dims = _prepare(view, adv)
@@ -313,7 +328,15 @@ def _put(view: Tensor, idx: Tensor, dims: tuple, value: Any, accumulate: bool,
 @tensor_method(name="__setitem__")
 def setitem(self: Tensor, index: Any, value: Any) -> None:
     """``self[index] = value``: writes into ``self``'s storage (views see it)."""
+    if index is False:  # PyTorch assigns nothing, and checks no shape, for ``x[False] = v``
+        if not isinstance(value, (Tensor, bool, int, float, complex)):
+            raise TypeError(f"can't assign a {type(value).__name__} to a tensor")
+        return
     view, idx, dims = _parse(self, index)
+    if isinstance(value, Tensor) and value._shape[:1] == (1,):
+        # PyTorch drops a value's leading size-1 dims first (``x[0] = y[None]`` works)
+        k = next((i for i, s in enumerate(value._shape) if s != 1), value.ndim)
+        value = _v.reshape(value, value._shape[k:])
     if idx is None:
         if not isinstance(value, (Tensor, bool, int, float, complex)):
             raise TypeError(f"can't assign a {type(value).__name__} to a tensor")
@@ -331,8 +354,11 @@ def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put_(): argument 'indices' must be tuple of Tensors, not "
                         f"{type(indices).__name__}")
-    items = [slice(None) if t is None else t for t in indices]
-    view, idx, dims = _parse(self, tuple(items))
+    for i, t in enumerate(indices):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"index_put_(): expected Tensor as element {i} in argument 0, but "
+                            f"got {type(t).__name__}")
+    view, idx, dims = _parse(self, tuple(indices), tensor_ints=False)
     if idx is None:
         view.copy_(_b.add(view, values) if accumulate else values)
         return self

@@ -137,6 +137,23 @@ def _storage_size(root: Tensor) -> int:
     return max(_extent(root._shape, root.stride()), root.__dict__.get("_capacity", 0))
 
 
+def check_in_storage(x: Tensor, size: tuple, stride: tuple, offset: int) -> None:
+    """PyTorch's checks: a geometry outside the storage would read and write foreign memory."""
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"as_strided(): Storage size calculation overflowed with "
+                           f"sizes={list(size)} and strides={list(stride)}")
+    if offset < 0:
+        raise RuntimeError(f"as_strided(): invalid storage offset {offset}")
+    need = _extent(size, stride)
+    have = _storage_size(x if x._root is None else x._root)
+    if need and need + offset > have:
+        item = x._dtype.itemsize
+        raise RuntimeError(f"as_strided(): setStorage: sizes {list(size)}, strides "
+                           f"{list(stride)}, storage offset {offset}, and itemsize {item} "
+                           f"requiring a storage size of {(need + offset) * item} are out of "
+                           f"bounds for storage of size {have * item}")
+
+
 @tensor_method
 def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
     """Give ``self`` the shape ``sizes`` with contiguous strides at its storage offset; the

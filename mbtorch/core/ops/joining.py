@@ -181,6 +181,8 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     """Views of ``tensor`` in pieces of ``split_size`` (the last may be smaller) or of the
     listed sizes."""
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim, "split")
     size = tensor._shape[d]
     if isinstance(split_size_or_sections, (list, tuple)):

@@ -201,7 +201,13 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
 def _extreme(op: Op, input: Tensor, dim: Any, keepdim: bool, name: str,
              exc: type = RuntimeError) -> Tensor:
     _check_ordered(check_input(input, name), name)
-    x, dims, keepdim, shape = prepare(input, dim, keepdim, name)
+    try:
+        x, dims, keepdim, shape = prepare(input, dim, keepdim, name)
+    except RuntimeError:  # PyTorch reports an empty reduction dim before a repeated one
+        if isinstance(dim, (tuple, list)):
+            wrapped = tuple(wrap_dim(d, input.ndim, name) for d in dim)
+            check_nonempty(input, dim, wrapped, name, exc)
+        raise
     check_nonempty(input, dim, dims, name, exc)
     return reduce(op, x, dims, keepdim, shape)
 
@@ -311,6 +317,10 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 # -- logical ----------------------------------------------------------------------------------
 def _logical(op: Op, input: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
     check_input(input, name)
+    if dim == () and isinstance(dim, tuple):  # PyTorch: no dims, nothing reduced
+        from .binary import ne
+
+        return ne(input, 0) if input._dtype is not _dt.uint8 else cast(ne(input, 0), _dt.uint8)
     x, dims, keepdim, shape = prepare(cast(input, _dt.bool), dim, keepdim, name)
     out = reduce(op, x, dims, keepdim, shape, _dt.bool)
     # PyTorch keeps uint8 for uint8 input (a legacy of masks being uint8)

@@ -60,6 +60,11 @@ def _scan_public(op: Op, name: str, input: Tensor, dim: Any, dtype: Any) -> Tens
         raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
     d = wrap_dim(dim, input.ndim, name)
     x = cast(input, sum_dtype(input, dtype, name), name)
+    if x._dtype is _dt.bool:  # PyTorch has no bool scan kernel: 0-d, empty pass through
+        if x._shape and x.numel():
+            raise NotImplementedError(f"\"{name}_out_{input._device.type}\" not implemented "
+                                      "for 'Bool'")
+        return clone(x) if x is input else x
     flat = x if x._shape else x.reshape(1)
     out = run(op, (flat,), (d,), (flat._shape, flat._dtype), x._device, x._be)
     return out if x._shape else out.reshape(())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..op import Op, define
-from ..tensor import Tensor, method_table
+from ..tensor import Tensor, method_table, wrap_dim
 from . import binary as _b
 from . import unary as _u
 from ._common import cast
@@ -63,6 +63,15 @@ def _variance(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction:
     if not input._dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
     dim, correction = _parse(name, dim, unbiased, correction)
+    if isinstance(dim, (list, tuple)):
+        # PyTorch's var checks dims in order: a repeat before an out-of-range dim is the error
+        seen: set = set()
+        for d in dim:
+            w = wrap_dim(d, input.ndim, name)
+            if w in seen:
+                raise RuntimeError(f"{name}(): dim {w} appears multiple times in the list of "
+                                   "dims")
+            seen.add(w)
     x, dims, keepdim, shape = prepare(input, dim, keepdim, name)
     return reduce(Op.VAR, x, dims, keepdim, shape, extra=(correction,))
 

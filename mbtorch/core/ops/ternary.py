@@ -73,6 +73,12 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise RuntimeError("clamp(): At least one of 'min' or 'max' must not be None")
     dtype = result_type([x for x in (input, min, max) if x is not None], "clamp")
+    if dtype is _dt.bool and not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        # PyTorch's number-bound kernels have no bool version (its tensor-bound ones do)
+        which = "clamp" if min is not None and max is not None else \
+            "clamp_min" if min is not None else "clamp_max"
+        raise NotImplementedError(f"\"{which}_scalar_{input._device.type}\" not implemented "
+                                  "for 'Bool'")
     bounds = []
     for bound in (min, max):
         if bound is None:

@@ -248,7 +248,17 @@ ceil = _public(Op.CEIL, "ceil", INTEGRAL_ID)
 trunc = _public(Op.TRUNC, "trunc", INTEGRAL_ID)
 fix = trunc
 reciprocal = _public(Op.RECIPROCAL, "reciprocal", FLOAT)
-square = _public(Op.SQUARE, "square", ARITH)
+_square_op = _public(Op.SQUARE, "square", ARITH)
+
+
+@tensor_method
+def square(input: Tensor) -> Tensor:
+    """Elementwise ``square``; a bool tensor gives int64, as ``torch.pow(input, 2)``."""
+    if isinstance(input, Tensor) and input._dtype is _dt.bool:
+        return _b.pow(input, 2)
+    return _square_op(input)
+
+
 sign = _public(Op.SIGN, "sign", ARITH)
 bitwise_not = _public(Op.BITWISE_NOT, "bitwise_not", BITWISE)
 logical_not = _public(Op.LOGICAL_NOT, "logical_not", LOGICAL)

@@ -7,6 +7,7 @@ view on NumPy, CuPy and OpenCL alike and a write through it reaches the base.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 from .. import dispatch
@@ -127,9 +128,14 @@ def _permute(x: Tensor, dims: tuple) -> Tensor:
 def _expand(x: Tensor, shape: tuple) -> Tensor:
     lead = len(shape) - len(x._shape)
     st = x.stride()
-    strides = tuple(0 if i < lead or x._shape[i - lead] != shape[i] else st[i - lead]
-                    for i in range(len(shape)))
-    return make_view(x, shape, strides, x._offset)
+    strides = [0] * len(shape)
+    for i in range(len(shape) - 1, -1, -1):
+        if i >= lead:
+            strides[i] = st[i - lead] if x._shape[i - lead] == shape[i] else 0
+        elif shape[i] == 1 and i + 1 < len(shape):
+            # PyTorch lays a new leading size-1 dim out around the next one
+            strides[i] = shape[i + 1] * strides[i + 1]
+    return make_view(x, shape, tuple(strides), x._offset)
 
 
 @define(Op.SLICE)
@@ -138,7 +144,7 @@ def _slice(x: Tensor, dim: int, start: int, stop: int, step: int) -> Tensor:
     n = max(0, (stop - start + step - 1) // step)
     shape = x._shape[:dim] + (n,) + x._shape[dim + 1:]
     strides = st[:dim] + (st[dim] * step,) + st[dim + 1:]
-    return make_view(x, shape, strides, x._offset + (start * st[dim] if n else 0))
+    return make_view(x, shape, strides, x._offset + start * st[dim])
 
 
 @define(Op.SELECT)
@@ -221,10 +227,10 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
 
 @tensor_method
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if not input._shape:
-        return reshape(input, (1,))
     s = wrap_dim(start_dim, input.ndim, "flatten", "start_dim")
     e = wrap_dim(end_dim, input.ndim, "flatten", "end_dim")
+    if not input._shape:
+        return reshape(input, (1,))
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = 1
@@ -293,8 +299,21 @@ def t(input: Tensor) -> Tensor:
 
 TENSOR_METHODS["T"] = property(
     lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
-TENSOR_METHODS["mT"] = property(lambda self: transpose(self, -2, -1))
-TENSOR_METHODS["H"] = TENSOR_METHODS["T"]
+
+
+def _matrix_t(self: Tensor) -> Tensor:
+    """``x.mT``: the last two dims swapped; a 0-d tensor is its own transpose."""
+    if self.ndim == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           "Got 1-D tensor.")
+    if not self.ndim:
+        warnings.warn("Tensor.mT is deprecated on 0-D tensors. This function is the identity "
+                      "in these cases.", UserWarning, stacklevel=2)
+        return alias_view(self)
+    return transpose(self, -2, -1)
+
+
+TENSOR_METHODS["mT"] = property(_matrix_t)
 
 
 @tensor_method
@@ -306,8 +325,14 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
                            f" dims) should contain the same number of dims as destination "
                            f"({list(dst)} dims)")
     n = input.ndim
+    given = {"source": src, "destination": dst}
     src = [wrap_dim(d, n, "movedim", "source") for d in src]
     dst = [wrap_dim(d, n, "movedim", "destination") for d in dst]
+    for which, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) < len(dims):
+            raise RuntimeError(f"movedim(): repeated dim in `{which}` ({list(given[which])})")
+    if n == 0:  # dims 0 and -1 of a 0-d tensor name the tensor itself
+        return permute(input, ())
     order = [-1] * n
     for s, d in zip(src, dst):
         order[d] = s
@@ -367,7 +392,12 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         dims = {i for i, s in enumerate(input._shape) if s == 1}
     else:
         raw = dim if isinstance(dim, (tuple, list)) else (dim,)
-        dims = {wrap_dim(d, input.ndim, "squeeze") for d in raw}
+        wrapped = [wrap_dim(d, input.ndim, "squeeze") for d in raw]
+        dims = set(wrapped)
+        if len(dims) < len(wrapped):
+            twice = next(d for d in wrapped if wrapped.count(d) > 1)
+            raise RuntimeError(f"squeeze(): dim {twice} appears multiple times in the list of "
+                               "dims")
         dims = {d for d in dims if input.ndim and input._shape[d] == 1}
     shape = tuple(s for i, s in enumerate(input._shape) if i not in dims)
     strides = tuple(st for i, st in enumerate(input.stride()) if i not in dims)
@@ -462,9 +492,13 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
     if any(s < 0 for s in stride):
         raise RuntimeError("as_strided(): Negative strides are not supported at the moment")
     offset = input._offset if storage_offset is None else storage_offset
+    from .inplace_views import check_in_storage
+
+    check_in_storage(input, size, stride, offset)
     from ..dispatch import needs_grad
 
     if needs_grad((input,)):
         raise NotImplementedError("as_strided(): not differentiable in mbtorch")
     return make_view(input, size, stride, offset)
+
 

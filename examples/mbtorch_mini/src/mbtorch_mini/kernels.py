@@ -65,6 +65,10 @@ def power(a, b):
 
 
 def floor_divide(a, b):
+    if isinstance(a, np.ndarray) and _is_half(a) and type(b) is float:
+        # PyTorch divides a half tensor by the Python float itself (in float32), not by the
+        # float rounded to half: 1.973 // 1.9730656 is 0, not 1
+        return np.asarray(np.floor_divide(a.astype(np.float32), np.float32(b))).astype(a.dtype)
     a, b = _operands(a, b)
     if a.dtype.kind in "iub":
         if (b == 0).any():

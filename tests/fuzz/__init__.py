@@ -1,0 +1,1 @@
+"""Differential fuzz tests against PyTorch (hypothesis; issue 18)."""
