@@ -28,6 +28,7 @@ import pickle
 import secrets
 import struct
 import zipfile
+import zlib
 from typing import Any, Callable, Iterable
 
 from ._checkpoint.names import (
@@ -54,8 +55,10 @@ __all__ = [
 DEFAULT_PROTOCOL = 2
 _FORMATS = ("torch", "safetensors")
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# what a damaged file makes the readers raise: zipfile's unsupported methods and bad seeks, and
+# zlib's errors in a compressed record, included
 _DAMAGED = (EOFError, zipfile.BadZipFile, struct.error, UnicodeDecodeError,
-            pickle.UnpicklingError)
+            pickle.UnpicklingError, NotImplementedError, OSError, zlib.error)
 
 
 class safe_globals:  # noqa: N801 - torch's spelling
@@ -165,8 +168,8 @@ def _load_from(fh: Any, path: str, restore: Callable, weights_only: bool, mmap: 
     start = fh.tell()
     head = fh.read(9)
     fh.seek(start)
-    if mmap and head[:4] not in _ZIP_MAGICS:
-        raise RuntimeError(f"load(): mmap=True needs a file in torch.save's zip format, and "
+    if mmap and head[:4] not in _ZIP_MAGICS:  # (a RuntimeError, as PyTorch's)
+        raise CheckpointError(f"load(): mmap=True needs a file in torch.save's zip format, and "
                            f"'{path}' is not one")
     if head[:4] in _ZIP_MAGICS:
         def reader(*args: Any) -> Any:
@@ -192,6 +195,10 @@ def _load_from(fh: Any, path: str, restore: Callable, weights_only: bool, mmap: 
         raise CheckpointError(f"load(): '{path}' is not a valid {kind} checkpoint (truncated, "
                               f"corrupted or another format): {type(exc).__name__}: "
                               f"{exc}") from None
+    except CheckpointError as exc:  # a rebuild function's check: say which file
+        if f"'{path}'" in str(exc):
+            raise
+        raise CheckpointError(f"load(): '{path}': {exc}") from None
 
 
 def load(f: str | os.PathLike | Any, map_location: Any = None, pickle_module: Any = None, *,

@@ -17,6 +17,7 @@ from ..core import dtypes as _dt
 from ..core._lazy import lazy_import
 from ..core.host import NUMPY_DTYPES
 from ..core.tensor import Tensor
+from .limits import check_nesting
 from .storage import CheckpointError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_safetensors", "read_safetensors",
@@ -158,10 +159,15 @@ def read_safetensors(data: bytes, path: str, restore: Restore) -> Any:
         return {k: restore(from_numpy(v), "cpu") for k, v in sorted(arrays.items())}
     try:
         structure = json.loads(metadata[FORMAT])
-    except ValueError as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise CheckpointError(f"load(): '{path}' has corrupted structure metadata: "
-                              f"{exc}") from None
-    out = _decode(structure, arrays, restore, path)
+                              f"{type(exc).__name__}: {exc}") from None
+    check_nesting(structure, f"the structure metadata of '{path}'")
+    try:
+        out = _decode(structure, arrays, restore, path)
+    except (ValueError, TypeError, KeyError) as exc:  # entries of the wrong shape or type
+        raise CheckpointError(f"load(): '{path}' has malformed structure metadata: "
+                              f"{type(exc).__name__}: {exc}") from None
     if arrays:
         raise CheckpointError(f"load(): '{path}' holds tensors not referenced by its "
                               f"structure: {sorted(arrays)}")

@@ -9,7 +9,9 @@ view stays inside its storage) before any memory is touched.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import math
 import pickle
 from typing import Any, Callable
 
@@ -21,10 +23,12 @@ from ..core.tensor import Tensor
 from .names import StorageType
 
 np = lazy_import("numpy", globals(), "np")
+_MAX_BYTES = 1 << 63
+_MAX_DIMS = 64
 
 __all__ = [
     "CheckpointError", "WeightsOnlyUnpicklingError", "Storage", "StorageTable",
-    "REBUILD_FUNCTIONS", "rebuild_from_type_v2", "restorer",
+    "REBUILD_FUNCTIONS", "check_arguments", "rebuild_from_type_v2", "restorer",
 ]
 
 
@@ -76,12 +80,15 @@ class StorageTable:
 
     ``fetch(key, dtype, numel)`` returns the storage's bytes as a flat NumPy array (None: the
     storages start empty and are filled later); ``restore(host_tensor, location)`` places one
-    (``map_location``)."""
+    (``map_location``). ``limit``: ``(bytes, file)`` when the storages' bytes must together fit
+    in that many bytes of the file, checked as each storage is declared, before any is made."""
 
     def __init__(self, fetch: Callable[[str, _dt.dtype, int], Any] | None,
-                 restore: Callable[[Tensor, str], Tensor]) -> None:
-        self.fetch, self.restore = fetch, restore
+                 restore: Callable[[Tensor, str], Tensor],
+                 limit: tuple[int, str] | None = None) -> None:
+        self.fetch, self.restore, self.limit = fetch, restore, limit
         self._storages: dict[str, Storage] = {}
+        self._declared = 0
 
     def persistent_load(self, pid: Any) -> Storage:
         if type(pid) is not tuple or len(pid) not in (5, 6) or _ascii(pid[0]) != "storage":
@@ -97,11 +104,21 @@ class StorageTable:
                                   "not supported")
         found = self._storages.get(key)
         if found is None:
+            self._check_limit(key, stype.dtype, numel)
             found = self._storages[key] = Storage(key, stype.dtype, numel, location, self)
         elif found.dtype is not stype.dtype or found.numel != numel:
             raise CheckpointError(f"load(): storage '{key}' is used as {found.dtype} x "
                                   f"{found.numel} and as {stype.dtype} x {numel}")
         return found
+
+    def _check_limit(self, key: str, dtype: _dt.dtype, numel: int) -> None:
+        if self.limit is None:
+            return
+        self._declared += numel * dtype.itemsize
+        if self._declared > self.limit[0]:
+            raise CheckpointError(f"load(): storage '{key}' of {self.limit[1]} declares {numel} "
+                                  f"{dtype} elements, more than the {self.limit[0]} bytes left "
+                                  "in the file can hold")
 
     def get(self, key: str) -> Storage:
         if key not in self._storages:
@@ -121,6 +138,17 @@ def _ints(value: Any, fn: str, arg: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _check_extent(size: tuple, stride: tuple, offset: int, itemsize: int, fn: str) -> None:
+    """As PyTorch: at most 64 dims, and sizes, strides and the byte count fit in an int64
+    (checked before any product of the file's numbers can grow large)."""
+    if len(size) > _MAX_DIMS:
+        raise CheckpointError(f"{fn}(): a tensor of {len(size)} dims; at most {_MAX_DIMS} are "
+                              "supported")
+    if max((offset, *size, *stride)) >= _MAX_BYTES or math.prod(size) * itemsize >= _MAX_BYTES:
+        raise CheckpointError(f"{fn}(): a tensor of size {size}, stride {stride} at offset "
+                              f"{offset} overflows 64-bit sizes")
+
+
 def _view(storage: Any, offset: Any, size: Any, stride: Any, fn: str) -> Tensor:
     from .. import as_strided
 
@@ -130,6 +158,7 @@ def _view(storage: Any, offset: Any, size: Any, stride: Any, fn: str) -> Tensor:
     size, stride = _ints(size, fn, "size"), _ints(stride, fn, "stride")
     if len(size) != len(stride):
         raise CheckpointError(f"{fn}(): size {size} and stride {stride} differ in length")
+    _check_extent(size, stride, offset, storage.dtype.itemsize, fn)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
     if last >= storage.numel:
         raise CheckpointError(f"{fn}(): a tensor of size {size}, stride {stride} at offset "
@@ -197,6 +226,20 @@ REBUILD_FUNCTIONS: dict[str, Callable] = {f.__name__: f for f in (
 """PyTorch's rebuild functions (``torch._utils.<name>``) that mbtorch implements."""
 
 
+@functools.lru_cache(maxsize=None)
+def _signature(func: Callable) -> inspect.Signature:
+    return inspect.signature(func)
+
+
+def check_arguments(func: Callable, args: tuple) -> None:
+    """Refuse a rebuild call whose argument count from the file does not fit ``func``
+    (before calling it, so a ``TypeError`` from inside it still means what it says)."""
+    try:
+        _signature(func).bind(*args)
+    except TypeError as exc:
+        raise pickle.UnpicklingError(f"calling {func.__name__} failed: {exc}") from None
+
+
 def rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> Tensor:
     """``torch._tensor._rebuild_from_type_v2``: a tensor subclass, or a tensor with
     attributes."""
@@ -207,6 +250,7 @@ def rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> Ten
                                          "tensor rebuild function")
     if not (isinstance(new_type, type) and issubclass(new_type, Tensor)):
         raise CheckpointError(f"_rebuild_from_type_v2(): {new_type!r:.80} is not a tensor type")
+    check_arguments(func, args)
     ret = func(*args)
     if type(ret) is not new_type:
         ret = Parameter(ret, ret.requires_grad) if new_type is Parameter else \

@@ -21,6 +21,7 @@ from ..core import dtypes as _dt
 from ..core._lazy import lazy_import
 from ..core.host import NUMPY_DTYPES
 from ..core.tensor import Tensor
+from .limits import BoundedReader, check_nesting, check_zip_entry, file_size, read_entry
 from .storage import CheckpointError, StorageTable
 from .torch_write import LEGACY_MAGIC, LEGACY_PROTOCOL_VERSION
 from .unpickler import FullUnpickler, WeightsOnlyUnpickler
@@ -30,13 +31,17 @@ __all__ = ["read_zip", "read_legacy", "unpickle", "globals_in_zip"]
 np = lazy_import("numpy", globals(), "np")
 
 
-def unpickle(data: Any, table: StorageTable | None, weights_only: bool) -> Any:
-    """One pickle from the binary file ``data``, storages resolved through ``table``."""
+def unpickle(data: Any, table: StorageTable | None, weights_only: bool, where: str) -> Any:
+    """One pickle from the binary file ``data``, storages resolved through ``table``; a
+    weights-only load refuses containers nested too deep to walk (``where`` names the file)."""
     def refuse(pid: Any) -> Any:
         raise CheckpointError("load(): a storage id outside the checkpoint's main pickle")
     pload = table.persistent_load if table is not None else refuse
-    cls = WeightsOnlyUnpickler if weights_only else FullUnpickler
-    return cls(data, pload).load()
+    if not weights_only:
+        return FullUnpickler(data, pload).load()
+    obj = WeightsOnlyUnpickler(data, pload).load()
+    check_nesting(obj, where)
+    return obj
 
 
 def _array(raw: Any, dtype: _dt.dtype, numel: int, swap: bool, where: str) -> Any:
@@ -53,9 +58,9 @@ class _ZipRecords:
     CRC checked) or, with ``mmap_path``, mapped copy-on-write as ``torch.load(mmap=True)``."""
 
     def __init__(self, zf: zipfile.ZipFile, prefix: str, path: str, swap: bool,
-                 mmap_path: str | None) -> None:
+                 mmap_path: str | None, archive_size: int) -> None:
         self.zf, self.prefix, self.path, self.swap = zf, prefix, path, swap
-        self.mmap_path = mmap_path
+        self.mmap_path, self.archive_size = mmap_path, archive_size
 
     def __call__(self, key: str, dtype: _dt.dtype, numel: int) -> Any:
         name = f"{self.prefix}/data/{key}"
@@ -69,6 +74,7 @@ class _ZipRecords:
             raise CheckpointError(f"load(): storage record '{name}' of '{self.path}' holds "
                                   f"{info.file_size} bytes where {numel} {dtype} elements need "
                                   f"{numel * np_dtype.itemsize}")
+        check_zip_entry(info, self.archive_size, f"'{self.path}'")
         arr = self._mapped(info, np_dtype, numel) if self.mmap_path and numel else \
             self._read(info, np_dtype, numel)
         return arr.byteswap() if self.swap and np_dtype.itemsize > 1 else arr
@@ -94,6 +100,9 @@ class _ZipRecords:
         fh.seek(info.header_offset + 26)  # the local header's name and extra-field lengths
         name_len, extra_len = struct.unpack("<HH", fh.read(4))
         offset = info.header_offset + 30 + name_len + extra_len
+        if offset + numel * np_dtype.itemsize > self.archive_size:  # a lying local header
+            raise CheckpointError(f"load(): storage record '{info.filename}' of '{self.path}' "
+                                  f"reaches past the end of the file")
         return np.memmap(self.mmap_path, dtype=np_dtype, mode="c", offset=offset,
                          shape=(numel,)).view(np.ndarray)
 
@@ -103,6 +112,7 @@ def read_zip(fh: Any, path: str, weights_only: bool, restore: Callable[[Tensor, 
     """Load a ``torch.save`` zip checkpoint from the seekable binary file ``fh`` (its storages
     memory-mapped from the file ``mmap_path`` when given)."""
     zf = zipfile.ZipFile(fh)
+    size, where = file_size(fh), f"'{path}'"
     names = zf.namelist()
     prefix = names[0].split("/", 1)[0] if names and "/" in names[0] else ""
     if f"{prefix}/constants.pkl" in names:
@@ -113,29 +123,33 @@ def read_zip(fh: Any, path: str, weights_only: bool, restore: Callable[[Tensor, 
                               "(it has no data.pkl record)")
     swap = False
     if f"{prefix}/byteorder" in names:
-        order = zf.read(f"{prefix}/byteorder").decode("ascii", "replace")
+        order = read_entry(zf, f"{prefix}/byteorder", size, where).decode("ascii", "replace")
         if order not in ("little", "big"):
             raise CheckpointError(f"load(): '{path}' has an unknown byte order {order!r}")
         swap = order == "big"
-    table = StorageTable(_ZipRecords(zf, prefix, path, swap, mmap_path), restore)
-    return unpickle(io.BytesIO(zf.read(f"{prefix}/data.pkl")), table, weights_only)
+    table = StorageTable(_ZipRecords(zf, prefix, path, swap, mmap_path, size), restore)
+    data = read_entry(zf, f"{prefix}/data.pkl", size, where)
+    return unpickle(io.BytesIO(data), table, weights_only, where)
 
 
 def read_legacy(fh: Any, path: str, weights_only: bool,
                 restore: Callable[[Tensor, str], Tensor]) -> Any:
     """Load a checkpoint of PyTorch's legacy format from the binary file ``fh``: the object's
     tensors are built on empty storages, which the data after the pickle then fills (as
-    PyTorch does it)."""
-    if unpickle(fh, None, weights_only) != LEGACY_MAGIC:
+    PyTorch does it). Every length the file declares is checked against what is left of
+    the file before it is read or allocated."""
+    fh, where = BoundedReader(fh), f"'{path}'"
+    if unpickle(fh, None, weights_only, where) != LEGACY_MAGIC:
         raise CheckpointError(f"load(): '{path}' has an invalid magic number; corrupt file?")
-    version = unpickle(fh, None, weights_only)
+    version = unpickle(fh, None, weights_only, where)
     if version != LEGACY_PROTOCOL_VERSION:
         raise CheckpointError(f"load(): '{path}' has the unknown protocol version {version!r}")
-    sys_info = unpickle(fh, None, weights_only)
+    sys_info = unpickle(fh, None, weights_only, where)
     swap = isinstance(sys_info, dict) and sys_info.get("little_endian") is False
-    table = StorageTable(None, restore)
-    result = unpickle(fh, table, weights_only)
-    keys = unpickle(fh, None, weights_only)
+    # the storages' bytes follow the pickle, so together they fit in what is left of the file
+    table = StorageTable(None, restore, limit=(fh.left(), where))
+    result = unpickle(fh, table, weights_only, where)
+    keys = unpickle(fh, None, weights_only, where)
     if not isinstance(keys, list) or any(type(k) is not str for k in keys):
         raise CheckpointError(f"load(): '{path}' has a malformed storage key list")
     for key in keys:

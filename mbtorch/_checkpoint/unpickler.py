@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from ..core.tensor import Tensor
 from .names import BLOCKED_MODULES, UNSUPPORTED, allowed_globals, user_globals
-from .storage import CheckpointError, WeightsOnlyUnpicklingError
+from .storage import CheckpointError, WeightsOnlyUnpicklingError, check_arguments
 
 __all__ = ["WeightsOnlyUnpickler", "FullUnpickler", "resolve_torch_global"]
 
@@ -152,6 +152,7 @@ class WeightsOnlyUnpickler:
                 msg += f" which belongs to {func.__self__!r:.100}"
             raise WeightsOnlyUnpicklingError(msg)
         if getattr(func, "__module__", None) == _REBUILDERS:  # they check their arguments
+            check_arguments(func, args)
             self.stack[-1] = func(*args)
             return
         try:

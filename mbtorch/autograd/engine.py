@@ -17,6 +17,7 @@ all of them in the second.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from sys import getrefcount
 from typing import Any, Sequence
@@ -174,18 +175,25 @@ def _leaf_hooks(leaf: Tensor, g: Tensor) -> Tensor:
     return g
 
 
+# backward passes on several threads may reach one leaf (shared parameters): as PyTorch's
+# AccumulateGrad, each accumulation holds a lock, so none is lost between the test for None
+# and the write, or inside an in-place add that releases the GIL
+_ACCUMULATE = threading.Lock()
+
+
 def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
     """``t.grad += g``; a fresh ``.grad`` never aliases a tensor anyone else can reach."""
     if STATE.tracer is not None:  # mbtorch.compile guards on the .grad a call found
         STATE.tracer.note_grad(t)
-    if t._grad is None:
-        owned = None if create_graph else _owned(g, t)
-        # grad mode is off unless create_graph: no history then
-        t._grad = owned if owned is not None else clone(g)
-    elif create_graph:
-        t._grad = add(t._grad, g)
-    else:
-        t._grad.add_(g)
+    with _ACCUMULATE:
+        if t._grad is None:
+            owned = None if create_graph else _owned(g, t)
+            # grad mode is off unless create_graph: no history then
+            t._grad = owned if owned is not None else clone(g)
+        elif create_graph:
+            t._grad = add(t._grad, g)
+        else:
+            t._grad.add_(g)
 
 
 # references to a gradient held only by the engine when it reaches ``_owned``: ``_run``'s

@@ -19,8 +19,6 @@ complex128; NumPy has no complex32, so ``chalf`` is a dtype object no backend st
 
 from __future__ import annotations
 
-import threading
-
 __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "half", "float", "double", "short", "int", "long",
@@ -168,7 +166,10 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     return out
 
 
-class _DefaultDtype(threading.local):
+class _DefaultDtype:
+    """Process-wide, as PyTorch's (``set_default_dtype`` in one thread is seen by all; grad
+    mode and the default device are the thread-local ones)."""
+
     value: dtype = float32
 
 

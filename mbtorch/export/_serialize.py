@@ -17,8 +17,11 @@ import json
 import math
 import os
 import zipfile
+import zlib
 from typing import Any
 
+from .._checkpoint.limits import file_size, read_entry
+from .._checkpoint.storage import CheckpointError
 from ..core import dtypes as _dt
 from ..core.device import device as Device
 from ..core.op import Op
@@ -62,10 +65,17 @@ def _dec(a: Any, values: dict[str, Value]) -> Any:
         items = [_dec(v, values) for v in x]
         return tuple(items) if kind == "tuple" else items
     if kind == "dtype":
-        return getattr(_dt, x)
+        return _dtype(x)
     if kind == "device":
         return Device(x)
     raise ValueError(f"load(): unknown encoded argument kind {kind!r}")
+
+
+def _dtype(name: Any) -> _dt.dtype:
+    found = getattr(_dt, name, None) if isinstance(name, str) else None
+    if not isinstance(found, _dt.dtype):
+        raise ValueError(f"unknown dtype {name!r:.80}")
+    return found
 
 
 def _shape_enc(shape: tuple) -> list:
@@ -120,7 +130,7 @@ def _graph_from(doc: dict) -> Graph:
                     tuple(_dec(a, values) for a in entry["attrs"]),
                     role=entry["role"], target=entry["target"], multi=entry["multi"])
         for out in entry["outputs"]:
-            v = Value(out["name"], _shape_dec(out["shape"]), getattr(_dt, out["dtype"]),
+            v = Value(out["name"], _shape_dec(out["shape"]), _dtype(out["dtype"]),
                       Device(out["device"]), node)
             values[v.name] = v
             node.outputs.append(v)
@@ -152,26 +162,67 @@ def save(ep: Any, f: str | os.PathLike | Any, *, extra_files: dict | None = None
             z.writestr(f"extra/{name}", data)
 
 
-def load(f: str | os.PathLike | Any, *, extra_files: dict | None = None) -> Any:
-    """Read a program written by ``save``."""
-    from ..serialization import load as load_tensors
+# what a damaged or hostile file makes zipfile, zlib, json and the graph decoder raise
+_BROKEN_ZIP = (zipfile.BadZipFile, EOFError, NotImplementedError, OSError, zlib.error)
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError,
+              RuntimeError)
+
+
+def _records(f: Any, where: str, extra_files: dict | None) -> tuple[bytes, bytes]:
+    """graph.json and weights.safetensors of the zip ``f`` (filling ``extra_files``), each
+    record's declared size checked against the file before it is inflated."""
+    with zipfile.ZipFile(f) as z:
+        size = file_size(z.fp)
+        names = set(z.namelist())
+        if not {_GRAPH, _WEIGHTS} <= names:
+            raise ValueError(f"load(): {where} is not an mbtorch.export file (it lacks "
+                             f"{_GRAPH} or {_WEIGHTS})")
+        graph, weights = (read_entry(z, n, size, where) for n in (_GRAPH, _WEIGHTS))
+        for name in extra_files or ():
+            if f"extra/{name}" not in names:
+                raise ValueError(f"load(): {where} has no extra file {name!r}")
+            extra_files[name] = read_entry(z, f"extra/{name}", size, where).decode()
+    return graph, weights
+
+
+def _program(doc: Any, graph: Graph, tensors: dict) -> Any:
     from . import ExportedProgram
     from ._dims import ValueRange
 
-    with zipfile.ZipFile(f) as z:
-        names = set(z.namelist())
-        if not {_GRAPH, _WEIGHTS} <= names:
-            raise ValueError(f"load(): {f!r} is not an mbtorch.export file (it lacks "
-                             f"{_GRAPH} or {_WEIGHTS})")
-        doc = json.loads(z.read(_GRAPH))
-        graph = _graph_from(doc)
-        tensors = load_tensors(io.BytesIO(z.read(_WEIGHTS)))
-        if extra_files is not None:
-            for name in extra_files:
-                extra_files[name] = z.read(f"extra/{name}").decode()
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("state/")}
     constants = {k[10:]: v for k, v in tensors.items() if k.startswith("constants/")}
     ranges = {s: ValueRange(r["min"], math.inf if r["max"] is None else r["max"])
               for s, r in doc.get("range_constraints", {}).items()}
     names = {s: r["dim"] for s, r in doc.get("range_constraints", {}).items()}
     return ExportedProgram(graph, state, constants, ranges, names)
+
+
+def load(f: str | os.PathLike | Any, *, extra_files: dict | None = None) -> Any:
+    """Read a program written by ``save``. A damaged or hostile file is a ``ValueError``
+    naming the file and the record at fault; nothing in it is run."""
+    from ..serialization import load as load_tensors
+
+    where = repr(os.fspath(f)) if isinstance(f, (str, os.PathLike)) else \
+        repr(str(getattr(f, "name", "<file object>")))
+    try:
+        text, weights = _records(f, where, extra_files)
+    except FileNotFoundError:
+        raise
+    except (*_BROKEN_ZIP, CheckpointError) as exc:
+        raise ValueError(f"load(): {where} is not a readable mbtorch.export file: "
+                         f"{type(exc).__name__}: {exc}") from None
+    try:
+        doc = json.loads(text)
+        graph = _graph_from(doc)
+    except _MALFORMED as exc:
+        raise ValueError(f"load(): {_GRAPH} of {where} is malformed: "
+                         f"{type(exc).__name__}: {exc}") from None
+    try:
+        tensors = load_tensors(io.BytesIO(weights))
+    except CheckpointError as exc:
+        raise ValueError(f"load(): {_WEIGHTS} of {where} is damaged: {exc}") from None
+    try:
+        return _program(doc, graph, tensors)
+    except _MALFORMED as exc:
+        raise ValueError(f"load(): {_GRAPH} of {where} is malformed: "
+                         f"{type(exc).__name__}: {exc}") from None

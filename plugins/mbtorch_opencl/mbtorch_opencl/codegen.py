@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -108,8 +109,27 @@ def get_kernel(dev: CLDevice, key: Any, name: str, make_source: Callable[[], str
         k = getattr(_build(dev, src, name), name)
         if scalar_types is not None:
             k.set_scalar_arg_dtypes(list(scalar_types))
-        dev.kernels[key] = k
+        k = dev.kernels.setdefault(key, _Serialized(k))
     return k
+
+
+class _Serialized:
+    """A ``cl.Kernel`` whose launches hold a lock. A launch sets the kernel's arguments, then
+    enqueues it, and OpenCL's ``clSetKernelArg`` is not thread-safe on one kernel object: two
+    threads launching the cached kernel at once could enqueue each other's arguments (seen:
+    wrong results from a model shared by threads). The queue itself is thread-safe."""
+
+    __slots__ = ("kernel", "_lock")
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel, self._lock = kernel, threading.Lock()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self.kernel(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.kernel, name)
 
 
 def _build(dev: CLDevice, src: str, name: str) -> Any:
