@@ -67,5 +67,5 @@ def mbtorch_backend(api_version: int):
         version=__version__, device_count=len(devices), dtypes=dtypes,
         storage=storage.OpenCLStorage(), kernels=KERNELS, expectations=EXPECTATIONS,
         info=info, synchronize=lambda index: storage.DEVICES[index].queue.finish(),
-        fuse=fuse, inplace_kernels=inplace_table(),
+        fuse=fuse, inplace_kernels=inplace_table(), runtime=storage.OpenCLRuntime(),
     )

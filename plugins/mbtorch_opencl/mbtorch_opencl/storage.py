@@ -23,7 +23,8 @@ from mbtorch.core.tensor import contiguous_strides
 
 __all__ = [
     "BASE_DTYPES", "CLDevice", "enumerate_devices", "DEVICES", "CLArray", "contiguous_strides",
-    "check_dtype", "alloc", "upload", "download", "host_blas", "mapped", "OpenCLStorage"
+    "check_dtype", "alloc", "upload", "download", "host_blas", "mapped", "OpenCLStorage",
+    "OpenCLRuntime"
 ]
 
 BASE_DTYPES = (dt.bool, dt.uint8, dt.int8, dt.int16, dt.int32, dt.int64, dt.float16,
@@ -54,6 +55,7 @@ class CLDevice:
         self.variants: dict = {}  # kernel family -> the variant its probe proved (probe.py)
         self.reductions: dict = {}  # (kind, layout, dims) -> launch plan (reduce.py)
         self._err = None
+        self.peak = 0  # the most bytes the pool has had in use at once (max_memory_allocated)
 
     @property
     def context(self) -> Any:
@@ -76,7 +78,10 @@ class CLDevice:
             from pyopencl import tools
 
             self._pool = tools.MemoryPool(tools.ImmediateAllocator(self.queue))
-        return self._pool.allocate(nbytes)
+        buf = self._pool.allocate(nbytes)
+        if self._pool.active_bytes > self.peak:
+            self.peak = self._pool.active_bytes
+        return buf
 
     def error_buffer(self) -> Any:
         """A zeroed 2-word buffer kernels set on failure: (flag, offending value). Every
@@ -254,3 +259,28 @@ class OpenCLStorage:
 
     def to_device(self, handle, device_index):
         return self.from_numpy(self.to_numpy(handle), device_index)
+
+
+class OpenCLRuntime:
+    """``BackendSpec.runtime``: memory use as ``mbtorch.accelerator`` reports it, counted by
+    each device's buffer pool (bytes of the buffers tensors hold, rounded up to the pool's
+    size classes; freed buffers the pool keeps for reuse are not counted)."""
+
+    def device_name(self, index: int) -> str:
+        return DEVICES[index].device.name.strip()
+
+    def memory_allocated(self, index: int) -> int:
+        pool = DEVICES[index]._pool
+        return int(pool.active_bytes) if pool is not None else 0
+
+    def max_memory_allocated(self, index: int) -> int:
+        return max(DEVICES[index].peak, self.memory_allocated(index))
+
+    def reset_peak_memory_stats(self, index: int) -> None:
+        DEVICES[index].peak = self.memory_allocated(index)
+
+    def empty_cache(self) -> None:
+        """Give the buffers the pools keep for reuse back to the driver."""
+        for dev in DEVICES:
+            if dev._pool is not None:
+                dev._pool.free_held()
