@@ -7,6 +7,9 @@ import os
 import numpy as np
 import pytest
 
+# device test modules run in a child pytest each, so a driver crash fails one test (issue 18)
+pytest_plugins = ["tests._isolate"]
+
 
 def assert_close(actual, expected, rtol=1e-6, atol=1e-6, dtype=None):
     """Compare an mbtorch tensor with a NumPy array / torch tensor / list, values and shape."""
