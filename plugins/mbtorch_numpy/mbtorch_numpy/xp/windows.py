@@ -3,7 +3,8 @@ NumPy-compatible array modules, merged into ``composites``. They take the decomp
 arguments (``mbtorch/core/ops/windows.py``) with arrays in place of tensors and return the
 same values; what they save is the per-window-position dispatch of the decompositions:
 one strided copy for im2col, one strided add per kernel position for col2im, and for max
-pooling a chain of elementwise maxima over the kernel positions (no copy of the windows)."""
+pooling running maxima over strided views, one spatial dim at a time (no copy of the
+windows)."""
 
 from __future__ import annotations
 
@@ -71,39 +72,81 @@ def build(xp: Any) -> dict[Op, Callable]:
         if any(padding) or any(extra):
             pads = [(0, 0), (0, 0)] + [(padding[i], padding[i] + extra[i]) for i in range(n)]
             x = xp.pad(x, pads, constant_values=-xp.inf if floating else xp.iinfo(x.dtype).min)
-        win = windows(x, kernel, dilation, stride)  # (N, C, *k, *out)
+        best, arg = _separable_max(xp, x, kernel, stride, dilation)
         positions = list(itertools.product(*[range(k) for k in kernel]))
-        parts = [win[(slice(None), slice(None)) + pos] for pos in positions]
-        best = parts[0]
-        for v in parts[1:]:
-            best = xp.maximum(best, v)
         if floating and bool(xp.isnan(xp.sum(best))):
             # NaN is the maximum and the first NaN the argmax: the windows' own arg-reduce
+            win = windows(x, kernel, dilation, stride)  # (N, C, *k, *out)
             flat = xp.ascontiguousarray(xp.moveaxis(win.reshape(win.shape[:2] + (-1,) +
                                                                 win.shape[2 + n:]), 2, -1))
             arg = xp.argmax(flat, axis=-1)
             best = xp.take_along_axis(flat, arg[..., None], -1)[..., 0]
-        else:
-            arg = xp.zeros(best.shape, xp.int32)
-            open_ = xp.ones(best.shape, bool)  # no maximum met yet: the first one wins
-            for v in parts[:-1]:
-                xp.logical_and(open_, v != best, out=open_)
-                arg += open_
-        if len(parts) == 1:
-            best = best.copy()
-        # window-local position -> flat position in the unpadded input
-        plane = [_prod(spatial[i + 1:]) for i in range(n)]
-        table = xp.asarray([sum(p[i] * dilation[i] * plane[i] for i in range(n))
-                            for p in positions], xp.int64)
-        base = 0
-        for i in range(n):
-            shape = [1] * n
-            shape[i] = best.shape[2 + i]
-            o = xp.arange(best.shape[2 + i], dtype=xp.int64).reshape(shape)
-            base = base + (o * stride[i] - padding[i]) * plane[i]
-        return best, xp.take(table, arg) + base
+        return best, _flat_index(xp, arg, positions, spatial, stride, padding, dilation)
 
     return {Op.IM2COL: im2col, Op.COL2IM: col2im, Op.MAX_POOL: max_pool}
+
+
+def _separable_max(xp: Any, x: Any, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """(maximum over each window of ``x``, the window position of its first occurrence, in
+    row-major order over the kernel, as a small unsigned integer). NaN is left to the caller
+    (a NaN never compares greater).
+
+    Max is separable: the last dim's windows are reduced first, then the next dim's over those
+    maxima, and so on, so that the first maximum in row-major order is found (a row's first
+    maximum, taken from the first row holding the overall maximum). Each dim takes one pass per
+    window position: a position whose value is greater than the running maximum replaces it
+    and its position code. On a contiguous input whose last-dim windows tile its rows (the
+    usual 2×2/stride-2 pooling), the last dim's passes run as one long strided loop, and the
+    passes over later dims read contiguous runs."""
+    code_type = _index_type(xp, _prod(kernel))
+    cur, code, inner = x, None, 1
+    for i in reversed(range(len(kernel))):
+        k, s, d = kernel[i], stride[i], dilation[i]
+        span = (cur.shape[2 + i] - d * (k - 1) - 1) // s * s + 1
+        lead = (slice(None),) * (2 + i)
+        parts = [lead + (slice(j * d, j * d + span, s),) for j in range(k)]
+        best = cur[parts[0]].copy()
+        pos = xp.zeros(best.shape, code_type) if code is None else code[parts[0]].copy()
+        ahead = xp.empty(best.shape, bool)
+        step = xp.empty(best.shape, code_type)
+        for j in range(1, k):
+            v = cur[parts[j]]
+            xp.greater(v, best, out=ahead)
+            xp.maximum(v, best, out=best)
+            if code is None:  # positions only grow: a maximum records the new one
+                xp.multiply(ahead, j * inner, out=step, dtype=code_type)
+                xp.maximum(pos, step, out=pos)
+            else:  # pos += ahead * (code at j + j * inner - pos), wrapping as unsigned
+                xp.subtract(code[parts[j]], pos, out=step)
+                xp.add(step, code_type(j * inner), out=step)
+                xp.multiply(step, ahead, out=step)
+                xp.add(pos, step, out=pos)
+        cur, code, inner = best, pos, inner * k
+    return cur, code
+
+
+def _flat_index(xp: Any, arg: Any, positions: list, spatial: tuple, stride: tuple,
+                padding: tuple, dilation: tuple) -> Any:
+    """Window-local positions ``arg`` (of ``(N, C, *out)`` windows) -> int64 flat positions in
+    each plane of the unpadded input."""
+    n = len(spatial)
+    plane = [_prod(spatial[i + 1:]) for i in range(n)]
+    table = xp.asarray([sum(p[i] * dilation[i] * plane[i] for i in range(n))
+                        for p in positions], xp.int64)
+    base = 0
+    for i in range(n):
+        shape = [1] * n
+        shape[i] = arg.shape[2 + i]
+        o = xp.arange(arg.shape[2 + i], dtype=xp.int64).reshape(shape)
+        base = base + (o * stride[i] - padding[i]) * plane[i]
+    index = xp.take(table, arg)
+    xp.add(index, base, out=index)
+    return index
+
+
+def _index_type(xp: Any, count: int) -> Any:
+    """The smallest unsigned type that holds the window positions ``0 .. count - 1``."""
+    return xp.uint8 if count <= 256 else xp.uint16 if count <= 65536 else xp.int64
 
 
 def _span(p: int, dilation: int, stride: int, size: int) -> slice:
