@@ -20,6 +20,17 @@ A group may end in a reduction (``group.reduction``: ``SUM``, ``PROD`` or ``AMAX
 step's value over ``dims``, with ``keepdim``, as those kernels' convention): the kernel then
 returns the reduced handle. Where that is offered and declined, the group is offered again
 without it.
+
+A group may end in writing in place (``group.into``): the steps then include the in-place
+writes of one destination (``dst = op(dst, x)``, ``op`` one of ``op.INPLACE``'s), the
+destination is ``inputs[0]`` (``Ref("input", 0)`` is its value before the first write, later
+steps read the value a write left as that write's step), ``shape`` is the destination's and
+the last step's dtype its dtype; ``kernel(*inputs)`` stores the last step's value into
+``inputs[0]`` (any strides) and returns None. Every input is read as it was before the group
+(the pass guarantees that no other input read after the first write can share the
+destination's memory); an input that shares it at other places (a view of it) must be read
+whole before the destination is written. A hook that does not know ``into`` must decline such
+groups.
 """
 
 from __future__ import annotations
@@ -88,6 +99,7 @@ class PointwiseGroup:
     steps: tuple  # Step, in execution order; the last one is the group's result
     shape: tuple  # every step's shape (the inputs broadcast together)
     reduction: Reduction | None = None  # a trailing reduction of the last step's value
+    into: bool = False  # the result is written in place into inputs[0] (module docstring)
 
     @property
     def dtype(self) -> Any:
@@ -123,6 +135,8 @@ class PointwiseGroup:
         for i, st in enumerate(self.steps):
             args = ", ".join(_arg(a) for a in (*st.args, *st.attrs))
             lines.append(f"t{i}: {st.dtype.name} = {st.op.name.lower()}({args})")
+        if self.into:
+            lines.append(f"in0[...] = t{len(self.steps) - 1}")
         r = self.reduction
         if r is not None:
             lines.append(f"out: {self.dtype.name} = {r.op.name.lower()}(t{len(self.steps) - 1}, "

@@ -8,7 +8,9 @@ fused kernel broadcast), produces a value read only inside the group and never r
 no in-place write lies between it and the root (the group runs at the root's place, so what
 its members read must not change in between). A reduction that is the only reader of the
 root's value is offered with the group (the group then runs at the reduction's place); a
-backend without the hook, or one that declines a group, replays it unfused.
+backend without the hook, or one that declines a group, replays it unfused. Runs of in-place
+writes into one tensor are offered first, with the chains computing what they write
+(``fusion_writes``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..core.fusion import POINTWISE, REDUCTIONS, PointwiseGroup, Reduction, Ref, Step
 from ..core.plugins import get_backend
+from .fusion_writes import write_groups
 from .ir import OP, WRITE, Node, Value
 
 MAX_INPUTS = 16  # arrays one fused kernel may read (kernel argument lists are finite)
@@ -155,12 +158,19 @@ def _offer(members: list[Node], reduce: Node | None) -> tuple | None:
 
 def fuse_pointwise(body: list[Node], results: list[Value]) -> tuple[list[Node], list]:
     """``body`` with fusable chains replaced by one node each (``op`` None, ``kernel`` the
-    fused kernel, the output of the chain's last step or of its trailing reduction), and the
-    ``PointwiseGroup`` of each fused chain, in body order."""
+    fused kernel, the output of the chain's last step or of its trailing reduction; a ``WRITE``
+    node without outputs for a run of writes), and the ``PointwiseGroup`` of each fused chain,
+    in body order."""
     b = _Body(body, results)
     taken: set[int] = set()
     replace: dict[int, Node | None] = {}
     groups = []
+    for group, inputs, kernel, order in write_groups(body, b, taken, _grow, _kernel,
+                                                     MAX_INPUTS, MAX_STEPS):
+        for i in order:
+            replace[i] = None
+        replace[order[-1]] = Node(WRITE, None, tuple(inputs), kernel=kernel)
+        groups.append((order[-1], group))
     for i in range(len(body) - 1, -1, -1):
         root = body[i]
         if i in taken or not _candidate(root):
@@ -175,8 +185,8 @@ def fuse_pointwise(body: list[Node], results: list[Value]) -> tuple[list[Node], 
             replace[b.pos[id(m)]] = None
         replace[b.pos[id(last)]] = Node(OP, None, tuple(inputs), (), list(last.outputs),
                                         kernel=kernel)
-        groups.append(group)
+        groups.append((b.pos[id(last)], group))
     if not replace:
         return body, []
     out = [replace[i] if i in replace else n for i, n in enumerate(body)]
-    return [n for n in out if n is not None], groups[::-1]
+    return [n for n in out if n is not None], [g for _, g in sorted(groups, key=lambda x: x[0])]

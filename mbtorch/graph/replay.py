@@ -147,6 +147,8 @@ class Plan:
             k = code.kernel(self.out_kernels[id(node)][0])
             return f"{k}({', '.join([code.name(node.outputs[0])] + args)})"
         k = code.kernel(node.kernel)
+        if node.kind == WRITE and node.op is None:  # fused writes: kernel(dst, *inputs)
+            return f"{k}({', '.join(code.arg(a) for a in node.inputs)})"
         if node.kind == WRITE:
             dst, src = code.name(node.inputs[0]), code.arg(node.inputs[1])
             return f"{k}({dst}, {src})" if node.op is _COPY else f"{k}({dst}, {dst}, {src})"

@@ -30,6 +30,9 @@ def _step_by_step(group: PointwiseGroup):
             args = [(handles if a.kind == "input" else vals)[a.index]
                     if isinstance(a, Ref) else a for a in st.args]
             vals.append(kernels[st.op](*args, *st.attrs))
+        if group.into:  # written in place into the destination (input 0)
+            kernels[Op.COPY_](handles[0], vals[-1])
+            return None
         r = group.reduction
         return vals[-1] if r is None else kernels[r.op](vals[-1], r.dims, r.keepdim)
 

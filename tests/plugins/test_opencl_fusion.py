@@ -121,3 +121,56 @@ def test_a_long_reduction_keeps_its_own_kernel():
     (plan,) = _plans(cf)
     assert all(g.reduction is None for g in plan.fused) and plan.n_kernels == 2
     _close(out, (x * x).sum())
+
+
+def _momentum_group(d: mt.dtype, shape: tuple) -> PointwiseGroup:
+    """``dst.mul_(0.9).add_(x)``, as the fusion pass offers it (``into``)."""
+    return PointwiseGroup(((shape, d), (shape, d)), (
+        Step(Op.MUL, (Ref("input", 0), 0.9), d),
+        Step(Op.ADD, (Ref("step", 0), Ref("input", 1)), d)), shape, into=True)
+
+
+def test_a_group_written_in_place_updates_its_destination():
+    kernel = plugins.get_backend("opencl").fuse(_momentum_group(mt.float32, (5, 7)))
+    buf, g = mt.randn(5, 7, device="opencl"), mt.randn(5, 7, device="opencl")
+    want = buf * 0.9 + g
+    view = buf.t().t()[1:]  # a strided destination: only its rows are written
+    kernel2 = plugins.get_backend("opencl").fuse(_momentum_group(mt.float32, (4, 7)))
+    assert kernel(buf._data, g._data) is None
+    _close(buf, want)
+    before = buf.clone()
+    kernel2(view._data, g[:4]._data)
+    _close(buf[1:], before[1:] * 0.9 + g[:4])
+    _close(buf[:1], before[:1])
+
+
+def test_an_input_sharing_the_destination_is_read_before_it_is_written():
+    kernel = plugins.get_backend("opencl").fuse(_momentum_group(mt.float32, (6, 6)))
+    buf = mt.randn(6, 6, device="opencl")
+    want = buf * 0.9 + buf.t()  # every element of the transpose as it was
+    kernel(buf._data, buf.t()._data)
+    _close(buf, want)
+
+
+def test_the_momentum_update_is_one_kernel_per_tensor_and_matches_eager():
+    def make():
+        rng = np.random.default_rng(1)
+        return [mt.tensor(rng.standard_normal((33, 65)).astype(np.float32), device="opencl")
+                for _ in range(3)]
+
+    def update(p, buf, x):
+        with mt.no_grad():
+            g = x * 2.0
+            buf.mul_(0.9).add_(g)
+            p.add_(buf, alpha=-0.1)
+        return p.sum()
+
+    eager, args = make(), make()
+    cf = mt.compile(update)
+    for _ in range(3):
+        update(*eager)
+        cf(*args)
+    (plan,) = _plans(cf)
+    assert [len(g.steps) for g in plan.fused if g.into] == [3, 2]
+    for got, want in zip(args, eager):
+        _close(got, want)

@@ -155,6 +155,8 @@ def make_fuse(cp: Any) -> Callable[[PointwiseGroup], Callable | None]:
     made: dict[tuple, Any] = {}
 
     def fuse(group: PointwiseGroup) -> Callable | None:
+        if group.into:  # writing in place is not done here: the steps replay unfused
+            return None
         described = describe(group)
         if described is None:
             return None

@@ -17,8 +17,12 @@ Two kernel shapes:
   as the scalar store.
 - **strided**: the operands' layouts are collapsed (size-1 dims dropped, dims contiguous in
   every operand merged); when all are contiguous after collapsing they are indexed by the flat
-  id, otherwise every array goes through coordinates computed once per work item, so there is
-  one program per rank rather than one per mix of layouts (each costs 0.3-1.4 s to compile).
+  id, otherwise every array goes through its strides, so there is one program per rank rather
+  than one per mix of layouts (each costs 0.3-1.4 s to compile). A work item takes a run of up
+  to ``row_chunk`` elements of one row (the innermost collapsed dim): the outer coordinates are
+  computed once per run and the run is a loop the compiler vectorizes, where one element per
+  item with coordinates from a division per element made a bias add (128, 256) + (256,) 4-6x
+  slower than the same add on contiguous operands on PoCL.
 
 The per-call path is kept short because a tiny op costs little more than its enqueue: for
 offset-0 contiguous arrays and a new output the flat kernel of a ``Pointwise`` is one dict hit
@@ -56,6 +60,11 @@ FRESH_MAX = 1 << 30  # sizes below this index with 32-bit ints whatever the vect
 # kernel, 512 items of 8 elements for the vector one, are the fastest or within noise of it)
 CPU_GROUP_ELEMENTS = 4096
 CPU_GROUP_ITEMS = 1024
+# elements of one row a strided work item loops over on CPU devices (PoCL, measured on a
+# (128, 256) + (256,) add: 16 -> 45 us, 64 and 256 -> 20 us, one per item with a division
+# per element 120 us); GPUs keep one element per item so neighbouring items touch
+# neighbouring memory
+CPU_ROW_CHUNK = 64
 _SHAPES: dict[tuple, tuple] = {}  # shape -> (contiguous strides, size)
 _VARIANT: dict[int, dict] = {}  # id(device) -> the chosen LADDER entry
 _GROUP: dict[tuple, int] = {}
@@ -99,6 +108,11 @@ def vector_width(dev: CLDevice, d: dt.dtype, cap: int) -> int:
     return w
 
 
+def row_chunk(dev: CLDevice) -> int:
+    """Elements of one row per work item in the strided kernels on ``dev``."""
+    return CPU_ROW_CHUNK if dev.device.type & cl.device_type.CPU else 1
+
+
 def group_size(dev: CLDevice, vw: int) -> int:
     """The fixed local size of elementwise launches (PoCL compiles one per size)."""
     ls = _GROUP.get((id(dev), vw))
@@ -128,6 +142,7 @@ class Pointwise:
         # (device, kinds, needs 64-bit indices, offsets aligned) -> (kernel, vw, local size)
         self._flat: dict = {}
         self._fresh: dict = {}  # device -> the same, for ``_fresh_call``
+        self._strided: dict = {}  # (device, layouts) -> ``_strided_plan``'s launch plan
 
     def __call__(self, *operands: Any, out: CLArray | None = None) -> CLArray:
         """Evaluate into a new contiguous array, or into ``out`` (any strides)."""
@@ -246,17 +261,59 @@ class Pointwise:
         return entry
 
     def _strided_call(self, operands: tuple, out: CLArray | None) -> CLArray:
+        """Any layouts and broadcasting: the launch plan is kept per layout of the operands
+        (``_strided_plan``), so a repeated call costs the arguments and the enqueue."""
+        sig: list[Any] = [out is None or (out.shape, out.strides)]
+        hi = 0 if out is None else out.offset
+        dev = None if out is None else out.dev
+        for o in operands:
+            if type(o) is CLArray:
+                sig.append((o.shape, o.strides))
+                hi = max(hi, o.offset)
+                dev = dev or o.dev
+            else:
+                sig.append(None)
+        if dev is None:
+            raise TypeError("opencl: an elementwise kernel needs at least one tensor operand")
+        key = (dev, *sig)
+        plan = self._strided.get(key)
+        if plan is None or hi > plan[5]:
+            plan = self._strided_plan(dev, operands, out)
+            if hi <= plan[5]:
+                if len(self._strided) > 256:  # bounded: a model sees few layouts
+                    self._strided.clear()
+                self._strided[key] = plan
+        kernel, shape, items, tail, local, _ = plan
+        if out is None:
+            out = alloc(dev, shape, self.out_dtype)
+        if items == 0:
+            return out
+        args: list[Any] = [out.buf, out.offset]
+        for o in operands:
+            args += (o.buf, o.offset) if type(o) is CLArray else (o,)
+        args += tail
+        if self.errors:
+            args.append(dev.error_buffer())
+        kernel(dev.queue, (-(-items // local) * local,), (local,), *args)
+        if self.errors:
+            _raise_errors(dev, self.errors)
+        return out
+
+    def _strided_plan(self, dev: CLDevice, operands: tuple, out: CLArray | None) -> tuple:
+        """``(kernel, output shape, work items, arguments after the operands, local size,
+        the largest offset the index width allows)`` for these operands' layouts."""
         arrays = [o for o in operands if isinstance(o, CLArray)]
         if out is None:
-            if not arrays:
-                raise TypeError("opencl: an elementwise kernel needs at least one tensor "
-                                "operand")
-            out = alloc(arrays[0].dev, cg.broadcast_shape([a.shape for a in arrays]),
-                        self.out_dtype)
-        dev, shape, n = out.dev, out.shape, out.size
+            shape = cg.broadcast_shape([a.shape for a in arrays])
+            out_strides = contiguous_strides(shape)
+        else:
+            shape, out_strides = out.shape, out.strides
+        n = 1
+        for d in shape:
+            n *= d
         if n == 0:
-            return out
-        cshape, cst = cg.collapse(shape, [out.strides] +
+            return None, shape, 0, (), 1, cg.INT_MAX
+        cshape, cst = cg.collapse(shape, [out_strides] +
                                   [cg.broadcast_strides(a, shape) for a in arrays])
         # contiguous operands stay flat only when all are; otherwise every array is indexed
         # through its strides: one program per rank rather than one per mix of layouts (each
@@ -264,30 +321,28 @@ class Pointwise:
         contig = contiguous_strides(cshape)
         layouts = ("c" if all(s == contig for s in cst) else "s",) * len(cst)
         rank = len(cshape)
-        idx_t = cg.index_type(out, *arrays)
+        reach = max(sum((d - 1) * abs(st) for d, st in zip(sh, a_st)) + 1
+                    for sh, a_st in [(shape, out_strides)] + [(a.shape, a.strides)
+                                                              for a in arrays])
+        hi = max([0 if out is None else out.offset] + [a.offset for a in arrays])
+        idx_t = "long" if hi + reach > cg.INT_MAX else "int"
         kind = tuple("a" if isinstance(o, CLArray) else "s" for o in operands)
+        ch = row_chunk(dev) if "s" in layouts else 1
         key = ("ew", self.name, self.expr, self.dtypes, self.out_dtype, rank, layouts, kind,
-               idx_t, 1)
+               idx_t, 1, ch)
         kernel = dev.kernels.get(key)
         if kernel is None:
             kernel = cg.get_kernel(dev, key, "ew",
-                                   lambda: _source(self, kind, rank, layouts, idx_t),
+                                   lambda: _source(self, kind, rank, layouts, idx_t, ch),
                                    _scalar_types(self, kind, rank, layouts, idx_t))
-        args: list[Any] = [out.buf, out.offset]
-        for o in operands:
-            args += (o.buf, o.offset) if isinstance(o, CLArray) else (o,)
-        args.append(n)
+        items, tail = n, (n,)
         if "s" in layouts:
-            args += cshape[1:]
-            for lay, st in zip(layouts, cst):
-                if lay == "s":
-                    args += st
-        if self.errors:
-            args.append(dev.error_buffer())
-        cg.launch(dev, kernel, n, *args, local=group_size(dev, 1))
-        if self.errors:
-            _raise_errors(dev, self.errors)
-        return out
+            inner = cshape[-1]
+            per_row = -(-inner // ch)
+            items = n // inner * per_row
+            tail = (items, inner, per_row, *cshape[1:-1], *(x for st in cst for x in st))
+        limit = cg.INT_MAX - reach if idx_t == "int" else 2**62
+        return kernel, shape, items, tail, group_size(dev, ch), limit
 
 
 _POINTWISE: dict[tuple, Pointwise] = {}
@@ -321,9 +376,8 @@ def _scalar_types(pw: Pointwise, kinds: tuple, rank: int, layouts: tuple, idx_t:
     for k, d in zip(kinds, pw.dtypes):
         types += [None, it] if k == "a" else [cg.NP_SCALAR[cg.ctype(d)]]
     types.append(it)
-    if "s" in layouts:
-        types += [it] * (rank - 1)
-        types += [it] * (rank * layouts.count("s"))
+    if "s" in layouts:  # inner, per_row, sh1..sh{rank-2}, every array's strides
+        types += [it] * (2 + max(rank - 2, 0) + rank * layouts.count("s"))
     if pw.errors:
         types.append(None)
     return types
@@ -351,22 +405,31 @@ def _scalar_body(pw: Pointwise, kinds: tuple, idx: dict) -> list[str]:
     return body
 
 
-def _source(pw: Pointwise, kinds: tuple, rank: int, layouts: tuple, idx_t: str) -> str:
+def _source(pw: Pointwise, kinds: tuple, rank: int, layouts: tuple, idx_t: str,
+            chunk: int = 1) -> str:
+    """The scalar kernel: flat (``layouts`` all ``"c"``: one element per item at the flat
+    id) or strided (``n`` items, each a run of at most ``chunk`` elements of one row)."""
     params, names = _params(pw, kinds, idx_t)
     strided = "s" in layouts
     if strided:
-        params += [f"{idx_t} sh{d}" for d in range(1, rank)]
-        for lay, nm in zip(layouts, names):
-            if lay == "s":
-                params += [f"{idx_t} {nm}_st{d}" for d in range(rank)]
+        params += [f"{idx_t} inner", f"{idx_t} per_row"]
+        params += [f"{idx_t} sh{d}" for d in range(1, rank - 1)]
+        for nm in names:
+            params += [f"{idx_t} {nm}_st{d}" for d in range(rank)]
     if pw.errors:
         params.append("__global long* err")
     body = [f"{idx_t} gid = get_global_id(0);", "if (gid >= n) return;"]
-    if strided:
-        body.append(cg.unravel(rank, idx_t))
-    idx = {nm: (f"{nm}_off + gid" if lay == "c" else cg.offset_expr(rank, nm))
-           for lay, nm in zip(layouts, names)}
-    body += _scalar_body(pw, kinds, idx)
+    if not strided:
+        body += _scalar_body(pw, kinds, {nm: f"{nm}_off + gid" for nm in names})
+    else:
+        body += [f"{idx_t} row = gid / per_row;",
+                 f"{idx_t} j = (gid - row * per_row) * {chunk};",
+                 f"{idx_t} j1 = min(j + {chunk}, inner);", cg.unravel(rank - 1, idx_t, "row")]
+        body += [f"{idx_t} {nm}_o = {cg.offset_expr(rank - 1, nm)};" for nm in names]
+        inner = rank - 1
+        idx = {nm: f"{nm}_o + j * {nm}_st{inner}" for nm in names}
+        body += ["for (; j < j1; j++) {"] + \
+            ["    " + line for line in _scalar_body(pw, kinds, idx)] + ["}"]
     return (f"{pw.preamble}\n__kernel void ew({', '.join(params)})\n{{\n    "
             + "\n    ".join(body) + "\n}\n")
 

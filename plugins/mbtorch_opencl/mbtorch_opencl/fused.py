@@ -9,7 +9,9 @@ any strides and broadcasting, and vector loads where every step allows them.
 Declined (the steps replay unfused): float16/bfloat16 anywhere (unfused, every step rounds to
 the storage type; fused, intermediates would stay float32), steps whose kernel reports errors
 (integer division by zero, negative integer powers), and expressions past ``MAX_EXPR``
-characters (an operand read by several steps is repeated in the text).
+characters (an operand read by several steps is repeated in the text). A group written in
+place (``group.into``: an optimizer's update) runs the same kernel with its destination as
+the output.
 """
 
 from __future__ import annotations
@@ -111,6 +113,8 @@ def _build(group: PointwiseGroup) -> Callable:
                        vector=vector)
     scalars = tuple(b.scalars)
     shape = group.shape
+    if group.into:
+        return _into(kernel, n, scalars, b.exprs[-1])
 
     def fused(*handles: Any) -> Any:
         if len(handles) != n:
@@ -122,6 +126,24 @@ def _build(group: PointwiseGroup) -> Callable:
         return res
 
     fused.source = b.exprs[-1]  # type: ignore[attr-defined]  (for tests and explain)
+    return fused
+
+
+def _into(kernel: Pointwise, n: int, scalars: tuple, source: str) -> Callable:
+    """The kernel of a group written in place into its first input (``group.into``): one
+    pass, or, where another input shares the destination's memory at other places, the value
+    computed whole first and then copied in (as the unfused writes would have read it)."""
+
+    def fused(*handles: Any) -> None:
+        if len(handles) != n:
+            raise TypeError(f"opencl fused kernel: expected {n} arrays, got {len(handles)}")
+        dst = handles[0]
+        if any(pw.overlaps_differently(h, dst) for h in handles[1:]):
+            pw.copy_(dst, kernel(*handles, *scalars))
+        else:
+            kernel(*handles, *scalars, out=dst)
+
+    fused.source = source  # type: ignore[attr-defined]
     return fused
 
 

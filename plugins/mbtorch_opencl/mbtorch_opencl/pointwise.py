@@ -18,7 +18,7 @@ from .storage import CLArray
 __all__ = [
     "BINARY", "COMPARE", "UNARY", "PREDICATE", "binary_kernel", "compare_kernel", "unary_kernel",
     "where", "cast", "copy_", "cast_copy", "clamp", "lerp", "nan_to_num", "table",
-    "inplace_kernel", "inplace_table", "vector_ok"
+    "inplace_kernel", "inplace_table", "vector_ok", "overlaps_differently"
 ]
 
 _FLOAT_FLOORDIV = """
@@ -280,7 +280,7 @@ def nan_to_num(x, nan, posinf, neginf):
     return elementwise("NAN_TO_NUM", expr, (x, nan, posinf, neginf), (d, d, d, d), d)
 
 
-def _overlaps_differently(b: Any, out: CLArray) -> bool:
+def overlaps_differently(b: Any, out: CLArray) -> bool:
     """``b`` reads memory ``out`` writes, element for element at other places (``x[1:] +=
     x[:-1]``): it must be read whole before any of ``out`` is written."""
     if not isinstance(b, CLArray) or b.buf is not out.buf:
@@ -306,7 +306,7 @@ def inplace_kernel(op: Op) -> Callable:
             expr, pre, errors = rule(d)
             pw = made[d] = Pointwise(op.name, _sub_ct(expr, d), (d, d), d, _sub_ct(pre, d),
                                      op.name.lower() if errors else None, vector_ok(op, d))
-        if _overlaps_differently(b, out):
+        if overlaps_differently(b, out):
             b = cast_copy(b)
         pw(a, b, out=out)
 
