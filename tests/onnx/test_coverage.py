@@ -11,6 +11,8 @@ import mbtorch as mt
 import mbtorch.onnx
 from mbtorch import nn
 
+from .test_export import _Fn
+
 F = nn.functional
 
 LAYERS = {
@@ -56,15 +58,6 @@ class _Embed(nn.Module):
 
     def forward(self, x):
         return self.emb((x.abs() * 3).long().clamp(max=9))
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 def _first(out):

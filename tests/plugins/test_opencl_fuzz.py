@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from mbtorch import backends
 from tests.fuzz import test_fuzz_elementwise as _elementwise
 from tests.fuzz import test_fuzz_reductions as _reductions
 from tests.fuzz.test_fuzz_regressions import check
+from tests.plugins.test_opencl import _OK, _WHY
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
@@ -41,14 +41,6 @@ test_where = _elementwise.test_where
 test_reduction = _fewer_examples(_reductions.test_reduction)
 
 
-def _opencl_state() -> tuple[bool, str]:
-    for st in backends.status():
-        if st.device_type == "opencl":
-            return st.state == "available", st.reason or st.state
-    return False, "mbtorch-opencl is not installed"
-
-
-_OK, _WHY = _opencl_state()
 pytestmark = [pytest.mark.fuzz,
               pytest.mark.skipif(not _OK, reason=f"no usable OpenCL device: {_WHY}")]
 

@@ -10,7 +10,6 @@ import pytest
 pytest.importorskip("hypothesis")
 pytest.importorskip("torch")
 
-from mbtorch import backends  # noqa: E402
 from tests.fuzz.test_fuzz_indexing import (  # noqa: E402, F401 - collected here on opencl
     test_gather_scatter_take_index_select_match_torch,
     test_getitem_matches_torch,
@@ -23,16 +22,8 @@ from tests.fuzz.test_fuzz_views import (  # noqa: E402, F401
     test_in_place_between_views_of_one_tensor_matches_torch,
     test_view_chain_then_write_matches_torch,
 )
+from tests.plugins.test_opencl import _OK, _WHY  # noqa: E402
 
-
-def _opencl_state() -> tuple[bool, str]:
-    for st in backends.status():
-        if st.device_type == "opencl":
-            return st.state == "available", st.reason or st.state
-    return False, "mbtorch-opencl is not installed"
-
-
-_OK, _WHY = _opencl_state()
 pytestmark = [pytest.mark.fuzz,
               pytest.mark.skipif(not _OK, reason=f"no usable OpenCL device: {_WHY}")]
 

@@ -5,18 +5,9 @@ import numpy as np
 import pytest
 
 import mbtorch as mt
-from mbtorch import backends
+from tests.plugins.test_opencl import _OK, _WHY
 from tests.test_threads import MODELS, THREADS, _inputs, run_threads
 
-
-def _opencl_state() -> tuple[bool, str]:
-    for st in backends.status():
-        if st.device_type == "opencl":
-            return st.state == "available", st.reason or st.state
-    return False, "mbtorch-opencl is not installed"
-
-
-_OK, _WHY = _opencl_state()
 pytestmark = pytest.mark.skipif(not _OK, reason=f"no usable OpenCL device: {_WHY}")
 
 
