@@ -21,13 +21,10 @@ from onnx import TensorProto, helper, numpy_helper
 from .. import nn
 from ..core import dtypes as dt
 from . import _import_nn, _import_shape  # noqa: F401  (register the operators)
-from ._builder import UnsupportedOperatorError
+from ._builder import _ONNX_TYPES, UnsupportedOperatorError
 from ._import_ops import IMPORTS, Run
 
-_DTYPES = {TensorProto.FLOAT: "float32", TensorProto.DOUBLE: "float64",
-           TensorProto.FLOAT16: "float16", TensorProto.BFLOAT16: "bfloat16",
-           TensorProto.INT64: "int64", TensorProto.INT32: "int32", TensorProto.INT16: "int16",
-           TensorProto.INT8: "int8", TensorProto.UINT8: "uint8", TensorProto.BOOL: "bool"}
+_DTYPES = {code: name for name, code in _ONNX_TYPES.items()}  # the exporter's table, inverted
 _MAX_OPSET = 23
 
 

@@ -72,33 +72,12 @@ def _convnd(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, pad
     for i in range(n):
         if input.shape[2 + i] + sum(pads[i]) < dilation[i] * (kernel[i] - 1) + 1:
             raise RuntimeError(f"{op}(): Kernel size can't be greater than actual input size")
-    if (input.dtype is weight.dtype and input.dtype.is_floating_point
-            and not input.dtype.is_complex and input.device == weight.device):
-        out = convolution(input, weight, stride, tuple(pads), dilation, groups)
-    else:  # mixed dtypes or devices: the chain raises PyTorch's error for them
-        if any(p for pair in pads for p in pair):
-            input = pad(input, [p for pair in reversed(pads) for p in pair])
-        out = _conv_gemm(input, weight, stride, dilation, groups)
+    # one op (CONVOLUTION); its decomposition's matmul raises PyTorch's error for mixed
+    # dtypes or devices
+    out = convolution(input, weight, stride, tuple(pads), dilation, groups)
     if bias is not None:
         out = out + bias.reshape((1, -1) + (1,) * n)
     return out.squeeze(0) if unbatched else out
-
-
-def _conv_gemm(x: Tensor, weight: Tensor, stride: tuple, dilation: tuple,
-               groups: int) -> Tensor:
-    n = weight.dim() - 2
-    kernel = tuple(weight.shape[2:])
-    cols = im2col(x, kernel, tuple(dilation), tuple(stride))  # (N, C*K, L)
-    batch, npos = cols.shape[0], cols.shape[2]
-    out_sp = tuple(_out_size(x.shape[2 + i], kernel[i], stride[i], 0, dilation[i])
-                   for i in range(n))
-    og = weight.shape[0] // groups
-    # (G, Og, Cg*K) @ (N, G, Cg*K, L) -> (N, G, Og, L): the output comes out in NCHW order
-    # (no transposing copy, and the bias add and activation after it run on contiguous
-    # memory); the columns' rows are runs of the input, the cheapest im2col copy
-    w = weight.reshape(groups, og, -1)
-    out = w @ cols.reshape(batch, groups, cols.shape[1] // groups, npos)
-    return out.reshape((batch, groups * og) + out_sp)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
@@ -154,7 +133,7 @@ def _conv_transposend(input: Tensor, weight: Tensor, bias: Tensor | None, stride
     # (Cin, Og, *k) -> per group (G*Og, Cg, *k), flipped spatially
     wt = weight.reshape((groups, cg, og) + kernel).transpose(1, 2)
     wt = wt.reshape((groups * og, cg) + kernel).flip(tuple(range(2, n + 2)))
-    out = _conv_gemm(input, wt, (1,) * n, dilation, groups)
+    out = convolution(input, wt, (1,) * n, ((0, 0),) * n, dilation, groups)
     if bias is not None:
         out = out + bias.reshape((1, -1) + (1,) * n)
     return out.squeeze(0) if unbatched else out
