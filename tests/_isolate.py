@@ -172,12 +172,30 @@ class _Parent:
         try:
             reports = self._reports(item)
         except BaseException:  # KeyboardInterrupt, SIGTERM: leave no child behind
+            # a test the child finished before the signal came still counts in the summary
+            reports = self._finished(item)
             self._retire()
+            if reports:
+                self._log(item, reports)
             raise
+        self._log(item, reports)
+        return True
+
+    @staticmethod
+    def _log(item: pytest.Item, reports: list[pytest.TestReport]) -> None:
         for report in reports:
             item.ihook.pytest_runtest_logreport(report=report)
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-        return True
+
+    def _finished(self, item: pytest.Item) -> list[pytest.TestReport]:
+        """The reports of ``item`` if its child had finished it when the session was
+        interrupted, else none."""
+        if self.run is None or item.nodeid not in self.run.pending:
+            return self.results.pop(item.nodeid, [])
+        self.run.progress.read()
+        if item.nodeid not in self.run.progress.finished:
+            return []
+        return self.run.take(item.nodeid)
 
     def _reports(self, item: pytest.Item) -> list[pytest.TestReport]:
         while item.nodeid not in self.results:  # each ended child settles one item at least

@@ -19,7 +19,9 @@ __all__ = ["CHILD_ENV", "ChildRun"]
 
 CHILD_ENV = "MBTORCH_TESTS_ISOLATE_CHILD"
 KILL_GRACE = 10.0  # seconds from SIGABRT (faulthandler prints every thread) to SIGKILL
-POLL = 0.1  # seconds between looks at the child's progress
+# seconds between looks at the child's progress (tests/test_isolation.py slows it down to
+# catch a signal that comes between a test's end in the child and the parent's next look)
+POLL = float(os.environ.get("MBTORCH_TESTS_ISOLATE_POLL", "0.1"))
 TAIL_LINES = 80
 _PYTEST_FRAME = re.compile(r'^  File "(.*[/\\](_pytest|pluggy|pytest)[/\\][^"]*|<frozen runpy>)", '
                            r"line \d+ in ")

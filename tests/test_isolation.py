@@ -144,7 +144,10 @@ def test_hang():
     root = Path(__file__).resolve().parents[1]
     parent = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "tests._isolate", "-p", "no:cacheprovider"],
-        cwd=pytester.path, env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=pytester.path,
+        # the parent looks at its child every 5 s, so the signal comes after test_first has
+        # ended in the child and before the parent has seen it: it must still be counted
+        env={**os.environ, "PYTHONPATH": str(root), "MBTORCH_TESTS_ISOLATE_POLL": "5"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     record = pytester.path / "pids.txt"
     deadline = time.monotonic() + 120
