@@ -20,6 +20,7 @@ from .core.dtypes import (  # noqa: F401
 from .core.dtypes import (  # noqa: F401
     cdouble, cfloat, chalf, complex32, complex64, complex128, uint16, uint32, uint64,
 )
+from .core.dtypes import qint8, qint32, quint8  # noqa: F401
 from .core.formatting import set_printoptions  # noqa: F401
 from .core.host import finfo, iinfo
 from .core.ops.binary import *  # noqa: F401,F403
@@ -80,6 +81,11 @@ from .core.ops.splitting import *  # noqa: F401,F403
 from .core.ops.spectral import *  # noqa: F401,F403
 from .core.ops.lowrank import *  # noqa: F401,F403
 from .core.ops.lobpcg import *  # noqa: F401,F403
+from .core.ops.quantize import *  # noqa: F401,F403
+from .core.quantized import (  # noqa: F401
+    per_channel_affine, per_channel_affine_float_qparams, per_channel_symmetric,
+    per_tensor_affine, per_tensor_symmetric, qscheme,
+)
 from .core.ops.view_scatter import *  # noqa: F401,F403
 from .core.ops.joining import split_with_sizes  # noqa: F401
 from .core.ops.hyperbolic import *  # noqa: F401,F403
@@ -233,6 +239,12 @@ __all__ += [  # complex dtypes and numbers (issue 15)
     "real", "imag", "view_as_real", "view_as_complex", "conj", "conj_physical",
     "conj_physical_", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "angle", "isreal",
     "is_complex", "stft", "istft", "uint16", "uint32", "uint64",
+]
+__all__ += [  # quantized tensors (issue 20: core/quantized.py, core/ops/quantize.py)
+    "qint8", "quint8", "qint32", "qscheme", "per_tensor_affine", "per_channel_affine",
+    "per_tensor_symmetric", "per_channel_symmetric", "per_channel_affine_float_qparams",
+    "quantize_per_tensor", "quantize_per_tensor_dynamic", "quantize_per_channel", "dequantize",
+    "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
 ]
 __all__ += [  # spectral (issue 15: core/ops/spectral.py, lowrank.py, lobpcg.py)
     "frobenius_norm", "lobpcg", "nuclear_norm", "pca_lowrank", "pinverse", "svd", "svd_lowrank",

@@ -391,6 +391,7 @@ NON_DIFFERENTIABLE: frozenset[Op] = frozenset({
     Op.ISNAN, Op.ISINF, Op.ISFINITE, Op.FLOOR_DIVIDE, Op.NONZERO, Op.ARGMAX, Op.ARGMIN,
     Op.ANY, Op.ALL, Op.IOTA, Op.PHILOX, Op.FULL,
     Op.GEQRF, Op.LDL_FACTOR,  # as PyTorch: their derivatives are not implemented
+    Op.QUANTIZE, Op.DEQUANTIZE,  # integer output / integer input
 })
 
 # composites whose decomposition gives the right gradient: recorded part by part
@@ -398,6 +399,7 @@ DECOMPOSED: frozenset[Op] = frozenset({
     Op.REMAINDER, Op.EXP2, Op.LOG2, Op.LOG10, Op.TAN, Op.ASIN, Op.ACOS, Op.ATAN, Op.SINH,
     Op.COSH, Op.VAR, Op.VECTOR_NORM, Op.CUMPROD, Op.FLIP, Op.TRIL, Op.TRIU, Op.MASKED_FILL,
     Op.INDEX, Op.INDEX_PUT, Op.CONVOLUTION,
+    Op.FAKE_QUANTIZE,  # the decomposition is the masked straight-through estimator
 })
 
 

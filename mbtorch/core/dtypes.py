@@ -26,6 +26,7 @@ __all__ = [
     "BOOL_CATEGORY", "INTEGRAL_CATEGORY", "FLOATING_CATEGORY", "COMPLEX_CATEGORY",
     "complex32", "complex64", "complex128", "chalf", "cfloat", "cdouble", "COMPLEX_DTYPES",
     "EVERY_DTYPE", "default_complex_dtype", "uint16", "uint32", "uint64", "LIMITED_UINTS",
+    "qint8", "quint8", "qint32", "QUANTIZED_DTYPES",
 ]
 
 BOOL_CATEGORY, INTEGRAL_CATEGORY, FLOATING_CATEGORY, COMPLEX_CATEGORY = 0, 1, 2, 3
@@ -35,18 +36,25 @@ BOOL_CATEGORY, INTEGRAL_CATEGORY, FLOATING_CATEGORY, COMPLEX_CATEGORY = 0, 1, 2,
 class dtype:  # noqa: N801 - torch's spelling
     """A tensor element type, e.g. ``mbtorch.float32``."""
 
-    __slots__ = ("name", "itemsize", "category", "is_signed", "_rank", "_plain", "__weakref__")
+    __slots__ = ("name", "itemsize", "category", "is_signed", "_rank", "_plain", "_public",
+                 "_storage", "_q", "__weakref__")
 
     def __init__(self, name: str, itemsize: int, category: int, is_signed: bool, rank: int,
-                 plain: bool = True):
+                 plain: bool = True, storage: "dtype | None" = None):
         self.name = name
         self.itemsize = itemsize
         self.category = category
         self.is_signed = is_signed
         self._rank = rank
-        # the elementwise meta rules' fast path is for "plain" dtypes: complex ones and the
-        # limited unsigned ones (uint16/32/64) take the checked path
-        self._plain = plain and category != COMPLEX_CATEGORY
+        # the elementwise meta rules' fast path is for "plain" dtypes: complex ones, the
+        # limited unsigned ones (uint16/32/64) and the quantized ones take the checked path
+        self._plain = plain and category != COMPLEX_CATEGORY and storage is None
+        # quantized dtypes (mbtorch.core.quantized): ``_storage`` is the integer type of the
+        # values; a quantized tensor's ``_dtype`` is a variant carrying its quantization
+        # (``_q``: scale and zero point) whose ``_public`` is qint8/quint8/qint32 itself
+        self._public = self
+        self._storage = storage
+        self._q = None
 
     @property
     def is_floating_point(self) -> bool:
@@ -90,7 +98,8 @@ _SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Shor
                  "int32": "Int", "int64": "Long", "float16": "Half", "bfloat16": "BFloat16",
                  "float32": "Float", "float64": "Double", "complex32": "ComplexHalf",
                  "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64"}
+                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+                 "qint8": "QInt8", "quint8": "QUInt8", "qint32": "QInt32"}
 
 bool = dtype("bool", 1, BOOL_CATEGORY, False, 0)  # noqa: A001
 uint8 = dtype("uint8", 1, INTEGRAL_CATEGORY, False, 1)
@@ -108,6 +117,9 @@ uint64 = dtype("uint64", 8, INTEGRAL_CATEGORY, False, 4, plain=False)
 complex32 = dtype("complex32", 4, COMPLEX_CATEGORY, True, 1)
 complex64 = dtype("complex64", 8, COMPLEX_CATEGORY, True, 2)
 complex128 = dtype("complex128", 16, COMPLEX_CATEGORY, True, 3)
+qint8 = dtype("qint8", 1, INTEGRAL_CATEGORY, True, 1, storage=int8)
+quint8 = dtype("quint8", 1, INTEGRAL_CATEGORY, False, 1, storage=uint8)
+qint32 = dtype("qint32", 4, INTEGRAL_CATEGORY, True, 3, storage=int32)
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
@@ -120,8 +132,11 @@ COMPLEX_DTYPES: tuple[dtype, ...] = (complex32, complex64, complex128)
 LIMITED_UINTS: tuple[dtype, ...] = (uint16, uint32, uint64)
 """PyTorch's "limited support" unsigned types: storage, casts, copies, views and a few ops;
 no promotion with other integer types, no arithmetic beyond what ``LIMITED_OPS`` lists."""
+QUANTIZED_DTYPES: tuple[dtype, ...] = (qint8, quint8, qint32)
+"""No tensor has these as ``_dtype``: a quantized tensor's dtype is a variant of one of them
+carrying its scale and zero point (``mbtorch.core.quantized``)."""
 EVERY_DTYPE: tuple[dtype, ...] = ALL_DTYPES + COMPLEX_DTYPES + LIMITED_UINTS
-BY_NAME: dict[str, dtype] = {d.name: d for d in EVERY_DTYPE}
+BY_NAME: dict[str, dtype] = {d.name: d for d in EVERY_DTYPE + QUANTIZED_DTYPES}
 FLOATING = tuple(d for d in ALL_DTYPES if d.category == FLOATING_CATEGORY)
 INTEGRAL = tuple(d for d in ALL_DTYPES if d.category == INTEGRAL_CATEGORY)
 _TO_REAL = {complex32: float16, complex64: float32, complex128: float64}
@@ -159,7 +174,16 @@ _PROMOTE: dict[tuple[dtype, dtype], dtype] = {
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:
     """The smallest dtype both can be converted to, as ``torch.promote_types``."""
-    out = _PROMOTE[(type1, type2)]
+    out = _PROMOTE.get((type1, type2), False)
+    if out is False:  # a quantized dtype (or not a dtype at all)
+        if type1 is type2 and type1._q is not None:
+            return type1
+        if isinstance(type1, dtype) and isinstance(type2, dtype):
+            raise RuntimeError("promoteTypes with quantized numbers is not handled yet; figure "
+                               "out what the correct rules should be, offending types: "
+                               f"{type1.scalar_name} {type2.scalar_name}")
+        raise TypeError(f"promote_types(): expected two dtypes, got {type(type1).__name__} "
+                        f"and {type(type2).__name__}")
     if out is None:
         raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
                            f"attempted to promote {type1.scalar_name} and {type2.scalar_name}")

@@ -30,7 +30,8 @@ def is_cpu_fallback_enabled() -> bool:
 
 
 def applies(be: Any) -> bool:
-    return _enabled and be.device_type != "cpu"
+    # a quantized tensor's refusals (mbtorch.core.quantized) are answers, not gaps
+    return _enabled and be.device_type != "cpu" and getattr(be, "falls_back", True)
 
 
 def run_on_cpu(op: Any, inputs: tuple, attrs: tuple, meta: Any, device: Any, be: Any,

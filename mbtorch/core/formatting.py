@@ -199,20 +199,16 @@ def _add_suffixes(text: str, suffixes: list, indent: int) -> str:
 
 
 def tensor_repr(t) -> str:
+    if t._dtype._q is not None:
+        return _quantized_repr(t)
     arr = t.numpy(force=True)
     if t._dtype is _dt.bfloat16:
         arr = arr.astype(np.float32)
     prefix = "tensor("
     suffixes = []
-    if arr.size == 0:
-        body = "[]"
-        if t._shape != (0,):
-            suffixes.append(f"size={tuple(t._shape)}")
-    else:
-        summarize = arr.size > PRINT_OPTS.threshold
-        shown = _summarized(arr) if summarize else arr
-        fmt = _formatter(shown.reshape(-1), t._dtype)
-        body = _render(arr, fmt, len(prefix), summarize)
+    body = _body(arr, t._dtype, prefix)
+    if arr.size == 0 and t._shape != (0,):
+        suffixes.append(f"size={tuple(t._shape)}")
     if t._device.type != "cpu":
         suffixes.append(f"device='{t._device}'")
     default_types = (_dt.get_default_dtype(), _dt.int64, _dt.bool, _dt.default_complex_dtype())
@@ -224,3 +220,31 @@ def tensor_repr(t) -> str:
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + body, suffixes, len(prefix))
+
+
+def _quantized_repr(t) -> str:
+    """PyTorch's: the values it stands for, then its size, dtype and quantization."""
+    from .quantized import per_tensor_affine
+
+    q = t._dtype._q
+    values = t.dequantize()
+    body = "tensor(" + _body(values.numpy(force=True), values._dtype, "tensor(")
+    suffixes = [f"size={tuple(t._shape)}", f"dtype=mbtorch.{t._dtype.name}"]
+    if t._device.type != "cpu":
+        suffixes.insert(0, f"device='{t._device}'")
+    suffixes.append(f"quantization_scheme={q.scheme!r}")
+    if q.scheme is per_tensor_affine or not q.per_channel:
+        suffixes += [f"scale={q.scale}", f"zero_point={q.zero_point}"]
+    else:
+        suffixes += [f"scale={t.q_per_channel_scales()!r}",
+                     f"zero_point={t.q_per_channel_zero_points()!r}", f"axis={q.axis}"]
+    return _add_suffixes(body, suffixes, len("tensor("))
+
+
+def _body(arr: np.ndarray, dtype: _dt.dtype, prefix: str) -> str:
+    """The values of a repr, without its prefix and suffixes."""
+    if arr.size == 0:
+        return "[]"
+    summarize = arr.size > PRINT_OPTS.threshold
+    shown = _summarized(arr) if summarize else arr
+    return _render(arr, _formatter(shown.reshape(-1), dtype), len(prefix), summarize)

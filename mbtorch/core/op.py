@@ -166,6 +166,10 @@ class Op(enum.IntEnum):
     SVD = enum.auto()
     # -- composite: convolution as one op (mbtorch/core/ops/convolution.py)
     CONVOLUTION = enum.auto()
+    # -- composites: quantization (mbtorch/core/ops/quantize.py)
+    QUANTIZE = enum.auto()
+    DEQUANTIZE = enum.auto()
+    FAKE_QUANTIZE = enum.auto()
 
 
 @dataclass(frozen=True)
@@ -341,6 +345,18 @@ COMPOSITE_KERNELS: dict[Op, KernelSig] = {
                               "x: (N, C, *spatial), weight: (O, C / groups, *kernel), one "
                               "floating dtype; padding: (before, after) zeros per spatial dim; "
                               "no bias"),
+    Op.QUANTIZE: KernelSig("x, scale, zero_point, axis, storage", "handle of storage dtype",
+                           "x float32; scale float32 (0-d, or 1-d float32/float64 along axis), "
+                           "zero_point int64 alike; round(x * (1/scale) + zero_point) half "
+                           "to even as one fused multiply-add rounded to float32 (int32: the "
+                           "float32 product plus zero_point), clamped to storage's range"),
+    Op.DEQUANTIZE: KernelSig("v, scale, zero_point, axis", "float32 handle",
+                             "(v - zero_point) * scale in scale's dtype, rounded to float32"),
+    Op.FAKE_QUANTIZE: KernelSig("x, scale, zero_point, axis, quant_min, quant_max",
+                                "handle of x's dtype",
+                                "(clamp(round(x * (1/scale)) + zero_point, quant_min, "
+                                "quant_max) - zero_point) * scale; the float32 product rounded "
+                                "half to even"),
 }
 # Destination-passing variants (``BackendSpec.out_kernels``, ``kernel(out, *args)``) are a
 # separate table, open to any op whose kernel returns one new handle: compiled replays write

@@ -90,7 +90,7 @@ class Tensor:
 
     @property
     def dtype(self) -> _dt.dtype:
-        return self._dtype
+        return self._dtype._public  # a quantized tensor's variant reports qint8 etc.
 
     @property
     def device(self) -> _device_cls:
@@ -144,7 +144,7 @@ class Tensor:
     # layouts mbtorch has no tensors of (strided is the only one)
     is_mkldnn = property(lambda self: False)
     is_nested = property(lambda self: False)
-    is_quantized = property(lambda self: False)
+    is_quantized = property(lambda self: self._dtype._q is not None)
 
     def is_signed(self) -> bool:
         return self._dtype.is_signed

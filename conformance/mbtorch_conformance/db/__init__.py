@@ -152,10 +152,10 @@ def _kwargs_literal(kwargs: Mapping) -> str:
 def all_entries() -> list[Entry]:
     """Every entry, in the order of the ``Op`` enum."""
     from . import complex as complex_numbers
-    from . import elementwise, linalg, misc, reductions, shape, spectral, windows
+    from . import elementwise, linalg, misc, quantize, reductions, shape, spectral, windows
 
     entries = [*elementwise.ENTRIES, *shape.ENTRIES, *reductions.ENTRIES, *misc.ENTRIES,
-               *windows.ENTRIES, *spectral.ENTRIES,
+               *windows.ENTRIES, *spectral.ENTRIES, *quantize.ENTRIES,
                *linalg.ENTRIES, *complex_numbers.ENTRIES]
     order = {op: i for i, op in enumerate(Op)}
     return sorted(entries, key=lambda e: order[e.op])

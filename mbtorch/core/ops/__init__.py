@@ -13,6 +13,7 @@ from . import attributes, combining, index_writes, matrices, searching, special 
 from . import bessel, errorfn, gamma  # noqa: F401
 from . import sampling, windows  # noqa: F401  (windows after the families it uses)
 from . import convolution  # noqa: F401  (after windows)
+from . import quantize  # noqa: F401  (quantized tensors: mbtorch/core/quantized.py)
 from . import decompositions, factorizations, householder, ldl, matfuncs, solvers  # noqa: F401
 
 from ..tensor import install_methods
@@ -24,7 +25,7 @@ install_methods(
     copying, creation, dlpack, random, ternary, unary, views, gathering, indexing, joining,
     rearranging, sorting, linalg, norms, reductions, scans, softmax, statistics, attributes,
     index_writes, matrices, searching, special, gamma, errorfn, bessel, sampling,
-    decompositions, householder, matfuncs,
+    decompositions, householder, matfuncs, quantize,
 )
 
 # math, statistics, splitting and indexing compositions (issue 15), after the families they use

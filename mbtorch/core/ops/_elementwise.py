@@ -166,6 +166,8 @@ _LIMITED_OK = frozenset({Op.MUL, Op.EQ, Op.NE, Op.BITWISE_AND, Op.BITWISE_OR, Op
 def _check_limited(op: Op, name: str, dtype: _dt.dtype, kind: int) -> None:
     """uint16/32/64 take part only in ops that promote them to a float (``FLOAT`` kinds),
     leave integers unchanged (``INTEGRAL_ID``) or are in ``_LIMITED_OK``, as in PyTorch."""
+    if dtype._q is not None:  # quantized: its backend refuses the op, naming it
+        return
     if kind not in (FLOAT, INTEGRAL_ID) and op not in _LIMITED_OK:
         raise NotImplementedError(f"{name}(): \"{name}\" not implemented for "
                                   f"'{dtype.scalar_name}'")

@@ -141,6 +141,10 @@ def write_result(self: Tensor, result: Tensor, op: str) -> Tensor:
 
 def transfer(x: Tensor, d: Any, be: Any) -> Tensor:
     """``x`` on device ``d`` (another backend, or another device of the same one)."""
+    if x._dtype._q is not None:  # its integers travel; it stays quantized over ``be``
+        from ..quantized import as_quantized, int_view
+
+        return as_quantized(transfer(int_view(x), d, be), x._dtype)
     check_dtype_supported(be, x._dtype, "to")
     source = _contiguous_handle(x)
     if be is x._be:
@@ -324,6 +328,10 @@ def item(self: Tensor) -> Any:
     if self.numel() != 1:
         raise RuntimeError(f"item(): a Tensor with {self.numel()} elements cannot be converted "
                            "to Scalar")
+    if self._dtype._q is not None:  # the value it stands for, as PyTorch
+        from .quantize import dequantize
+
+        return item(dequantize(self))
     return self._dtype.to_python_type()(numpy(self, force=True).reshape(()).item())
 
 
@@ -331,6 +339,10 @@ def item(self: Tensor) -> Any:
 def tolist(self: Tensor) -> Any:
     if STATE.tracer is not None:
         _host_read("tolist()", self)
+    if self._dtype._q is not None:
+        raise RuntimeError("tolist(): a quantized tensor has no list of values (PyTorch: "
+                           "load_scalar: invalid type); use dequantize().tolist() or "
+                           "int_repr().tolist()")
     arr = numpy(self, force=True)
     if self._dtype is _dt.bfloat16:
         arr = arr.astype(np.float32)

@@ -166,6 +166,10 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
              ceil_mode: bool) -> tuple:
     """(values, int64 indices into each (n, c) plane of the unpadded input) of max pooling a
     batched ``x``; arguments checked by the caller."""
+    if x._dtype._q is not None:  # exact on the integers, as PyTorch's quantized max pooling
+        from .quantize import on_integers
+
+        return on_integers(x, max_pool, kernel, stride, padding, dilation, ceil_mode)
     n = len(kernel)
     out = []
     for i in range(n):

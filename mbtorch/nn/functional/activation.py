@@ -24,6 +24,10 @@ def _inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    if input._dtype._q is not None:  # PyTorch's quantized relu: clamped at the zero point
+        from ...core.ops.quantize import quantized_relu
+
+        return _inplace(input, quantized_relu(input), inplace)
     return _inplace(input, _mt.relu(input), inplace)
 
 
