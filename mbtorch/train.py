@@ -23,6 +23,9 @@ On glibc, NumPy's large temporaries are returned to the kernel and faulted back 
 step; the program re-executes itself once with ``MALLOC_TRIM_THRESHOLD_`` and
 ``MALLOC_MMAP_THRESHOLD_`` raised so freed memory is reused instead (``--no-malloc-tuning`` or
 either variable already set keeps the environment as it is).
+
+``--prune AMOUNT`` then prunes the trained model (global L1 over the Conv2d/Linear weights),
+fine-tunes it and writes ``OUT/pruned.pt`` and ``OUT/prune.json`` (see ``_train_compress``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import os
 import sys
 import time
 from typing import Any, Sequence
+
+from . import _train_compress
 
 __all__ = [
     "CHECKPOINT", "PLOT", "UsageError", "parse_args", "build_model", "load_split", "make_loader",
@@ -78,11 +83,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="do not re-execute with glibc malloc thresholds raised")
+    _train_compress.add_arguments(p)
     args = p.parse_args(argv)
     for name in ("epochs", "batch_size", "limit_train", "limit_test"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        value, low = getattr(args, name), 0 if name == "epochs" and args.resume else 1
+        if value is not None and value < low:
+            p.error(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+    _train_compress.check_args(p, args)
     if args.num_workers < 0:
         p.error(f"--num-workers must be >= 0, got {args.num_workers}")
     if not args.lr > 0:
@@ -324,6 +331,8 @@ def fit(args: argparse.Namespace) -> dict:
     from .train_parallel import DataParallel
 
     dp = DataParallel()  # inert unless started by mpiexec with several processes
+    if dp.active and _train_compress.requested(args):
+        raise UsageError("--prune runs in one process: prune the checkpoint without mpiexec")
     if args.batch_size % dp.world:
         raise UsageError(f"--batch-size {args.batch_size} (the global batch) must be a "
                          f"multiple of the number of processes, {dp.world}")
@@ -339,7 +348,7 @@ def fit(args: argparse.Namespace) -> dict:
     if run.epoch >= args.epochs:
         say(f"checkpoint is at epoch {run.epoch}, --epochs is {args.epochs}: "
             "nothing to train (raise --epochs to continue)")
-        return run.history
+        return _train_compress.finish(args, run, (train_x, train_y), test_loader, say)
     start = time.perf_counter()
     deadline = start + args.time_budget if args.time_budget else None
     epochs = tqdm(total=args.epochs, initial=run.epoch, desc="epochs", unit="epoch",
@@ -382,7 +391,7 @@ def fit(args: argparse.Namespace) -> dict:
     dp.close()
     say(f"trained {time.perf_counter() - start:.1f} s on {args.device}; checkpoint "
         f"{ckpt}, plot {plot}")
-    return run.history
+    return _train_compress.finish(args, run, (train_x, train_y), test_loader, say)
 
 
 def _past(deadline: float, dp: Any) -> bool:
@@ -414,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _reexec_with_malloc_tuning(argv)
     try:
         prepare_out(args.out, args.resume, args.overwrite)
+        _train_compress.check_out(args, UsageError)
         import mbtorch
 
         mbtorch.zeros(1, device=args.device)  # an unusable device fails before the data loads

@@ -39,10 +39,23 @@ def _n_to_prune(amount: Any, size: int) -> int:
     return round(amount * size)
 
 
-def _check_structured(t: Tensor) -> None:
+def _check_structured(t: Tensor, dim: int) -> int:
+    """``dim`` made non-negative, after PyTorch's checks (a 1-d tensor, a ``dim`` outside)."""
     if t.dim() <= 1:
         raise ValueError(f"Structured pruning can only be applied to multidimensional tensors. "
                          f"Found tensor of shape {tuple(t.shape)} with {t.dim()} dims")
+    if not -t.dim() <= dim < t.dim():
+        raise IndexError(f"Invalid index {dim} for tensor of size {tuple(t.shape)}: structured "
+                         f"pruning dim must be in [{-t.dim()}, {t.dim() - 1}]")
+    return dim % t.dim()
+
+
+def _find_hook(module: Any, name: str) -> tuple[Any, "BasePruningMethod | None"]:
+    """The key and the pruning hook of ``module.<name>`` (``(None, None)`` when unpruned)."""
+    for key, hook in module._forward_pre_hooks.items():
+        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
+            return key, hook
+    return None, None
 
 
 class BasePruningMethod(ABC):
@@ -67,30 +80,41 @@ class BasePruningMethod(ABC):
     @classmethod
     def apply(cls, module: Any, name: str, *args: Any, importance_scores: Tensor | None = None,
               **kwargs: Any) -> "BasePruningMethod":
-        old = None
-        for key, hook in list(module._forward_pre_hooks.items()):
-            if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
-                old = hook
-                del module._forward_pre_hooks[key]
+        """Prune ``module.<name>`` with ``cls(*args, **kwargs)`` (combined with the pruning
+        already there). The mask is computed before the module changes, so a failure (an
+        amount too large, a bad ``dim``) leaves the module as it was; PyTorch instead drops
+        an earlier method's hook when a second pruning of the same tensor fails."""
+        old_key, old = _find_hook(module, name)
         method = cls(*args, **kwargs)
         method._tensor_name = name
-        if old is not None:
-            container = old if isinstance(old, PruningContainer) else PruningContainer(old)
-            container.add_pruning_method(method)
-            method = container
         orig = getattr(module, name)
+        if not isinstance(orig, Tensor):
+            raise TypeError(f"{cls.__name__}.apply(): {type(module).__name__}.{name} is "
+                            f"{type(orig).__name__}, not a tensor that can be pruned")
         scores = orig if importance_scores is None else importance_scores
         if tuple(scores.shape) != tuple(orig.shape):
             raise ValueError(f"importance_scores should have the same shape as parameter "
-                             f"{name} of {module}")
+                             f"{name} of {module}, got {tuple(scores.shape)} vs "
+                             f"{tuple(orig.shape)}")
         if old is None:
-            module.register_parameter(name + "_orig", orig)
-            del module._parameters[name]
             default_mask = _mt.ones_like(orig)
         else:
             default_mask = getattr(module, name + "_mask").detach().clone()
-        with _mt.no_grad():
-            mask = method.compute_mask(scores.detach(), default_mask=default_mask)
+            container = old if isinstance(old, PruningContainer) else PruningContainer(old)
+            container.add_pruning_method(method)
+            method = container
+        try:
+            with _mt.no_grad():
+                mask = method.compute_mask(scores.detach(), default_mask=default_mask)
+            if old is None:  # a buffer is refused here (TypeError), before anything changed
+                module.register_parameter(name + "_orig", orig)
+                del module._parameters[name]
+        except BaseException:
+            if isinstance(old, PruningContainer):
+                old._pruning_methods = old._pruning_methods[:-1]
+            raise
+        if old_key is not None:
+            del module._forward_pre_hooks[old_key]
         module.register_buffer(name + "_mask", mask)
         object.__setattr__(module, name, method.apply_mask(module))
         module.register_forward_pre_hook(method)
@@ -153,7 +177,7 @@ class PruningContainer(BasePruningMethod):
                                           default_mask.reshape(-1).index_select(0, keep))
             return mask.reshape(-1).index_copy(0, keep, partial.to(mask.dtype)).reshape(t.shape)
         if method.PRUNING_TYPE == "structured":
-            dim = method.dim if method.dim >= 0 else t.dim() + method.dim
+            dim = _check_structured(t, method.dim)
             others = tuple(d for d in range(t.dim()) if d != dim)
             keep = (default_mask.sum(others) != 0).nonzero().reshape(-1)
             partial = method.compute_mask(t.index_select(dim, keep),
@@ -218,13 +242,13 @@ class RandomStructured(BasePruningMethod):
         self.amount, self.dim = amount, dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        _check_structured(t)
-        size = t.shape[self.dim]
+        dim = _check_structured(t, self.dim)
+        size = t.shape[dim]
         k = _n_to_prune(self.amount, size)
         if k == 0:
             return default_mask
         _, keep = _mt.topk(_mt.rand(size, device=t.device), size - k)
-        return _channel_mask(t, self.dim % t.dim(), keep, default_mask)
+        return _channel_mask(t, dim, keep, default_mask)
 
 
 class LnStructured(BasePruningMethod):
@@ -235,14 +259,14 @@ class LnStructured(BasePruningMethod):
         self.amount, self.n, self.dim = amount, n, dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        _check_structured(t)
-        dim = self.dim % t.dim()
+        dim = _check_structured(t, self.dim)
         size = t.shape[dim]
         k = _n_to_prune(self.amount, size)
+        others = [d for d in range(t.dim()) if d != dim]
+        # torch.norm's rules (and errors, even when k is 0), as PyTorch's pruning uses
+        norms = _mt.norm(t, p=self.n, dim=others)
         if k == 0:
             return default_mask
-        others = tuple(d for d in range(t.dim()) if d != dim)
-        norms = _mt.linalg.vector_norm(t, self.n, others)
         _, keep = _mt.topk(norms, size - k)
         return _channel_mask(t, dim, keep, default_mask)
 
@@ -294,16 +318,24 @@ def custom_from_mask(module: Any, name: str, mask: Tensor) -> Any:
 
 def global_unstructured(parameters: Iterable[tuple[Any, str]], pruning_method: type,
                         importance_scores: dict | None = None, **kwargs: Any) -> None:
-    """Prune the given (module, name) tensors together, as if concatenated into one."""
+    """Prune the given (module, name) tensors together, as if concatenated into one: with
+    ``L1Unstructured`` and ``amount=0.8``, the 80 % of all their (still unpruned) entries with
+    the smallest magnitudes, wherever they are. ``importance_scores`` maps a (module, name)
+    pair to the scores used instead of its values."""
+    if not isinstance(parameters, Iterable):
+        raise TypeError("global_unstructured(): parameters is not an Iterable")
+    if importance_scores is not None and not isinstance(importance_scores, dict):
+        raise TypeError("global_unstructured(): importance_scores must be of type dict")
+    # a list, so that a generator is not used up by the first pass (PyTorch's is)
     params = list(parameters)
     if not params:
-        raise TypeError("global_unstructured(): parameters must be a non-empty iterable of "
-                        "(module, name) pairs")
+        raise ValueError("global_unstructured(): parameters is empty; expected (module, name) "
+                         "pairs")
     scores = importance_scores or {}
-    flat_scores = _mt.cat([scores.get((m, n), getattr(m, n)).detach().reshape(-1)
-                           for m, n in params])
-    flat_default = _mt.cat([getattr(m, n + "_mask", _mt.ones_like(getattr(m, n))).reshape(-1)
-                            for m, n in params])
+    tensors = [_global_tensor(m, n, scores) for m, n in params]
+    flat_scores = _mt.cat([score.detach().reshape(-1) for _, score in tensors])
+    flat_default = _mt.cat([getattr(m, n + "_mask", _mt.ones_like(t)).reshape(-1)
+                            for (m, n), (t, _) in zip(params, tensors)])
     method = pruning_method(**kwargs)
     method._tensor_name = "temp"
     if method.PRUNING_TYPE != "unstructured":
@@ -313,19 +345,33 @@ def global_unstructured(parameters: Iterable[tuple[Any, str]], pruning_method: t
     with _mt.no_grad():
         final = container.compute_mask(flat_scores, flat_default)
     start = 0
-    for module, name in params:
-        n = getattr(module, name).numel()
-        custom_from_mask(module, name, final[start:start + n].reshape(getattr(module,
-                                                                                name).shape))
-        start += n
+    for (module, name), (t, _) in zip(params, tensors):
+        custom_from_mask(module, name, final[start:start + t.numel()].reshape(t.shape))
+        start += t.numel()
+
+
+def _global_tensor(module: Any, name: str, scores: dict) -> tuple[Tensor, Tensor]:
+    """``module.<name>`` and its importance scores, checked for :func:`global_unstructured`."""
+    t = getattr(module, name)
+    if not isinstance(t, Tensor):
+        raise TypeError(f"global_unstructured(): {type(module).__name__}.{name} is "
+                        f"{type(t).__name__}, not a tensor that can be pruned")
+    score = scores.get((module, name), t)
+    if tuple(score.shape) != tuple(t.shape):
+        raise ValueError(f"global_unstructured(): importance_scores for "
+                         f"{type(module).__name__}.{name} have shape {tuple(score.shape)}, the "
+                         f"tensor {tuple(t.shape)}")
+    return t, score
 
 
 def remove(module: Any, name: str) -> Any:
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
+    """Make the pruning of ``module.<name>`` permanent: the masked values become the plain
+    parameter ``<name>``; ``<name>_orig``, ``<name>_mask`` and the hook go."""
+    key, hook = _find_hook(module, name)
+    if hook is not None:
+        hook.remove(module)
+        del module._forward_pre_hooks[key]
+        return module
     raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning "
                      "can be removed")
 
