@@ -16,6 +16,11 @@ refused with an ``UnpicklingError`` naming the global, before any of the file's 
 PyTorch's names resolve to mbtorch objects (``torch.float32`` to ``mbtorch.float32``,
 ``torch.nn.Parameter`` to ``mbtorch.nn.Parameter``); torch itself is never imported.
 
+Quantized tensors (qint8, quint8, qint32; per tensor or per channel) are written and read as
+PyTorch does (``torch._utils._rebuild_qtensor``), so a converted model's state dict crosses
+both ways; in safetensors a quantized tensor is its integers plus ``<key>.scale``,
+``<key>.zero_point`` (and ``<key>.axis``) tensors (``_checkpoint.safetensors_io``).
+
 Saving to a path writes a temporary file in the same folder and renames it into place, so a
 failed save leaves an earlier checkpoint intact.
 """

@@ -27,7 +27,7 @@ NOT_IN_TORCH = {
 ON_DEMAND = {"train", "train_parallel", "compat", "graph"}
 
 # Submodules that are public attributes of mbtorch (torch has each, except those above).
-SUBMODULES = {"accelerator", "amp", "compiler", "cpu", "export", "fft", "onnx", "special",
+SUBMODULES = {"accelerator", "amp", "ao", "compiler", "cpu", "export", "fft", "onnx", "special",
               "autograd", "backends", "core", "cuda", "data", "distributed", "distributions",
               "linalg", "nn",
               "optim", "serialization", "sparse", "utils"}

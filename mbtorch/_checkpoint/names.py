@@ -8,6 +8,11 @@ allow-list is PyTorch's (``torch/_weights_only_unpickler.py``): rebuild function
 ``OrderedDict``/``Counter``, dtypes, ``Size``, ``device``, ``Parameter``, storage types and
 a few builtins, plus what the user adds with ``add_safe_globals``; the modules ``sys``, ``os``,
 ``posix`` and ``nt`` stay refused whatever the user adds.
+
+Quantized tensors are written as PyTorch writes them: ``torch._utils._rebuild_qtensor(storage,
+offset, size, stride, (qscheme, scale, zero_point[, axis]), requires_grad, hooks)`` on a
+``torch.QInt8Storage`` (``QUInt8Storage``, ``QInt32Storage``) of the integer values, the
+qscheme a ``torch.per_tensor_affine`` / ``torch.per_channel_affine`` global.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from collections import Counter, OrderedDict
 from typing import Any, Callable, Iterable
 
 from ..core import dtypes as _dt
+from ..core import quantized as _q
 from ..core.device import device
 from ..core.tensor import Size, Tensor
 
 __all__ = [
     "TorchName", "StorageType", "STORAGE_NAMES", "STORAGE_GLOBALS", "REBUILD_TENSOR_V2",
-    "REBUILD_PARAMETER", "REBUILD_FROM_TYPE_V2", "TORCH_SIZE", "TORCH_DEVICE", "BLOCKED_MODULES",
+    "REBUILD_PARAMETER", "REBUILD_FROM_TYPE_V2", "REBUILD_QTENSOR", "QSTORAGE_NAMES",
+    "TORCH_SIZE", "TORCH_DEVICE", "BLOCKED_MODULES",
     "UNSUPPORTED", "torch_name_of", "allowed_globals", "add_safe_globals", "get_safe_globals",
     "clear_safe_globals", "remove_safe_globals", "user_globals",
 ]
@@ -47,12 +54,13 @@ class TorchName:
 
 class StorageType:
     """``torch.FloatStorage`` and friends as read from a checkpoint: only the element type of
-    the storage matters to mbtorch."""
+    the storage matters to mbtorch (``dtype``: that of its values; ``quantized``: qint8,
+    quint8 or qint32 for PyTorch's quantized storages, whose values are int8, uint8, int32)."""
 
-    __slots__ = ("name", "dtype")
+    __slots__ = ("name", "dtype", "quantized")
 
-    def __init__(self, name: str, dtype: _dt.dtype) -> None:
-        self.name, self.dtype = name, dtype
+    def __init__(self, name: str, dtype: _dt.dtype, quantized: _dt.dtype | None = None) -> None:
+        self.name, self.dtype, self.quantized = name, dtype, quantized
 
     def __repr__(self) -> str:
         return f"torch.{self.name}"
@@ -66,30 +74,36 @@ STORAGE_NAMES = {
     _dt.complex128: "ComplexDoubleStorage",
 }
 """The legacy typed-storage class PyTorch names in a storage's persistent id, by dtype."""
-STORAGE_GLOBALS = {d: TorchName("torch", n) for d, n in STORAGE_NAMES.items()}
+QSTORAGE_NAMES = {_dt.qint8: "QInt8Storage", _dt.quint8: "QUInt8Storage",
+                  _dt.qint32: "QInt32Storage"}
+"""The same for quantized tensors' storages (their values: int8, uint8, int32)."""
+STORAGE_GLOBALS = {d: TorchName("torch", n) for d, n in {**STORAGE_NAMES,
+                                                           **QSTORAGE_NAMES}.items()}
 REBUILD_TENSOR_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
 REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
 REBUILD_FROM_TYPE_V2 = TorchName("torch._tensor", "_rebuild_from_type_v2")
+REBUILD_QTENSOR = TorchName("torch._utils", "_rebuild_qtensor")
 TORCH_SIZE = TorchName("torch", "Size")
 TORCH_DEVICE = TorchName("torch", "device")
 _CHECKPOINT_DTYPES = _dt.ALL_DTYPES + (_dt.complex64, _dt.complex128)
-_DTYPE_GLOBALS = {d: TorchName("torch", d.name) for d in _CHECKPOINT_DTYPES}
+_DTYPE_GLOBALS = {d: TorchName("torch", d.name)
+                  for d in _CHECKPOINT_DTYPES + _dt.QUANTIZED_DTYPES}
+_QSCHEME_GLOBALS = {s: TorchName("torch", s.name) for s in _q.qscheme}
 
 BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 
 _NO_COMPLEX = "mbtorch stores no complex32 (ComplexHalf) tensors"
-_NO_QUANT = "mbtorch has no quantized tensors in checkpoints"
+_NO_QUANT = "mbtorch has no 4-bit or 2-bit quantized tensors"
 _NO_KIND = "mbtorch has only dense strided tensors"
 UNSUPPORTED: dict[str, str] = {
     **{f"torch.{n}": _NO_COMPLEX for n in ("ComplexHalfStorage",)},
-    **{f"torch.{n}": _NO_QUANT for n in ("qint8", "quint8", "qint32", "quint4x2", "quint2x4",
-                                          "QInt8Storage", "QUInt8Storage", "QInt32Storage",
-                                          "QUInt4x2Storage", "QUInt2x4Storage")},
+    **{f"torch.{n}": _NO_QUANT for n in ("quint4x2", "quint2x4", "QUInt4x2Storage",
+                                          "QUInt2x4Storage")},
     **{f"torch.{n}": "mbtorch has no such dtype" for n in (
         "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
         "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "bits8", "bits16")},
     **{f"torch._utils.{n}": _NO_KIND for n in (
-        "_rebuild_qtensor", "_rebuild_sparse_tensor", "_rebuild_nested_tensor",
+        "_rebuild_sparse_tensor", "_rebuild_nested_tensor",
         "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
         "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor")},
     "torch.serialization._get_layout": _NO_KIND,
@@ -110,7 +124,9 @@ def torch_name_of(obj: Any) -> TorchName | None:
     if type(obj) is TorchName:
         return obj
     if type(obj) is _dt.dtype:
-        return _DTYPE_GLOBALS[obj]
+        return _DTYPE_GLOBALS[obj._public]
+    if type(obj) is _q.qscheme:
+        return _QSCHEME_GLOBALS[obj]
     if isinstance(obj, type):
         return _class_globals().get(obj)
     return None
@@ -131,8 +147,10 @@ def allowed_globals() -> dict[str, Any]:
         "torch.UntypedStorage": untyped, "torch.storage.UntypedStorage": untyped,
         "torch._tensor._rebuild_from_type_v2": storage.rebuild_from_type_v2,
     }
-    rc.update({f"torch.{d.name}": d for d in _CHECKPOINT_DTYPES})
+    rc.update({f"torch.{d.name}": d for d in _CHECKPOINT_DTYPES + _dt.QUANTIZED_DTYPES})
     rc.update({f"torch.{n}": StorageType(n, d) for d, n in STORAGE_NAMES.items()})
+    rc.update({f"torch.{n}": StorageType(n, d._storage, d) for d, n in QSTORAGE_NAMES.items()})
+    rc.update({f"torch.{s.name}": s for s in _q.qscheme})
     rc.update({f"torch._utils.{n}": f for n, f in storage.REBUILD_FUNCTIONS.items()})
     return rc
 

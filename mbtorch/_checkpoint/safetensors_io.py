@@ -5,6 +5,13 @@ around them — nested dicts, lists, tuples and plain values (None, bool, int, f
 JSON in the header's metadata under ``mbtorch.structure``. Loading parses JSON and raw tensor
 bytes only, so it can never execute code. A safetensors file without that metadata loads as a
 flat dict of tensors.
+
+A quantized tensor ``K`` (qint8, quint8, qint32) is stored as safetensors tensors any tool can
+read: ``K`` its integers (I8, U8, I32; the dtype follows from them), ``K.scale`` (F64) and
+``K.zero_point`` (I64) — 0-d for a per-tensor affine tensor, 1-d along the axis for a
+per-channel one, which also has ``K.axis`` (I64, 0-d). Its structure entry names those keys
+(``"quantized": {"scale": ..., "zero_point": ..., "axis": ...}``), so the tensor comes back
+quantized; a file without mbtorch's structure loads them as the plain tensors they are.
 """
 
 from __future__ import annotations
@@ -40,15 +47,44 @@ def looks_like_safetensors(head: bytes) -> bool:
     return len(head) >= 9 and head[8:9] == b"{"
 
 
+def _claim(key: str, t: Tensor, tensors: dict[str, Tensor]) -> str:
+    base, n = key, 1
+    while key in tensors:
+        key, n = f"{base}#{n}", n + 1
+    tensors[key] = t
+    return key
+
+
+def _encode_quantized(t: Tensor, key: str, tensors: dict[str, Tensor]) -> dict:
+    """The integers under ``key``, the quantization beside them (see the module docstring)."""
+    from .. import tensor as new_tensor
+    from ..core import quantized as _q
+
+    scheme = t.qscheme()
+    entry: dict[str, Any] = {}
+    if scheme is _q.per_tensor_affine:
+        params = {"scale": new_tensor(t.q_scale(), dtype=_dt.float64),
+                  "zero_point": new_tensor(t.q_zero_point(), dtype=_dt.int64)}
+    elif scheme is _q.per_channel_affine:
+        params = {"scale": t.q_per_channel_scales(),
+                  "zero_point": t.q_per_channel_zero_points(),
+                  "axis": new_tensor(t.q_per_channel_axis(), dtype=_dt.int64)}
+    else:
+        raise TypeError(f"save(): a {scheme} quantized tensor cannot be saved as safetensors "
+                        "(per_tensor_affine and per_channel_affine can)")
+    for name, value in params.items():
+        entry[name] = _claim(f"{key}.{name}", value.cpu(), tensors)
+    return entry
+
+
 def _encode(obj: Any, path: str, tensors: dict[str, Tensor]) -> Any:
     if isinstance(obj, Tensor):
-        key = path or "tensor"
-        base, n = key, 1
-        while key in tensors:
-            key, n = f"{base}#{n}", n + 1
-        tensors[key] = obj
-        return {"__tensor__": key, "device": str(obj.device),
-                "requires_grad": bool(obj.requires_grad)}
+        node = {"device": str(obj.device), "requires_grad": bool(obj.requires_grad)}
+        if obj.is_quantized:
+            key = _claim(path or "tensor", obj.int_repr(), tensors)
+            return {"__tensor__": key, **node,
+                    "quantized": _encode_quantized(obj, key, tensors)}
+        return {"__tensor__": _claim(path or "tensor", obj, tensors), **node}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         if isinstance(obj, float) and not np.isfinite(obj):
             return {"__float__": repr(obj)}
@@ -132,6 +168,8 @@ def _decode(node: Any, arrays: dict[str, Any], restore: Restore, path: str) -> A
                 raise CheckpointError(f"load(): '{path}' refers to tensor '{key}' that the file "
                                       "does not hold")
             t = restore(from_numpy(arrays.pop(key)), node.get("device", "cpu"))
+            if "quantized" in node:
+                return _decode_quantized(t, node["quantized"], arrays, path)
             if node.get("requires_grad"):
                 t.requires_grad_(True)
             return t
@@ -147,6 +185,27 @@ def _decode(node: Any, arrays: dict[str, Any], restore: Restore, path: str) -> A
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
     raise CheckpointError(f"load(): '{path}' has an unknown structure entry {node!r}")
+
+
+def _decode_quantized(values: Tensor, entry: Any, arrays: dict[str, Any], path: str) -> Tensor:
+    from .. import from_numpy
+    from ..core import quantized as _q
+    from .storage import quantized_from
+
+    if not isinstance(entry, dict) or not {"scale", "zero_point"} <= set(entry):
+        raise CheckpointError(f"load(): '{path}' has a malformed quantized entry {entry!r:.80}")
+    params = {}
+    for name, key in entry.items():
+        if key not in arrays:
+            raise CheckpointError(f"load(): '{path}' refers to tensor '{key}' that the file "
+                                  "does not hold")
+        params[name] = from_numpy(arrays.pop(key)).to(values.device)
+    if "axis" not in params:
+        qparams = (_q.per_tensor_affine, params["scale"].item(), params["zero_point"].item())
+    else:
+        qparams = (_q.per_channel_affine, params["scale"], params["zero_point"],
+                   params["axis"].item())
+    return quantized_from(values, qparams, "load")
 
 
 def read_safetensors(data: bytes, path: str, restore: Restore) -> Any:

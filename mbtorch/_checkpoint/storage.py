@@ -28,7 +28,7 @@ _MAX_DIMS = 64
 
 __all__ = [
     "CheckpointError", "WeightsOnlyUnpicklingError", "Storage", "StorageTable",
-    "REBUILD_FUNCTIONS", "check_arguments", "rebuild_from_type_v2", "restorer",
+    "REBUILD_FUNCTIONS", "check_arguments", "rebuild_from_type_v2", "restorer", "quantized_from",
 ]
 
 
@@ -41,14 +41,16 @@ class WeightsOnlyUnpicklingError(pickle.UnpicklingError, CheckpointError):
 
 
 class Storage:
-    """One storage of a checkpoint: element type, element count and saved location."""
+    """One storage of a checkpoint: element type, element count and saved location
+    (``quantized``: qint8, quint8 or qint32 for a quantized tensor's storage, whose
+    ``dtype`` is that of its integers)."""
 
-    __slots__ = ("key", "dtype", "numel", "location", "_table", "_root")
+    __slots__ = ("key", "dtype", "numel", "location", "quantized", "_table", "_root")
 
     def __init__(self, key: str, dtype: _dt.dtype, numel: int, location: str,
-                 table: "StorageTable") -> None:
+                 table: "StorageTable", quantized: _dt.dtype | None = None) -> None:
         self.key, self.dtype, self.numel, self.location = key, dtype, numel, location
-        self._table, self._root = table, None
+        self.quantized, self._table, self._root = quantized, table, None
 
     def root(self) -> Tensor:
         """The storage as a flat tensor, read and placed on first use."""
@@ -105,8 +107,10 @@ class StorageTable:
         found = self._storages.get(key)
         if found is None:
             self._check_limit(key, stype.dtype, numel)
-            found = self._storages[key] = Storage(key, stype.dtype, numel, location, self)
-        elif found.dtype is not stype.dtype or found.numel != numel:
+            found = self._storages[key] = Storage(key, stype.dtype, numel, location, self,
+                                                  stype.quantized)
+        elif (found.dtype is not stype.dtype or found.quantized is not stype.quantized
+              or found.numel != numel):
             raise CheckpointError(f"load(): storage '{key}' is used as {found.dtype} x "
                                   f"{found.numel} and as {stype.dtype} x {numel}")
         return found
@@ -173,6 +177,9 @@ def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any) -
 def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any,
                        requires_grad: Any = False, backward_hooks: Any = None,
                        metadata: Any = None) -> Tensor:
+    if type(storage) is Storage and storage.quantized is not None:
+        raise CheckpointError(f"_rebuild_tensor_v2(): a plain tensor on a {storage.quantized} "
+                              "storage (quantized tensors are rebuilt by _rebuild_qtensor)")
     t = _view(storage, storage_offset, size, stride, "_rebuild_tensor_v2")
     if requires_grad:
         t.requires_grad_(True)
@@ -220,9 +227,67 @@ def _rebuild_parameter_with_state(data: Any, requires_grad: Any, backward_hooks:
     return p
 
 
+def _rebuild_qtensor(storage: Any, storage_offset: Any, size: Any, stride: Any,
+                     quantizer_params: Any, requires_grad: Any, backward_hooks: Any) -> Tensor:
+    """A quantized tensor (PyTorch's ``torch._utils._rebuild_qtensor``): its integers viewed
+    from the storage, made a quantized tensor with the saved scale(s) and zero point(s)."""
+    fn = "_rebuild_qtensor"
+    if type(storage) is not Storage or storage.quantized is None:
+        raise CheckpointError(f"{fn}(): expected a quantized storage (QInt8Storage, "
+                              f"QUInt8Storage, QInt32Storage), got {_describe(storage)}")
+    if requires_grad:
+        raise CheckpointError(f"{fn}(): a quantized tensor cannot require grad")
+    if storage._table.fetch is None:  # the values (and per-channel scales) come after the pickle
+        raise CheckpointError(f"{fn}(): quantized tensors in PyTorch's legacy (non-zip) format "
+                              "are not supported; re-save the checkpoint in the zip format")
+    values = _view(storage, storage_offset, size, stride, fn)
+    return quantized_from(values, quantizer_params, fn)
+
+
+def _describe(storage: Any) -> str:
+    return f"a {storage.dtype} storage" if type(storage) is Storage else type(storage).__name__
+
+
+def quantized_from(values: Tensor, params: Any, fn: str) -> Tensor:
+    """``values`` (int8, uint8, int32) as a quantized tensor with PyTorch's ``params``:
+    ``(per_tensor_affine, scale, zero_point)`` or ``(per_channel_affine, scales,
+    zero_points, axis)`` (tensors or lists), checked before use."""
+    from .. import _make_per_channel_quantized_tensor, _make_per_tensor_quantized_tensor
+    from .. import tensor as new_tensor
+    from ..core import quantized as _q
+
+    scheme = params[0] if isinstance(params, tuple) and params else None
+    if scheme is _q.per_tensor_affine and len(params) == 3:
+        _, scale, zero_point = params
+        if type(scale) not in (float, int) or type(zero_point) is not int:
+            raise CheckpointError(f"{fn}(): per-tensor scale and zero point must be numbers, "
+                                  f"got {params!r:.120}")
+        return _make_per_tensor_quantized_tensor(values, float(scale), zero_point)
+    if scheme is _q.per_channel_affine and len(params) == 4:
+        _, scales, zero_points, axis = params
+        if type(axis) is not int or not 0 <= axis < values.ndim:
+            raise CheckpointError(f"{fn}(): per-channel axis {axis!r:.40} is out of range for "
+                                  f"a tensor of size {tuple(values.shape)}")
+        scales, zero_points = (new_tensor(p) if isinstance(p, list) else p
+                               for p in (scales, zero_points))
+        n = values.shape[axis]
+        if any(not isinstance(p, Tensor) or p.ndim != 1 or p.numel() != n
+               for p in (scales, zero_points)):
+            raise CheckpointError(f"{fn}(): per-channel scales and zero points must be 1-d "
+                                  f"with {n} values (size[axis])")
+        if zero_points.dtype.is_floating_point:  # PyTorch writes float_qparams so too
+            raise CheckpointError(f"{fn}(): float zero points (per_channel_affine_float_qparams"
+                                  ", PyTorch's quantized embeddings) are not supported")
+        return _make_per_channel_quantized_tensor(values, scales, zero_points, axis)
+    if scheme is _q.per_channel_affine_float_qparams:
+        raise CheckpointError(f"{fn}(): per_channel_affine_float_qparams (float zero points, "
+                              "quantized embeddings) is not supported by mbtorch")
+    raise CheckpointError(f"{fn}(): unsupported quantizer parameters {params!r:.120}")
+
+
 REBUILD_FUNCTIONS: dict[str, Callable] = {f.__name__: f for f in (
     _rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter,
-    _rebuild_parameter_with_state)}
+    _rebuild_parameter_with_state, _rebuild_qtensor)}
 """PyTorch's rebuild functions (``torch._utils.<name>``) that mbtorch implements."""
 
 

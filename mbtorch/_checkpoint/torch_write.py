@@ -10,6 +10,12 @@ that shared storage share it in the file and again after loading. The zip holds
 ``archive/data.pkl``, ``archive/data/<key>`` (the storages' raw little-endian bytes, each
 aligned to 64 bytes in the file as PyTorch aligns them), ``archive/byteorder``,
 ``archive/version`` and ``archive/.data/serialization_id``, in PyTorch's order.
+
+A quantized tensor is written as ``Tensor.__reduce_ex__`` writes it: a call of
+``torch._utils._rebuild_qtensor(storage, offset, size, stride, qparams, requires_grad,
+OrderedDict())`` on a ``QInt8Storage`` (``QUInt8Storage``, ``QInt32Storage``) of its integers,
+``qparams`` being ``(torch.per_tensor_affine, scale, zero_point)`` or
+``(torch.per_channel_affine, scales (float64), zero_points (int64), axis)``.
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from collections import OrderedDict
 from typing import Any
 
 from ..core import dtypes as _dt
+from ..core import quantized as _q
 from ..core.device import device
 from ..core.tensor import Size, Tensor
 from .names import (
     REBUILD_FROM_TYPE_V2,
     REBUILD_PARAMETER,
+    REBUILD_QTENSOR,
     REBUILD_TENSOR_V2,
     STORAGE_GLOBALS,
     TORCH_DEVICE,
@@ -54,6 +62,8 @@ class _SavedStorage:
     def __init__(self, key: str, root: Tensor, numel: int) -> None:
         self.key, self.root, self.numel = key, root, numel
         self.dtype, self.location = root.dtype, str(root.device)
+        if root.is_quantized:  # the storage holds its integers (named by the quantized dtype)
+            self.root = _q.int_view(root)
 
     def host_bytes(self) -> Any:
         """The storage's memory as flat little-endian bytes (a NumPy uint8 array)."""
@@ -108,7 +118,7 @@ class CheckpointPickler(pickle._Pickler):
         kind = type(obj)
         if kind is TorchName:
             return obj.name  # written by save_global below
-        if kind is _dt.dtype:
+        if kind is _dt.dtype or kind is _q.qscheme:
             return obj.name
         if kind is device:
             return TORCH_DEVICE, (obj.type,) if obj.index is None else (obj.type, obj.index)
@@ -144,6 +154,11 @@ class CheckpointPickler(pickle._Pickler):
 
         saved, offset, stride = self._storage_of(t)
         geometry = (saved, offset, tuple(t.shape), stride)
+        if t.is_quantized:
+            if type(t) is not Tensor:
+                raise RuntimeError(f"save(): a quantized {type(t).__name__} cannot be saved "
+                                   "(PyTorch saves quantized tensors only as plain tensors)")
+            return REBUILD_QTENSOR, geometry + (_qparams(t), False, OrderedDict())
         if type(t) is Parameter:
             data = _Rebuild(REBUILD_TENSOR_V2, geometry + (False, OrderedDict()))
             return REBUILD_PARAMETER, (data, bool(t.requires_grad), OrderedDict())
@@ -151,6 +166,17 @@ class CheckpointPickler(pickle._Pickler):
         if type(t) is Tensor:
             return REBUILD_TENSOR_V2, args
         return REBUILD_FROM_TYPE_V2, (REBUILD_TENSOR_V2, type(t), args, {})
+
+
+def _qparams(t: Tensor) -> tuple:
+    """What PyTorch writes of a quantized tensor's quantization (its ``__reduce_ex__``)."""
+    scheme = t.qscheme()
+    if scheme is _q.per_tensor_affine:
+        return _q.per_tensor_affine, t.q_scale(), t.q_zero_point()
+    if scheme in (_q.per_channel_affine, _q.per_channel_affine_float_qparams):
+        return (_q.per_channel_affine, t.q_per_channel_scales(), t.q_per_channel_zero_points(),
+                t.q_per_channel_axis())
+    raise RuntimeError(f"save(): Serialization is not supported for tensors of type {scheme}")
 
 
 def _pickle(obj: Any, protocol: int, legacy: bool = False) -> tuple[bytes, list[_SavedStorage]]:

@@ -177,6 +177,8 @@ class iinfo:  # noqa: N801
     def __init__(self, type: dt.dtype):  # noqa: A002
         if type.category >= dt.FLOATING_CATEGORY:
             raise TypeError(f"iinfo(): {type} is not an integer dtype")
+        if type._storage is not None:  # as PyTorch's: no limits of a quantized dtype
+            raise NotImplementedError(f'"dtype" not implemented for \'{type.scalar_name}\'')
         info = np.iinfo(NUMPY_DTYPES[type]) if type is not dt.bool else None
         self.dtype = type.name
         self.bits = type.itemsize * 8

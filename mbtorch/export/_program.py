@@ -128,16 +128,17 @@ class ExportedProgram:
     def __call__(self, *args: Any) -> Any:
         return self.module()(*args)
 
-    def run(self, user_inputs: list, state: dict[str, Tensor]) -> list:
+    def run(self, user_inputs: list, state: dict[str, Tensor],
+            observe: dict | None = None) -> list:
         """The outputs for ``user_inputs``, on their device (state and constants must be
-        there too: ``module().to(device)`` moves them)."""
+        there too: ``module().to(device)`` moves them); ``observe`` as ``interpret``'s."""
         device = user_inputs[0].device if user_inputs else None
         sizes = self.bind_sizes(user_inputs)
         feeds = self.feeds(user_inputs, state)
         for v, t in feeds.items():
             if device is not None and t.device != device:
                 feeds[v] = t.to(device)  # lifted constants live with the program
-        return interpret(self.graph, feeds, device, sizes or None)
+        return interpret(self.graph, feeds, device, sizes or None, observe)
 
     def bind_sizes(self, user_inputs: list) -> dict[str, int]:
         """Each symbol's size in ``user_inputs``, checked: static dims equal, dynamic ones in

@@ -148,7 +148,7 @@ class Tracer:
         if role not in ROLES:
             raise ValueError(f"placeholder(): role must be one of {ROLES}, got {role!r}")
         hint = "".join(c if c.isalnum() else "_" for c in target) or role
-        v = self.graph.new_value(hint, t._shape, t._dtype, t._device)
+        v = self.graph.new_value(hint, t._shape, _graph_dtype(t._dtype), t._device)
         node = Node(PLACEHOLDER, outputs=[v], role=role, target=target)
         v.producer = node
         self.graph.nodes.append(node)
@@ -161,7 +161,7 @@ class Tracer:
         values[key] = (weakref.ref(t, lambda _, key=key: values.pop(key, None)), v)
 
     def _bind(self, t: Tensor, node: Node, hint: str) -> Value:
-        v = self.graph.new_value(hint, t._shape, t._dtype, t._device)
+        v = self.graph.new_value(hint, t._shape, _graph_dtype(t._dtype), t._device)
         v.producer = node
         node.outputs.append(v)
         self._remember(t, v)
@@ -248,3 +248,9 @@ class Tracer:
         self.graph.outputs = [self.value_of(t) if isinstance(t, Tensor) else t
                               for t in outputs]
         self.graph.output_spec = spec
+
+
+def _graph_dtype(d: Any) -> Any:
+    """A graph value's dtype: a quantized tensor is its integers there (its scale and zero
+    point are the inputs of the quantize and dequantize nodes around it)."""
+    return d._storage if d._q is not None else d

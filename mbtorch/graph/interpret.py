@@ -25,10 +25,12 @@ _COPY, _AS_STRIDED = dispatch.Op.COPY_, dispatch.Op.AS_STRIDED
 
 
 def interpret(graph: Graph, feeds: dict[Value, Tensor], device: Any = None,
-              sizes: dict[str, int] | None = None) -> list:
+              sizes: dict[str, int] | None = None, observe: dict | None = None) -> list:
     """The graph's outputs for ``feeds`` (a tensor per placeholder value). Ops with no tensor
     input (factories, random bits) run on ``device`` (default: where they were recorded).
-    ``sizes``: the value of each symbol of a graph with dynamic dimensions."""
+    ``sizes``: the value of each symbol of a graph with dynamic dimensions. ``observe``:
+    a callable per value, given its tensor once it is computed (the observers of
+    ``mbtorch.ao.quantization.quantize_pt2e``)."""
     env: dict[Value, Tensor] = {}
     for node in graph.nodes:
         if node.kind == PLACEHOLDER:
@@ -46,6 +48,10 @@ def interpret(graph: Graph, feeds: dict[Value, Tensor], device: Any = None,
             env[node.outputs[0]] = empty_on(shape, dtype, d, be)
         else:  # pragma: no cover - Graph holds only these kinds
             raise RuntimeError(f"interpret(): unknown node kind {node.kind!r}")
+        if observe:
+            for v in node.outputs:
+                if v in observe:
+                    observe[v](env[v])
     return [env[v] if isinstance(v, Value) else v for v in graph.outputs]
 
 
@@ -54,6 +60,10 @@ def _checked_feed(v: Value, t: Any, target: str, sizes: dict | None) -> Tensor:
         raise TypeError(f"interpret(): placeholder {target!r} needs a Tensor, got "
                         f"{type(t).__name__}")
     shape = substitute(v.shape, sizes) if sizes else v.shape
+    if t._dtype._q is not None and t._dtype._storage is v.dtype:  # the integers it holds
+        from ..core.quantized import int_view
+
+        t = int_view(t)
     if t._shape != shape or t._dtype is not v.dtype:
         raise RuntimeError(f"interpret(): placeholder {target!r} was traced as "
                            f"{v.type_str()}, got {t._dtype.name}{list(t._shape)}")

@@ -4,8 +4,12 @@
 (``onnx`` helpers, opset 18 by default, weights as initializers, external data past 2 GB),
 checks it with ``onnx.checker.check_model(full_check=True)`` and writes it atomically. An op
 with no translation raises ``UnsupportedOperatorError`` naming the op and the graph node.
+Quantized models export in QDQ form (``QuantizeLinear``/``DequantizeLinear`` around float
+ops, integer weights as int8 initializers), which onnxruntime runs with integer kernels.
 ``load(f)`` reads an ONNX model (ours, ``torch.onnx.export``'s, anyone's in the default
-domain) as an ``nn.Module`` that runs on any mbtorch device through the op registry.
+domain) as an ``nn.Module`` that runs on any mbtorch device through the op registry,
+including QDQ models and the integer operators onnxruntime's quantization tools write (with
+its ``com.microsoft`` ``QGemm`` and ``QLinear*`` contrib operators).
 Needs the ``onnx`` extra (``pip install 'mbtorch[onnx]'``); ``import mbtorch`` never imports
 ``onnx``.
 """

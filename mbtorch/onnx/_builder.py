@@ -36,7 +36,9 @@ _ONNX_TYPES = {
 
 
 def onnx_dtype(dtype: Any, where: str) -> int:
-    """The ``TensorProto`` element type of an mbtorch dtype (``where`` names the value)."""
+    """The ``TensorProto`` element type of an mbtorch dtype (``where`` names the value); a
+    quantized dtype's is that of its integer values (what ``QuantizeLinear`` makes)."""
+    dtype = dtype._storage or dtype
     try:
         return _ONNX_TYPES[dtype.name]
     except KeyError:
@@ -161,6 +163,7 @@ class Builder:
 
 def np_dtype(dtype: Any) -> Any:
     """The NumPy dtype a constant of mbtorch ``dtype`` is written with."""
+    dtype = dtype._storage or dtype
     if dtype.name == "bfloat16":
         import ml_dtypes
 

@@ -4,7 +4,8 @@ The file is read and checked (``onnx.checker``) before anything else; every oper
 looked up at load time, so an unsupported one fails then, naming the operator and the node.
 Weights become the module's parameters (floating) and buffers (the rest), so ``.to(device)``
 moves them; a call interprets the nodes in order through mbtorch's ops (``_import_ops``,
-``_import_shape``, ``_import_nn``), after checking each input's dtype and static dims.
+``_import_shape``, ``_import_nn``, ``_import_quant``), after checking each input's dtype and
+static dims.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .. import nn
 from ..core import dtypes as dt
-from . import _import_nn, _import_shape  # noqa: F401  (register the operators)
+from . import _import_nn, _import_quant, _import_shape  # noqa: F401  (register operators)
 from ._builder import _ONNX_TYPES, UnsupportedOperatorError
 from ._import_ops import IMPORTS, Run
+from ._import_quant import CONTRIB
 
 _DTYPES = {code: name for name, code in _ONNX_TYPES.items()}  # the exporter's table, inverted
 _MAX_OPSET = 23
@@ -94,6 +96,10 @@ def _read(f: Any) -> tuple[onnx.ModelProto, str]:
     return model, where
 
 
+def _contrib(node: Any) -> bool:
+    return node.domain == "com.microsoft" and node.op_type in CONTRIB
+
+
 def _check(model: onnx.ModelProto, where: str) -> int:
     try:
         onnx.checker.check_model(model)
@@ -104,10 +110,11 @@ def _check(model: onnx.ModelProto, where: str) -> int:
     for imp in model.opset_import:
         if imp.domain in ("", "ai.onnx"):
             opset = imp.version
-        elif any(n.domain == imp.domain for n in model.graph.node):
+        elif any(n.domain == imp.domain and not _contrib(n) for n in model.graph.node):
             raise UnsupportedOperatorError(f"mbtorch.onnx.load(): {where!r} uses the operator "
                                            f"domain {imp.domain!r}; only the default ONNX "
-                                           "domain is supported")
+                                           "domain is supported (and onnxruntime's quantized "
+                                           f"{', '.join(sorted(CONTRIB))} of com.microsoft)")
     if not 7 <= opset <= _MAX_OPSET:
         raise UnsupportedOperatorError(f"mbtorch.onnx.load(): {where!r} uses opset {opset}; "
                                        f"supported: 7 to {_MAX_OPSET}")

@@ -1,6 +1,6 @@
 """The translation of an ``ExportedProgram``'s graph into an ONNX ``ModelProto``: inputs and
 weights declared, each live node translated in order (``TRANSLATIONS``: ``_ops_math``,
-``_ops_shape``; writes: ``_writes``), outputs named, the result checked with
+``_ops_shape``, ``_ops_quant``; writes: ``_writes``), outputs named, the result checked with
 ``onnx.checker.check_model(full_check=True)``."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import onnx
 from onnx import helper
 
 from ..graph.ir import OP, PLACEHOLDER, TRANSFER, WRITE, Graph, SymExpr, Value
-from . import _ops_math, _ops_shape  # noqa: F401  (register the translations)
+from . import _ops_math, _ops_quant, _ops_shape  # noqa: F401  (register the translations)
 from ._builder import Builder, OnnxExporterError, UnsupportedOperatorError, onnx_dtype
 from ._context import TRANSLATIONS, Ctx
+from ._fold import fold_conv_bias
 from ._writes import VIEW_OPS, Aliases
 
 
@@ -39,7 +40,12 @@ def to_model_proto(ep: Any, opset: int, input_names: Sequence[str],
         elif any(v in used for v in node.outputs):
             _translate(b, node, i)
     outputs = _declare_outputs(b, graph, output_names, dim_names)
-    onnx_graph = helper.make_graph(b.nodes, "main_graph", inputs, outputs, b.initializers)
+    # a translation may read a weight's data and write it anew (a quantize node's int64 zero
+    # point as uint8), leaving the original unread
+    b.nodes = fold_conv_bias(b.nodes, b.initializers, {o.name for o in outputs})
+    read = {name for n in b.nodes for name in n.input}
+    weights = [t for t in b.initializers if t.name in read]
+    onnx_graph = helper.make_graph(b.nodes, "main_graph", inputs, outputs, weights)
     model = helper.make_model(onnx_graph, producer_name="mbtorch",
                               opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = min(model.ir_version, 10)  # what onnxruntime 1.17+ reads
@@ -103,6 +109,8 @@ def _declare_weights(b: Builder, ep: Any, used: set) -> None:
             continue
         t = ep.constants[node.target] if node.role == "constant" else ep.state_dict[node.target]
         b.names[v] = b.claim(node.target)
+        if t.is_quantized:  # its integers; the graph's dequantize nodes carry its qparams
+            t = t.int_repr()
         b.initializers.append(tensor_proto(t.detach().numpy(force=True), b.names[v]))
 
 

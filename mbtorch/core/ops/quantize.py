@@ -224,6 +224,10 @@ def quantize_per_channel(input: Any, scales: Any, zero_points: Any, axis: int,
         raise RuntimeError(f"{op}(): length of scales and zero_points must equal the size of "
                            f"dim {axis} ({channels}), got {scales.numel()} and "
                            f"{zero_points.numel()}")
+    if zero_points._dtype.is_floating_point:  # PyTorch: per_channel_affine_float_qparams
+        raise NotImplementedError(f"{op}(): floating-point zero_points (the "
+                                  "per_channel_affine_float_qparams scheme) are not supported; "
+                                  "pass integer zero points")
     s = tuple(float(v) for v in scales.tolist())
     z = tuple(int(v) for v in zero_points.tolist())
     _q.check_qparams(op, s, z, dtype)
@@ -270,6 +274,16 @@ def _check_fake(x: Any, quant_min: int, quant_max: int, op: str) -> None:
                            f"(got {quant_min} and {quant_max})")
 
 
+def _peek(t: Tensor, scalar: bool = False) -> Any:
+    """``t``'s value (one number with ``scalar``, else a list) for a check of the arguments,
+    read outside any graph being traced (a QAT model's zero points are buffers; the check is
+    about the example's values)."""
+    from ...graph.capture import untraced
+
+    with untraced():
+        return t.item() if scalar else t.tolist()
+
+
 def fake_quantize_per_tensor_affine(input: Any, scale: Any, zero_point: Any, quant_min: int,
                                     quant_max: int) -> Tensor:
     """Quantize to ``[quant_min, quant_max]`` and dequantize at once, differentiably (the
@@ -279,7 +293,7 @@ def fake_quantize_per_tensor_affine(input: Any, scale: Any, zero_point: Any, qua
     s, z = _fake_params(input, scale, zero_point, op)
     if s.numel() != 1 or z.numel() != 1:
         raise RuntimeError(f"{op}(): scale and zero_point must have one element each")
-    zp = int(z.item()) if not isinstance(zero_point, (int, float)) else int(zero_point)
+    zp = int(zero_point) if isinstance(zero_point, (int, float)) else int(_peek(z, True))
     if not quant_min <= zp <= quant_max:
         raise RuntimeError(f"{op}(): `zero_point` must be between `quant_min` and `quant_max` "
                            f"(got {zp} outside [{quant_min}, {quant_max}])")
@@ -298,7 +312,7 @@ def fake_quantize_per_channel_affine(input: Any, scale: Any, zero_point: Any, ax
         if not isinstance(t, Tensor) or t.ndim != 1 or t.numel() != input._shape[axis]:
             raise RuntimeError(f"{op}(): argument '{name}' must be a 1-d tensor with one "
                                f"value per index of dim {axis} ({input._shape[axis]})")
-    zps = zero_point.tolist()
+    zps = _peek(zero_point)
     if any(not quant_min <= v <= quant_max for v in zps):
         raise RuntimeError(f"{op}(): `zero_point` must be between `quant_min` and "
                            f"`quant_max` ({quant_min}, {quant_max})")

@@ -334,7 +334,7 @@ class Module(_Moves, _StateDict):
         for name, mod in self._modules.items():
             body = repr(mod).replace("\n", "\n  ")
             lines.append(f"({name}): {body}")
-        main = type(self).__name__ + "("
+        main = self._get_name() + "("
         if lines:
             if len(lines) == 1 and not self._modules:
                 return main + lines[0] + ")"
