@@ -12,12 +12,13 @@ what a sparse layout of the same tensors would take. The figures also go to
 
 Each compression is a :class:`Step`: its flag, the files it writes into ``--out`` (refused when
 present, unless ``--overwrite``) and the function that runs it on the trained model. Steps run
-in :data:`STEPS` order on the same model, so a later step (``--quantize``, to come) sees the
-pruned one; a new step adds its options in :func:`add_arguments`, its checks in
-:func:`check_args` and one entry in :data:`STEPS`.
+in :data:`STEPS` order on the same model, so a later step (``--quantize``, in
+``_train_quantize``) sees the pruned one; a new step adds its options in
+:func:`add_arguments`, its checks in :func:`check_args` and one entry in :data:`STEPS`.
 
     mbtorch-train --epochs 3 --prune 0.8                       # train, then prune 80 %
     mbtorch-train --resume runs/fashion_mnist/checkpoint.pt --epochs 0 --prune 0.8
+    mbtorch-train --resume runs/fashion_mnist/checkpoint.pt --epochs 0 --quantize static
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from . import _train_quantize
 
 __all__ = ["PRUNED", "PRUNE_REPORT", "Step", "STEPS", "Context", "add_arguments", "check_args",
            "requested", "check_out", "compress", "finish", "prunable", "sparse_bytes",
@@ -45,7 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="prune this fraction of all Conv2d/Linear weights by global L1 "
                         f"magnitude, fine-tune, save OUT/{PRUNED} and OUT/{PRUNE_REPORT}")
     g.add_argument("--finetune-epochs", type=int, default=1, metavar="N",
-                   help="epochs of fine-tuning with the pruning masks in place (0: none)")
+                   help="epochs of fine-tuning with the pruning masks in place (0: none), "
+                        "and of quantization-aware training (--quantize qat)")
+    _train_quantize.add_arguments(g)
 
 
 def check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -54,6 +59,7 @@ def check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         p.error(f"--prune must be a fraction between 0 and 1 (exclusive), got {args.prune}")
     if args.finetune_epochs < 0:
         p.error(f"--finetune-epochs must be >= 0, got {args.finetune_epochs}")
+    _train_quantize.check_args(p, args)
 
 
 @dataclass
@@ -72,7 +78,7 @@ class Context:
 @dataclass(frozen=True)
 class Step:
     flag: str  # the argparse attribute that requests the step (None: not requested)
-    files: tuple[str, ...]  # what it writes into --out
+    files: Any  # what it writes into --out: a tuple, or a function of the arguments giving one
     run: Callable[[Context], None]
 
 
@@ -82,7 +88,7 @@ def requested(args: argparse.Namespace) -> list[Step]:
 
 def check_out(args: argparse.Namespace, error: type[Exception]) -> None:
     """Refuse, before anything runs, an ``--out`` holding a requested step's results."""
-    held = [f for s in requested(args) for f in s.files
+    held = [f for s in requested(args) for f in (s.files(args) if callable(s.files) else s.files)
             if os.path.exists(os.path.join(args.out, f))]
     if held and not args.overwrite:
         raise error(f"--out: {args.out!r} already holds compression results "
@@ -230,5 +236,6 @@ def _say_prune(r: dict, out: str, say: Callable[[str], None]) -> None:
     say(f"pruned model {os.path.join(out, PRUNED)}, report {os.path.join(out, PRUNE_REPORT)}")
 
 
-# the order the steps run in; ``--quantize`` goes after pruning
-STEPS: tuple[Step, ...] = (Step("prune", (PRUNED, PRUNE_REPORT), prune_and_finetune),)
+# the order the steps run in: a pruned model is then quantized
+STEPS: tuple[Step, ...] = (Step("prune", (PRUNED, PRUNE_REPORT), prune_and_finetune),
+                           Step("quantize", _train_quantize.files_for, _train_quantize.quantize))

@@ -37,7 +37,7 @@ import sys
 import time
 from typing import Any, Sequence
 
-from . import _train_compress
+from mbtorch import _train_compress  # absolute: mpiexec may run this file as a script
 
 __all__ = [
     "CHECKPOINT", "PLOT", "UsageError", "parse_args", "build_model", "load_split", "make_loader",
@@ -332,7 +332,8 @@ def fit(args: argparse.Namespace) -> dict:
 
     dp = DataParallel()  # inert unless started by mpiexec with several processes
     if dp.active and _train_compress.requested(args):
-        raise UsageError("--prune runs in one process: prune the checkpoint without mpiexec")
+        raise UsageError("--prune and --quantize run in one process: compress the checkpoint "
+                         "without mpiexec")
     if args.batch_size % dp.world:
         raise UsageError(f"--batch-size {args.batch_size} (the global batch) must be a "
                          f"multiple of the number of processes, {dp.world}")

@@ -80,3 +80,11 @@ def mini_device() -> str:
     if not mini_available():
         pytest.fail(MINI_MISSING)
     return "mini"
+
+
+@pytest.fixture
+def data_root(tmp_path):
+    """A folder of tiny IDX files in Fashion-MNIST's layout (tests/fashion_idx.py)."""
+    from tests.fashion_idx import write_dataset
+
+    return write_dataset(tmp_path / "data")

@@ -14,7 +14,6 @@ import pytest
 
 import mbtorch
 from mbtorch import train
-from tests.test_train import _write_split
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "distill.py"
 
@@ -24,15 +23,6 @@ def _module():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-@pytest.fixture
-def data_root(tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    _write_split(str(root), True, 64, 0)
-    _write_split(str(root), False, 40, 1)
-    return str(root)
 
 
 @pytest.mark.parametrize("temperature,alpha", [(1.0, 0.5), (4.0, 0.9), (2.5, 0.0), (8.0, 1.0)])

@@ -10,38 +10,7 @@ import pytest
 import mbtorch
 from mbtorch import train
 from mbtorch.data.datasets import FashionMNIST
-from mbtorch.data.idx import write_idx
-
-FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-         False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-
-
-def _write_split(root, train_split, n, seed):
-    # two easy classes (bright top half vs bright bottom half) so a few steps learn something
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n).astype(np.uint8)
-    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
-    for i, c in enumerate(labels):
-        images[i, :14] += 150 if c == 0 else 0
-        images[i, 14:] += 150 if c == 1 else 0
-    names = FILES[train_split]
-    write_idx(os.path.join(root, names[0] + ".gz"), images)
-    write_idx(os.path.join(root, names[1]), labels)
-
-
-@pytest.fixture
-def data_root(tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    _write_split(str(root), True, 64, 0)
-    _write_split(str(root), False, 40, 1)
-    return str(root)
-
-
-def _args(data_root, out, *extra):
-    return ["--data-root", data_root, "--out", str(out), "--batch-size", "16",
-            "--limit-train", "48", "--limit-test", "32", "--no-progress",
-            "--no-malloc-tuning", *extra]
+from tests.fashion_idx import train_args as _args
 
 
 def _load(out):

@@ -12,22 +12,7 @@ import pytest
 import mbtorch
 from mbtorch import _train_compress as tc
 from mbtorch import train
-from tests.test_train import _write_split
-
-
-@pytest.fixture
-def data_root(tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    _write_split(str(root), True, 64, 0)
-    _write_split(str(root), False, 40, 1)
-    return str(root)
-
-
-def _args(data_root, out, *extra):
-    return ["--data-root", data_root, "--out", str(out), "--batch-size", "16",
-            "--limit-train", "48", "--limit-test", "32", "--no-progress",
-            "--no-malloc-tuning", *extra]
+from tests.fashion_idx import train_args as _args
 
 
 def _weights(state):

@@ -7,25 +7,10 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import mbtorch
-from mbtorch.data.idx import write_idx
-
-FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-         False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-
-
-def _write_split(root, train_split, n, seed):
-    # two easy classes (bright top half vs bright bottom half): a few steps learn them
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n).astype(np.uint8)
-    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
-    images[labels == 0, :14] += 150
-    images[labels == 1, 14:] += 150
-    write_idx(os.path.join(root, FILES[train_split][0] + ".gz"), images)
-    write_idx(os.path.join(root, FILES[train_split][1]), labels)
+from tests.fashion_idx import write_split as _write_split
 
 
 @pytest.fixture

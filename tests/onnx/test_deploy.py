@@ -14,7 +14,7 @@ import pytest
 import mbtorch
 from mbtorch import train
 from mbtorch.onnx.__main__ import main as export_main
-from tests.test_train import _write_split
+from tests.fashion_idx import write_split as _write_split
 
 REPO = Path(__file__).resolve().parents[2]
 
