@@ -67,6 +67,11 @@ NAMESPACES = (
     Namespace("torch.distributions", "torch.distributions", "mbtorch.distributions", floor=60),
     Namespace("torch.amp", "torch.amp", "mbtorch.amp"),
     Namespace("torch.backends", "torch.backends", "mbtorch.backends"),
+    # model compression (issue 20): the top-level row leaves quantization out, these count it
+    Namespace("ao.quantization", "torch.ao.quantization", "mbtorch.ao.quantization"),
+    Namespace("ao.nn.quantized", "torch.ao.nn.quantized", "mbtorch.ao.nn.quantized",
+              "modules"),
+    Namespace("nn.utils.prune", "torch.nn.utils.prune", "mbtorch.nn.utils.prune"),
 )
 
 _COUNTS = {"public": "public names", "modules": "nn.Module subclasses",
