@@ -21,13 +21,16 @@ NOT_IN_TORCH = {
               "attribute only once imported",
     "graph": "the graph layer under export and compile (IR, capture, interpreter); an "
              "attribute only once imported",
+    "vision": "torchvision's models (its own package in PyTorch's world: import "
+              "mbtorch.vision); an attribute only once imported",
 }
 
 # Submodules that become attributes only when something imports them.
-ON_DEMAND = {"train", "train_parallel", "compat", "graph"}
+ON_DEMAND = {"train", "train_parallel", "compat", "graph", "vision"}
 
 # Submodules that are public attributes of mbtorch (torch has each, except those above).
-SUBMODULES = {"accelerator", "amp", "ao", "compiler", "cpu", "export", "fft", "onnx", "special",
+SUBMODULES = {"accelerator", "amp", "ao", "compiler", "cpu", "export", "fft", "hub", "onnx",
+              "special",
               "autograd", "backends", "core", "cuda", "data", "distributed", "distributions",
               "linalg", "nn",
               "optim", "serialization", "sparse", "utils"}

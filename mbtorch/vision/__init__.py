@@ -1,0 +1,7 @@
+"""Vision models with torchvision's layout (``mbtorch.vision.models`` mirrors
+``torchvision.models``): the same architectures and state-dict key names, so torchvision
+checkpoints load unchanged."""
+
+from . import models
+
+__all__ = ["models"]
