@@ -172,7 +172,6 @@ class _Rewrite:
             for v in node.outputs:
                 for p in by_producer.get(v, []):
                     body += self._quantize(p)
-        self.graph.nodes = [n for n in self.src.graph.nodes if n.kind == PLACEHOLDER]
         self.graph.nodes = self._prune(self.head + [n for n in body if n.kind == PLACEHOLDER]
                                        + [n for n in body if n.kind != PLACEHOLDER])
         self.graph.outputs = [self._use(v, None) for v in self.src.graph.outputs]
@@ -272,8 +271,7 @@ class _Rewrite:
 
     def _prune(self, nodes: list[Node]) -> list[Node]:
         """Drop what no longer feeds anything (a weight's float parameter and transpose)."""
-        live = {v for v in self.graph.outputs if isinstance(v, Value)}
-        live |= {self._use(v, None) for v in self.src.graph.outputs if isinstance(v, Value)}
+        live = {self._use(v, None) for v in self.src.graph.outputs if isinstance(v, Value)}
         kept: list[Node] = []
         for node in reversed(nodes):
             needed = (node.kind == PLACEHOLDER and node.role == "input") or \

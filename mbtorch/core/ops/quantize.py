@@ -373,11 +373,11 @@ def on_integers(q: Tensor, fn: Any, *args: Any) -> Any:
     the result quantized as ``q``: exact, because dequantizing is increasing."""
     out = fn(_q.int_view(q), *args)
     values, rest = (out[0], out[1:]) if isinstance(out, tuple) else (out, None)
-    values = _fresh(values if values._root is None else values.contiguous())
-    if values._root is not None:
+    if values._root is not None:  # a view of q's integers: the result owns a copy
         from .copying import clone
 
-        values = _fresh(clone(values))
+        values = clone(values)
+    values = _fresh(values)
     q_out = _q.as_quantized(values, q._dtype)
     return q_out if rest is None else (q_out, *rest)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import mbtorch as mt
 from mbtorch.core.op import Op
-from mbtorch.graph.ir import OP, PLACEHOLDER
+from mbtorch.graph.ir import OP, PLACEHOLDER, Value
 
 from ..observer import HistogramObserver, PerChannelMinMaxObserver
 from .quantizer import (
@@ -85,12 +85,12 @@ def _users(graph: Any) -> dict:
     users: dict = {}
     for node in graph.nodes:
         for a in node.inputs:
-            if hasattr(a, "producer") or type(a).__name__ == "Value":
+            if isinstance(a, Value):
                 users.setdefault(a, []).append(node)
     return users
 
 
-def _is_parameter(v: Any, graph_nodes: Any = None) -> bool:
+def _is_parameter(v: Any) -> bool:
     p = getattr(v, "producer", None)
     return p is not None and p.kind == PLACEHOLDER and p.role in ("parameter", "buffer",
                                                                    "constant")
