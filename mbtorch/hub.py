@@ -53,6 +53,9 @@ VAR_DEPENDENCY = "dependencies"
 MODULE_HUBCONF = "hubconf.py"
 READ_DATA_CHUNK = 128 * 1024
 _SOURCES = ("github", "local")
+# seconds a download waits on one network read before it gives up (a stalled mirror would
+# otherwise hang the caller forever; torch.hub sets none)
+_READ_TIMEOUT = 60.0
 
 _hub_dir: str | None = None
 
@@ -131,7 +134,8 @@ def _fetch(url: str, dst: str, out: Any, progress: bool) -> str:
     """Stream ``url`` into the open file ``out``; return the sha256 hex digest."""
     sha, got = hashlib.sha256(), 0
     try:
-        response = urlopen(Request(url, headers={"User-Agent": "mbtorch.hub"}))
+        response = urlopen(Request(url, headers={"User-Agent": "mbtorch.hub"}),
+                           timeout=_READ_TIMEOUT)
     except HTTPError as exc:
         raise HTTPError(exc.url, exc.code, _advice(url, dst, f"HTTP {exc.code} {exc.reason}"),
                         exc.headers, None) from exc

@@ -161,7 +161,7 @@ class _Response:
                                    TimeoutError("timed out"),
                                    http.client.IncompleteRead(b"", 700)])
 def test_transfer_broken_off_leaves_nothing(tmp_path, monkeypatch, error):
-    monkeypatch.setattr(hub, "urlopen", lambda req: _Response(b"x" * 300, 1000, error))
+    monkeypatch.setattr(hub, "urlopen", lambda req, **kw: _Response(b"x" * 300, 1000, error))
     with pytest.raises(type(error)) as info:
         hub.download_url_to_file("https://example.invalid/w.pth", str(tmp_path / "w.pth"),
                                  progress=False)
@@ -172,14 +172,14 @@ def test_transfer_broken_off_leaves_nothing(tmp_path, monkeypatch, error):
 
 
 def test_short_transfer_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(hub, "urlopen", lambda req: _Response(b"x" * 300, 1000))
+    monkeypatch.setattr(hub, "urlopen", lambda req, **kw: _Response(b"x" * 300, 1000))
     with pytest.raises(ContentTooShortError, match="got 300 of 1000 bytes"):
         hub.download_url_to_file("https://example.invalid/w.pth", str(tmp_path / "w.pth"))
     assert _files(tmp_path) == []
 
 
 def test_no_content_length_is_fine(tmp_path, monkeypatch):
-    monkeypatch.setattr(hub, "urlopen", lambda req: _Response(b"y" * 250, None))
+    monkeypatch.setattr(hub, "urlopen", lambda req, **kw: _Response(b"y" * 250, None))
     hub.download_url_to_file("https://example.invalid/w.pth", str(tmp_path / "w.pth"),
                              progress=False)
     assert (tmp_path / "w.pth").read_bytes() == b"y" * 250
@@ -207,7 +207,7 @@ def test_unreachable_host_says_what_to_do(tmp_path):
 
 
 def test_http_error_keeps_its_type_and_code(tmp_path, monkeypatch):
-    def refuse(req):
+    def refuse(req, **kw):
         raise HTTPError(req.full_url, 404, "Not Found", {}, None)
 
     monkeypatch.setattr(hub, "urlopen", refuse)
@@ -299,7 +299,8 @@ def test_cached_file_is_reused(tmp_path, monkeypatch):
     torch.save(_torch_state(), tmp_path / "src" / "net.pth")
     calls = []
     real = hub.urlopen
-    monkeypatch.setattr(hub, "urlopen", lambda req: calls.append(req.full_url) or real(req))
+    monkeypatch.setattr(hub, "urlopen",
+                        lambda req, **kw: calls.append(req.full_url) or real(req, **kw))
     url = _url(tmp_path / "src" / "net.pth")
     first = hub.load_state_dict_from_url(url, model_dir=tmp_path / "cache", progress=False)
     second = hub.load_state_dict_from_url(url, model_dir=tmp_path / "cache", progress=False)
@@ -308,7 +309,7 @@ def test_cached_file_is_reused(tmp_path, monkeypatch):
 
 
 def test_file_placed_by_hand_loads_offline(tmp_path, monkeypatch):
-    def offline(req):
+    def offline(req, **kw):
         raise URLError("no network")
 
     monkeypatch.setattr(hub, "urlopen", offline)
@@ -485,3 +486,20 @@ def test_hub_errors(tmp_path):
     with pytest.raises(TypeError, match="dependencies' must be a list"):
         (repo / "hubconf.py").write_text("dependencies = 'numpy'\ndef f():\n    return 1\n")
         hub.load(repo, "f")
+
+
+def test_stalled_server_times_out_and_leaves_nothing(tmp_path, monkeypatch):
+    """A mirror that accepts the connection and never answers must not hang the caller."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setattr(hub, "_READ_TIMEOUT", 0.5)
+    try:
+        port = server.getsockname()[1]
+        with pytest.raises(OSError) as info:
+            hub.download_url_to_file(f"http://127.0.0.1:{port}/w.pth", str(tmp_path / "w.pth"),
+                                     progress=False)
+    finally:
+        server.close()
+    assert "timed out" in str(info.value)
+    assert _files(tmp_path) == []

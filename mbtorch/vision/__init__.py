@@ -2,6 +2,6 @@
 ``torchvision.models``): the same architectures and state-dict key names, so torchvision
 checkpoints load unchanged."""
 
-from . import models
+from . import datasets, models, transforms
 
-__all__ = ["models"]
+__all__ = ["datasets", "models", "transforms"]

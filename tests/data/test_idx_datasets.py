@@ -13,6 +13,7 @@ import mbtorch
 from mbtorch.data import transforms
 from mbtorch.data.datasets import MNIST, FashionMNIST
 from mbtorch.data.idx import read_idx, write_idx
+from mbtorch.vision.datasets.utils import calculate_md5
 
 RNG = np.random.default_rng(0)
 NAMES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -79,8 +80,8 @@ def test_mnist_layouts(tmp_path, layout, gz):
     ds = MNIST(tmp_path, train=False)
     assert len(ds) == 5
     img, target = ds[3]
-    assert isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.shape == (28, 28)
-    np.testing.assert_array_equal(img, images[3])
+    assert img.mode == "L" and img.size == (28, 28)  # a Pillow image, as torchvision's
+    np.testing.assert_array_equal(np.asarray(img), images[3])
     assert target == int(labels[3]) and isinstance(target, int)
     assert ds.data.shape == (5, 28, 28) and ds.data.dtype is mbtorch.uint8
     assert ds.targets.dtype is mbtorch.int64 and ds.targets.tolist() == labels.tolist()
@@ -152,6 +153,8 @@ def test_download_from_a_mirror(tmp_path, monkeypatch):
     make_split(mirror, True, 3, True)
     images, _ = make_split(mirror, False, 2, True)
     monkeypatch.setattr(MNIST, "mirrors", [mirror.as_uri() + "/"])
+    monkeypatch.setattr(MNIST, "resources", [(p.name, calculate_md5(p))
+                                             for p in sorted(mirror.iterdir())])
     ds = MNIST(tmp_path / "root", train=False, download=True)
     assert len(ds) == 2 and sorted(os.listdir(ds.raw_folder)) == sorted(
         n + ".gz" for n in (*NAMES[True], *NAMES[False]))
