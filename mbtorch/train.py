@@ -38,6 +38,7 @@ import time
 from typing import Any, Sequence
 
 from mbtorch import _train_compress  # absolute: mpiexec may run this file as a script
+from mbtorch.vision.models import fashioncnn as _fashion
 
 __all__ = [
     "CHECKPOINT", "PLOT", "UsageError", "parse_args", "build_model", "load_split", "make_loader",
@@ -46,8 +47,9 @@ __all__ = [
 
 _MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 30)}
 _MALLOC_GUARD = "MBTORCH_TRAIN_REEXEC"
-# Fashion-MNIST's training-set pixel mean and standard deviation (in [0, 1])
-_MEAN, _STD = 0.2860, 0.3530
+# Fashion-MNIST's training-set pixel mean and standard deviation (in [0, 1]), as the zoo's
+# FASHION_MNIST weights expect them
+_MEAN, _STD = _fashion.FASHION_MNIST_MEAN, _fashion.FASHION_MNIST_STD
 CHECKPOINT, PLOT = "checkpoint.pt", "curves.png"
 
 
@@ -98,15 +100,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def build_model(nn: Any) -> Any:
-    """Two 3x3 convolutions, each followed by max pooling, batch norm and ReLU, then two linear
-    layers. Pooling comes before batch norm and ReLU (the same function while the norm's scale
-    is positive, as both are monotonic per channel) so they run on a quarter of the values."""
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(16),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(32),
-        nn.ReLU(),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    """The zoo's Fashion-MNIST CNN built with the ``nn`` namespace (``mbtorch.nn``, or
+    ``torch.nn`` for a PyTorch twin): two 3x3 convolutions, each followed by max pooling, batch
+    norm and ReLU, then two linear layers. The architecture is defined once, in
+    :func:`mbtorch.vision.models.fashioncnn.build_fashion_cnn`; ``fashion_cnn(weights=
+    "FASHION_MNIST")`` is this model trained with the default command."""
+    return _fashion.build_fashion_cnn(nn)
 
 
 def load_split(root: str, train: bool, limit: int | None,
