@@ -21,12 +21,14 @@ NOT_IN_TORCH = {
               "attribute only once imported",
     "graph": "the graph layer under export and compile (IR, capture, interpreter); an "
              "attribute only once imported",
-    "vision": "torchvision's models (its own package in PyTorch's world: import "
-              "mbtorch.vision); an attribute only once imported",
+    "vision": "torchvision's models, datasets and transforms (its own package in PyTorch's "
+              "world: import mbtorch.vision); an attribute only once imported",
+    "text": "Hugging Face's language models (GPT-2) with transformers' parameter names: "
+            "import mbtorch.text; an attribute only once imported",
 }
 
 # Submodules that become attributes only when something imports them.
-ON_DEMAND = {"train", "train_parallel", "compat", "graph", "vision"}
+ON_DEMAND = {"train", "train_parallel", "compat", "graph", "vision", "text"}
 
 # Submodules that are public attributes of mbtorch (torch has each, except those above).
 SUBMODULES = {"accelerator", "amp", "ao", "compiler", "cpu", "export", "fft", "hub", "onnx",

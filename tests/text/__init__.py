@@ -1,0 +1,1 @@
+"""Tests of mbtorch.text (GPT-2 against Hugging Face transformers)."""
