@@ -4,7 +4,8 @@ Every available mbtorch device (``mbtorch.backends.status()``), raw NumPy and Py
 (CUDA too when there is a GPU) run in the same process, interleaved (``bench.timing``), so the
 ratios hold even when the machine's speed drifts. Results go to ``bench/results/latest.json``,
 ``latest.md`` and ``latest.png``. Families (``--only``): overhead, elementwise, matmul, mlp,
-cnn, startup, dataloader, opencl (every opencl device against its own copy kernel).
+cnn, startup, dataloader, opencl (every opencl device against its own copy kernel), zoo (the
+``mbtorch.vision.models`` forwards beside PyTorch's, ``bench/zoo.py``).
 
 A family module exposes ``run(targets, cfg) -> list[Row]``. ``bench/bench_dataloader.py`` is
 owned elsewhere; ``bench/dataloader.py`` calls its ``run()`` and turns what it returns into
@@ -20,7 +21,8 @@ from typing import Any
 
 from .timing import Config, Row, describe_error, skipped
 
-FAMILIES = ("overhead", "elementwise", "matmul", "mlp", "cnn", "startup", "dataloader", "opencl")
+FAMILIES = ("overhead", "elementwise", "matmul", "mlp", "cnn", "startup", "dataloader", "opencl",
+            "zoo")
 
 
 def run_family(name: str, targets: Any, cfg: Config, extra: dict) -> list[Row]:

@@ -6,14 +6,13 @@ floor, what the same math costs with no framework at all.
 
 from __future__ import annotations
 
-import contextlib
 from functools import partial
 from typing import Any, Callable
 
 import numpy as np
 
 from . import training as tr
-from .targets import Target, Targets
+from .targets import Target, Targets, one_thread
 from .timing import Candidate, Config, Row, describe_error, measure, skipped
 
 FAMILY = "mlp"
@@ -108,29 +107,10 @@ def run(targets: Targets, cfg: Config) -> list[Row]:
     bs = 16 if cfg.quick else 128
     case = f"MLP 784-256-128-10 step, batch {bs}"
     rows = _run_case(targets, cfg, case, bs)
-    with _one_thread(targets) as note:
+    with one_thread(targets) as note:
         if note:
             return rows + [skipped(FAMILY, case + ", 1 thread", "-", note)]
         return rows + _run_case(targets, cfg, case + ", 1 thread", bs)
-
-
-@contextlib.contextmanager
-def _one_thread(targets: Targets):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield "threadpoolctl not installed: no single-thread figures"
-        return
-    torch = next((t.lib for t in targets.items if t.kind == "torch"), None)
-    threads = torch.get_num_threads() if torch is not None else None
-    try:
-        with threadpool_limits(limits=1):
-            if torch is not None:
-                torch.set_num_threads(1)
-            yield ""
-    finally:
-        if torch is not None:
-            torch.set_num_threads(threads)
 
 
 def _run_case(targets: Targets, cfg: Config, case: str, bs: int) -> list[Row]:

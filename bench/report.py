@@ -152,6 +152,11 @@ def markdown(res: dict) -> str:
         else:
             cells = ["", "", "", "", "", f"**{r['status']}**: {r['reason']}"]
         lines.append("| " + " | ".join([r["case"], r["impl"]] + cells) + " |")
+    if any(r["family"] == "zoo" for r in res["rows"]):
+        from .zoo import summary  # imports this module: not at the top
+
+        table = summary(res["rows"])
+        lines += ["", "## zoo summary", ""] + table if table else []
     for name, extra in res.get("extra", {}).items():
         lines += ["", f"## {name}", "", "```json", json.dumps(extra, indent=2, default=str), "```"]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from ``mbtorch.backends.status()``; PyTorch CPU (and CUDA when there is a GPU) i
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -119,3 +120,24 @@ def check_close(family: str, impl: str, got: Any, want: np.ndarray, rtol: float,
         err = float(np.max(np.abs(g.astype(np.float64) - want))) if g.shape == want.shape \
             else f"shape {g.shape} != {want.shape}"
         raise ValueError(f"{family}: {impl} result differs from NumPy's (max abs err {err})")
+
+
+@contextlib.contextmanager
+def one_thread(targets: Targets):
+    """One BLAS/OpenMP thread inside the block: ``threadpoolctl`` for NumPy's OpenBLAS,
+    ``torch.set_num_threads`` for PyTorch; yields a note (non-empty: not possible here)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield "threadpoolctl not installed: no single-thread figures"
+        return
+    torch = next((t.lib for t in targets.items if t.kind == "torch"), None)
+    threads = torch.get_num_threads() if torch is not None else None
+    try:
+        with threadpool_limits(limits=1):
+            if torch is not None:
+                torch.set_num_threads(1)
+            yield ""
+    finally:
+        if torch is not None:
+            torch.set_num_threads(threads)

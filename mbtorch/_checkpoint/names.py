@@ -29,6 +29,7 @@ from ..core.tensor import Size, Tensor
 
 __all__ = [
     "TorchName", "StorageType", "STORAGE_NAMES", "STORAGE_GLOBALS", "REBUILD_TENSOR_V2",
+    "REBUILD_TENSOR_V3", "UNTYPED_STORAGE", "UNTYPED_DTYPES",
     "REBUILD_PARAMETER", "REBUILD_FROM_TYPE_V2", "REBUILD_QTENSOR", "QSTORAGE_NAMES",
     "TORCH_SIZE", "TORCH_DEVICE", "BLOCKED_MODULES",
     "UNSUPPORTED", "torch_name_of", "allowed_globals", "add_safe_globals", "get_safe_globals",
@@ -80,12 +81,18 @@ QSTORAGE_NAMES = {_dt.qint8: "QInt8Storage", _dt.quint8: "QUInt8Storage",
 STORAGE_GLOBALS = {d: TorchName("torch", n) for d, n in {**STORAGE_NAMES,
                                                            **QSTORAGE_NAMES}.items()}
 REBUILD_TENSOR_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
+REBUILD_TENSOR_V3 = TorchName("torch._utils", "_rebuild_tensor_v3")
+UNTYPED_STORAGE = TorchName("torch.storage", "UntypedStorage")
+UNTYPED_DTYPES = _dt.LIMITED_UINTS
+"""Dtypes without a legacy typed-storage class: PyTorch saves their tensors on an
+``UntypedStorage`` (its element count in bytes) with ``_rebuild_tensor_v3``, which names the
+dtype."""
 REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
 REBUILD_FROM_TYPE_V2 = TorchName("torch._tensor", "_rebuild_from_type_v2")
 REBUILD_QTENSOR = TorchName("torch._utils", "_rebuild_qtensor")
 TORCH_SIZE = TorchName("torch", "Size")
 TORCH_DEVICE = TorchName("torch", "device")
-_CHECKPOINT_DTYPES = _dt.ALL_DTYPES + (_dt.complex64, _dt.complex128)
+_CHECKPOINT_DTYPES = _dt.ALL_DTYPES + (_dt.complex64, _dt.complex128) + UNTYPED_DTYPES
 _DTYPE_GLOBALS = {d: TorchName("torch", d.name)
                   for d in _CHECKPOINT_DTYPES + _dt.QUANTIZED_DTYPES}
 _QSCHEME_GLOBALS = {s: TorchName("torch", s.name) for s in _q.qscheme}
@@ -100,7 +107,7 @@ UNSUPPORTED: dict[str, str] = {
     **{f"torch.{n}": _NO_QUANT for n in ("quint4x2", "quint2x4", "QUInt4x2Storage",
                                           "QUInt2x4Storage")},
     **{f"torch.{n}": "mbtorch has no such dtype" for n in (
-        "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+        "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
         "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "bits8", "bits16")},
     **{f"torch._utils.{n}": _NO_KIND for n in (
         "_rebuild_sparse_tensor", "_rebuild_nested_tensor",

@@ -43,14 +43,34 @@ class WeightsOnlyUnpicklingError(pickle.UnpicklingError, CheckpointError):
 class Storage:
     """One storage of a checkpoint: element type, element count and saved location
     (``quantized``: qint8, quint8 or qint32 for a quantized tensor's storage, whose
-    ``dtype`` is that of its integers)."""
+    ``dtype`` is that of its integers; ``untyped``: saved as an ``UntypedStorage`` of
+    ``nbytes`` bytes, which the first tensor built on it gives its element type)."""
 
-    __slots__ = ("key", "dtype", "numel", "location", "quantized", "_table", "_root")
+    __slots__ = ("key", "dtype", "numel", "location", "quantized", "untyped", "nbytes",
+                 "_table", "_root")
 
     def __init__(self, key: str, dtype: _dt.dtype, numel: int, location: str,
-                 table: "StorageTable", quantized: _dt.dtype | None = None) -> None:
+                 table: "StorageTable", quantized: _dt.dtype | None = None,
+                 untyped: bool = False) -> None:
         self.key, self.dtype, self.numel, self.location = key, dtype, numel, location
         self.quantized, self._table, self._root = quantized, table, None
+        self.untyped, self.nbytes = untyped, numel * dtype.itemsize
+
+    def retype(self, dtype: Any, fn: str) -> None:
+        """Read an untyped storage as ``dtype`` elements (``_rebuild_tensor_v3`` names the
+        dtype); PyTorch saves no storage viewed as two dtypes, so a second one is refused."""
+        if dtype is self.dtype:
+            return
+        if not self.untyped or self._root is not None or self.dtype is not _dt.uint8:
+            raise CheckpointError(f"{fn}(): a {dtype} tensor on a {self.dtype} storage is not "
+                                  "supported")
+        if type(dtype) is not _dt.dtype or dtype not in _dt.EVERY_DTYPE:
+            raise CheckpointError(f"{fn}(): dtype must be a dtype mbtorch holds, got "
+                                  f"{dtype!r:.60}")
+        if self.nbytes % dtype.itemsize:
+            raise CheckpointError(f"{fn}(): storage '{self.key}' holds {self.nbytes} bytes, not "
+                                  f"a whole number of {dtype} elements")
+        self.dtype, self.numel = dtype, self.nbytes // dtype.itemsize
 
     def root(self) -> Tensor:
         """The storage as a flat tensor, read and placed on first use."""
@@ -105,10 +125,15 @@ class StorageTable:
             raise CheckpointError("load(): storage views of PyTorch's pre-1.0 legacy format are "
                                   "not supported")
         found = self._storages.get(key)
+        untyped = stype.name == "UntypedStorage"
         if found is None:
             self._check_limit(key, stype.dtype, numel)
             found = self._storages[key] = Storage(key, stype.dtype, numel, location, self,
-                                                  stype.quantized)
+                                                  stype.quantized, untyped)
+        elif untyped and found.untyped:  # named again, maybe already given its element type
+            if found.nbytes != numel:
+                raise CheckpointError(f"load(): untyped storage '{key}' is declared with "
+                                      f"{found.nbytes} and with {numel} bytes")
         elif (found.dtype is not stype.dtype or found.quantized is not stype.quantized
               or found.numel != numel):
             raise CheckpointError(f"load(): storage '{key}' is used as {found.dtype} x "
@@ -189,9 +214,8 @@ def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any
 def _rebuild_tensor_v3(storage: Any, storage_offset: Any, size: Any, stride: Any,
                        requires_grad: Any, backward_hooks: Any, dtype: Any,
                        metadata: Any = None) -> Tensor:
-    if type(storage) is Storage and dtype is not storage.dtype:
-        raise CheckpointError(f"_rebuild_tensor_v3(): a {dtype} tensor on a {storage.dtype} "
-                              "storage is not supported")
+    if type(storage) is Storage:
+        storage.retype(dtype, "_rebuild_tensor_v3")
     return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad)
 
 

@@ -38,9 +38,12 @@ from .names import (
     REBUILD_PARAMETER,
     REBUILD_QTENSOR,
     REBUILD_TENSOR_V2,
+    REBUILD_TENSOR_V3,
     STORAGE_GLOBALS,
     TORCH_DEVICE,
     TORCH_SIZE,
+    UNTYPED_DTYPES,
+    UNTYPED_STORAGE,
     TorchName,
     torch_name_of,
 )
@@ -109,6 +112,12 @@ class CheckpointPickler(pickle._Pickler):
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) is not _SavedStorage:
             return None
+        if obj.dtype in UNTYPED_DTYPES:  # as PyTorch: an untyped storage, counted in bytes
+            if self._legacy:
+                raise RuntimeError(f"save(): {obj.dtype} tensors need the zip format (PyTorch "
+                                   "cannot read them from its legacy format)")
+            return ("storage", UNTYPED_STORAGE, obj.key, obj.location,
+                    obj.numel * obj.dtype.itemsize)
         pid = ("storage", STORAGE_GLOBALS[obj.dtype], obj.key, obj.location, obj.numel)
         return pid + (None,) if self._legacy else pid
 
@@ -159,13 +168,16 @@ class CheckpointPickler(pickle._Pickler):
                 raise RuntimeError(f"save(): a quantized {type(t).__name__} cannot be saved "
                                    "(PyTorch saves quantized tensors only as plain tensors)")
             return REBUILD_QTENSOR, geometry + (_qparams(t), False, OrderedDict())
+        # dtypes without a typed storage name theirs in _rebuild_tensor_v3's arguments
+        rebuild, dtype = (REBUILD_TENSOR_V3, (t.dtype,)) if t.dtype in UNTYPED_DTYPES else \
+            (REBUILD_TENSOR_V2, ())
         if type(t) is Parameter:
-            data = _Rebuild(REBUILD_TENSOR_V2, geometry + (False, OrderedDict()))
+            data = _Rebuild(rebuild, geometry + (False, OrderedDict()) + dtype)
             return REBUILD_PARAMETER, (data, bool(t.requires_grad), OrderedDict())
-        args = geometry + (bool(t.requires_grad), OrderedDict())
+        args = geometry + (bool(t.requires_grad), OrderedDict()) + dtype
         if type(t) is Tensor:
-            return REBUILD_TENSOR_V2, args
-        return REBUILD_FROM_TYPE_V2, (REBUILD_TENSOR_V2, type(t), args, {})
+            return rebuild, args
+        return REBUILD_FROM_TYPE_V2, (rebuild, type(t), args, {})
 
 
 def _qparams(t: Tensor) -> tuple:

@@ -1,11 +1,23 @@
 """The models the ONNX tests export: the training program's CNN, the examples' models (built
-here with the same architecture as in examples/), written once for mbtorch and PyTorch."""
+here with the same architecture as in examples/), written once for mbtorch and PyTorch; and
+the model zoo's architectures (``mbtorch.vision.models``, PyTorch references with torchvision's
+names from ``bench/zoo_torch_ref.py``) at small inputs, the mbtorch model holding the
+reference's weights. (The zoo's ``fashion_cnn`` is the training program's CNN, above.)"""
 
 from __future__ import annotations
 
+import functools
 import math
 
-__all__ = ["MODELS", "build", "example_input"]
+__all__ = ["EXPORTED", "MODELS", "ZOO_INPUTS", "ZOO_TORCH_ONLY", "build", "example_input"]
+
+# zoo model -> the (C, H, W) the tests feed it: the smallest the architecture takes well
+ZOO_INPUTS = {"lenet5": (1, 32, 32), "resnet18": (3, 32, 32), "mobilenet_v2": (3, 32, 32),
+              "vgg11_bn": (3, 32, 32), "vit_tiny": (3, 32, 32)}
+# only PyTorch's export of these is tested: building mbtorch's VGG costs ~25 s on two cores
+# (nn.Linear's default init draws its 123M weights through the Philox generator), and its
+# export writes a 530 MB file (mbtorch's export of it matched onnxruntime to 7e-7 by hand)
+ZOO_TORCH_ONLY = {"vgg11_bn"}
 
 
 def _fashion_cnn(lib):
@@ -66,12 +78,32 @@ def _tiny_gpt(lib):
     return TinyGPT()
 
 
+def _zoo(name):
+    @functools.lru_cache(maxsize=None)  # built once per session: the tests only read them
+    def build(lib):
+        from bench.zoo_torch_ref import ZOO, reference, same_weights
+
+        theirs = reference(name)
+        if lib.__name__ == "torch":
+            return theirs
+        from mbtorch.vision import models
+
+        return same_weights(theirs, getattr(models, name)(**ZOO[name].kwargs))
+
+    return build
+
+
 MODELS = {"fashion_cnn": _fashion_cnn, "example_cnn": _example_cnn, "mlp": _mlp,
-          "lstm": _lstm, "tiny_gpt": _tiny_gpt}
+          "lstm": _lstm, "tiny_gpt": _tiny_gpt, **{name: _zoo(name) for name in ZOO_INPUTS}}
+# what the tests export with mbtorch.onnx.export
+EXPORTED = sorted(set(MODELS) - ZOO_TORCH_ONLY)
 
 
 def build(name: str, lib):
-    """The model in eval mode, with batch norms given non-trivial running statistics."""
+    """The model in eval mode, with batch norms given non-trivial running statistics (a zoo
+    model: the seeded reference's random norm layers, the same in both libraries)."""
+    if name in ZOO_INPUTS:
+        return MODELS[name](lib).eval()
     lib.manual_seed(0)
     model = MODELS[name](lib)
     with lib.no_grad():
@@ -84,6 +116,8 @@ def build(name: str, lib):
 
 def example_input(name: str, lib, batch: int):
     g = lib.Generator().manual_seed(batch)
+    if name in ZOO_INPUTS:
+        return lib.randn(batch, *ZOO_INPUTS[name], generator=g)
     if name in ("fashion_cnn",):
         return lib.randn(batch, 1, 28, 28, generator=g)
     if name == "example_cnn":
