@@ -1,6 +1,6 @@
 """mbtorch.vision.models against PyTorch: a reference with torchvision's parameter names and
-random weights is saved with torch.save, loaded with mbtorch.load into the mbtorch model
-(strict), and both give the same eval-mode logits."""
+random weights is saved with torch.save (or safetensors' save_file), loaded with mbtorch.load
+into the mbtorch model (strict), and both give the same eval-mode logits."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ torch = pytest.importorskip("torch")
 
 from . import _torch_ref as ref  # noqa: E402 - needs torch
 
-CFG_A = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
-CFG_D = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+CFG_A, CFG_D = ref.CFG_A, ref.CFG_D
 
 # name -> (mbtorch builder kwargs, torch reference factory, torchvision's parameter count;
 # vit_tiny is not in torchvision: its count is the reference's)
@@ -55,10 +54,17 @@ def _shapes(state_dict):
     return sorted((k, tuple(v.shape)) for k, v in state_dict.items())
 
 
-def _transfer(theirs, ours, tmp_path):
-    """torch.save the reference's state dict, mbtorch.load it into ``ours`` (strict)."""
-    path = tmp_path / "weights.pth"
-    torch.save(theirs.state_dict(), path)
+def _transfer(theirs, ours, tmp_path, fmt="pth"):
+    """Save the reference's state dict with torch.save (``fmt="pth"``) or safetensors'
+    ``save_file`` (``"safetensors"``, as Hugging Face publishes weights), mbtorch.load it into
+    ``ours`` (strict)."""
+    path = tmp_path / f"weights.{fmt}"
+    if fmt == "safetensors":
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in theirs.state_dict().items()}, str(path))
+    else:
+        torch.save(theirs.state_dict(), path)
     ours.load_state_dict(mt.load(path), strict=True)
     return ours.eval()
 
@@ -88,12 +94,22 @@ def test_torch_checkpoint_gives_same_logits(name, tmp_path):
     _logits(theirs, _transfer(theirs, ours, tmp_path), INPUTS.get(name, (1, 3, 64, 64)))
 
 
-@pytest.mark.parametrize("name", ["resnet18", "vit_tiny"])
-def test_logits_on_mini(name, mini_device, tmp_path):
+@pytest.mark.parametrize("name", ["lenet5", "vit_tiny"])
+def test_safetensors_checkpoint_gives_same_logits(name, tmp_path):
+    kwargs, factory, _ = CASES[name]
+    torch.manual_seed(3)
+    theirs = ref.randomize_norms(factory()).eval()
+    ours = _transfer(theirs, getattr(models, name)(**kwargs), tmp_path, fmt="safetensors")
+    _logits(theirs, ours, INPUTS.get(name, (1, 3, 64, 64)))
+
+
+@pytest.mark.parametrize("name,fmt", [("resnet18", "pth"), ("vit_tiny", "pth"),
+                                      ("mobilenet_v2", "safetensors")])
+def test_logits_on_mini(name, fmt, mini_device, tmp_path):
     kwargs, factory, _ = CASES[name]
     torch.manual_seed(1)
     theirs = ref.randomize_norms(factory()).eval()
-    ours = _transfer(theirs, getattr(models, name)(**kwargs), tmp_path)
+    ours = _transfer(theirs, getattr(models, name)(**kwargs), tmp_path, fmt)
     _logits(theirs, ours, INPUTS.get(name, (1, 3, 64, 64)), device=mini_device)
 
 
