@@ -13,6 +13,7 @@ from typing import Any, Callable
 from mbtorch.core.op import Op
 from mbtorch.core.plugin_api import index_error, philox_words, zero_division_error
 
+from .philox import philox_words_chunked
 from .quiet import QuietCalls
 
 HALF = "eE"
@@ -211,8 +212,12 @@ def build(xp: Any, native_dtype: Callable, erf: Callable,
     def iota(n, device_index):
         return xp.arange(n, dtype=xp.int64)
 
+    # on the host, the stream in cache-sized chunks (philox.py); on a GPU (CuPy), the
+    # reference's whole-array expressions
+    words = philox_words_chunked if xp.__name__ == "numpy" else philox_words
+
     def philox(seed, offset, n, device_index):
-        return philox_words(xp, seed, offset, n)
+        return words(xp, seed, offset, n)
 
     return {
         Op.ADD: binary(xp.add), Op.MUL: binary(xp.multiply), Op.DIV: binary(xp.true_divide),
