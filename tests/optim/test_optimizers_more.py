@@ -1,8 +1,8 @@
 """The optimizers beyond SGD/Adam/RMSprop/Adagrad, step for step against PyTorch 2.13 on the
 same parameters and gradients (float32 to 1e-6, float64 to 1e-12), LBFGS with both line
-searches on a Rosenbrock-like function, state dicts moving both ways between the libraries,
-argument checks with PyTorch's exception types and messages, the implementation flags, and
-the optimizer hooks."""
+searches on a Rosenbrock-like function (float32 to 2e-5: see its test), state dicts moving
+both ways between the libraries, argument checks with PyTorch's exception types and
+messages, the implementation flags, and the optimizer hooks."""
 
 from __future__ import annotations
 
@@ -123,10 +123,14 @@ def test_lbfgs_rosenbrock_matches_torch_float64(line_search_fn, kwargs):
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
 def test_lbfgs_rosenbrock_matches_torch_float32(line_search_fn):
-    # three steps of four iterations: float32 sums round alike that far on this function
+    # three steps of four iterations in float32. PyTorch's float32 dot products and norms
+    # round differently by CPU (its AVX-512 and AVX2 kernels sum in other orders): on Intel
+    # the parameters agree to 1e-6, on AMD EPYC to 3.9e-6 after twelve iterations, each an
+    # update scaled by a ratio of such sums; 2e-5 is five times that, still far below a
+    # wrong update (float64 runs above keep the tight check)
     t = _lbfgs(torch, "float32", 3, line_search_fn=line_search_fn, max_iter=4)
     m = _lbfgs(mt, "float32", 3, line_search_fn=line_search_fn, max_iter=4)
-    _assert_same(m[0], t[0], 1e-6, 1e-6)
+    _assert_same(m[0], t[0], 2e-5, 2e-5)
     assert m[2] == t[2]
 
 
