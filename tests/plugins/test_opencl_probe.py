@@ -62,8 +62,13 @@ def test_broken_variant_falls_back_in_the_same_process_with_one_warning(dev, mon
     assert len(msgs) == 1, msgs
     assert f"opencl:{dev.index}" in msgs[0] and dev.device.name.strip() in msgs[0]
     assert "vw=16,mul=broken" in msgs[0] and "fma" in msgs[0]  # the build log's complaint
-    assert f"using acc=float,vw={real[0]['vw']},mul=fma" in msgs[0]
-    assert dev.variants["gemm-float"] == real[0]
+    # the first real variant this driver runs: on most, the preferred one; pip's PoCL 3.0 on
+    # AMD EPYC cannot build 16-wide fma, so there the warning names that one as failed too
+    chosen = dev.variants["gemm-float"]
+    assert chosen in real
+    for failed in real[:real.index(chosen)]:
+        assert f"acc=float,vw={failed['vw']},mul={failed['mul']}: " in msgs[0]
+    assert msgs[0].endswith(f"using acc=float,vw={chosen['vw']},mul={chosen['mul']}")
     np.testing.assert_allclose(got.numpy(force=True), a @ b.T, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(again.numpy(force=True), b @ a.T, rtol=1e-5, atol=1e-5)
 
