@@ -154,16 +154,19 @@ class finfo:  # noqa: N801 - torch's spelling
         if type.category < dt.FLOATING_CATEGORY:
             raise TypeError(f"finfo(): {type} is not a floating point dtype")
         type = type.to_real()  # a complex dtype's limits are its value type's, as torch's
-        import ml_dtypes  # its finfo knows bfloat16, NumPy's does not
+        if type is dt.bfloat16:
+            import ml_dtypes  # its finfo knows bfloat16, NumPy's does not
 
-        info = ml_dtypes.finfo(NUMPY_DTYPES[type])
+            info = ml_dtypes.finfo(NUMPY_DTYPES[type])
+        else:  # NumPy's: ml_dtypes costs more to import than NumPy, for nothing here
+            info = np.finfo(NUMPY_DTYPES[type])
         self.dtype = type.name
         self.bits = type.itemsize * 8
         self.eps = float(info.eps)
         self.max = float(info.max)
         self.min = float(info.min)
         self.tiny = self.smallest_normal = float(info.tiny)
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -int(info.precision)  # as torch's: a power of ten
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "

@@ -59,6 +59,16 @@ def test_dtype_aliases_and_repr():
     assert mt.iinfo(mt.int8).max == 127
 
 
+@pytest.mark.parametrize("name", ["float16", "bfloat16", "float32", "float64",
+                                  "complex64", "complex128"])
+def test_finfo_equals_torch(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = mt.finfo(getattr(mt, name)), torch.finfo(getattr(torch, name))
+    for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours.dtype == theirs.dtype
+
+
 def test_bfloat16_storage_and_conversion():
     x = mt.tensor([1.0, 2.5, 3.140625], dtype=mt.bfloat16)
     assert x.dtype is mt.bfloat16

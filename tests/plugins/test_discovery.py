@@ -210,7 +210,10 @@ def test_import_is_lazy_about_plugins():
         (mbtorch.ones(3) * 2 + 1).sum().item()
         assert "mbtorch_numpy.kernels" in sys.modules
         assert "mbtorch_mini.kernels" not in sys.modules
-        # bfloat16 (ml_dtypes) and erf (SciPy) load when first used, not with the device
+        # bfloat16 (ml_dtypes) and erf (SciPy) load when first used, not with the device,
+        # nor with the limits of another floating dtype (finfo; fmod reads them)
+        mbtorch.fmod(mbtorch.ones(3), 2.0)
+        assert mbtorch.finfo(mbtorch.float16).eps == 2.0 ** -10
         assert "ml_dtypes" not in sys.modules and "scipy" not in sys.modules
         x = mbtorch.ones(2, dtype=mbtorch.bfloat16)
         assert (x + 0.5).tolist() == [1.5, 1.5] and "ml_dtypes" in sys.modules
