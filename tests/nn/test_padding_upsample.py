@@ -88,6 +88,33 @@ def test_legacy_upsampling_layers():
         check_module(t, m, randn(torch, 2, 3, 4, 5))
 
 
+@pytest.mark.parametrize("kw,shape", [
+    (dict(size=(7, 9)), (2, 3, 23, 31)),                        # down
+    (dict(size=(40, 13)), (1, 2, 16, 29)),                      # up in H, down in W
+    (dict(scale_factor=0.37), (1, 2, 30, 30)),                  # scale from scale_factor
+    (dict(scale_factor=(0.5, 2.3)), (1, 1, 30, 31)),
+    (dict(size=(7, 9), align_corners=True), (1, 2, 20, 21)),
+    (dict(size=(1, 3)), (1, 1, 5, 40)),
+    (dict(size=(9, 9)), (1, 1, 9, 9)),                          # same size: a copy
+], ids=str)
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_interpolate_antialias_matches_torch(kw, shape, mode, dtype):
+    """PyTorch's _upsample_{bilinear,bicubic}2d_aa: values and gradients."""
+    x = randn(torch, *shape, dtype=getattr(torch, dtype)).requires_grad_()
+    ours = to_mt(x.detach()).requires_grad_()
+    expected = torch.nn.functional.interpolate(x, mode=mode, antialias=True, **kw)
+    actual = mt.nn.functional.interpolate(ours, mode=mode, antialias=True, **kw)
+    tol = 2e-6 if dtype == "float32" else 1e-12
+    close(actual, expected, rtol=tol, atol=tol)
+    grad = randn(torch, *expected.shape, dtype=expected.dtype)
+    expected.backward(grad)
+    actual.backward(to_mt(grad))
+    close(ours.grad, x.grad, rtol=tol, atol=tol)
+    if kw.get("size") == tuple(shape[2:]):
+        assert actual.data_ptr() != ours.data_ptr()
+
+
 def test_interpolate_errors():
     x = mt.randn(1, 2, 4, 4)
     with pytest.raises(ValueError, match="only one of size or scale_factor"):
@@ -98,6 +125,11 @@ def test_interpolate_errors():
         mt.nn.functional.interpolate(mt.randn(1, 2, 4), scale_factor=2, mode="bicubic")
     with pytest.raises(NotImplementedError, match="mode 'lanczos' is not supported"):
         mt.nn.functional.interpolate(x, scale_factor=2, mode="lanczos")
+    # as PyTorch: antialias only for bilinear/bicubic on 4-D input
+    with pytest.raises(ValueError, match="Anti-alias option is restricted to bilinear and "):
+        mt.nn.functional.interpolate(x, scale_factor=2, mode="nearest", antialias=True)
+    with pytest.raises(ValueError, match="requires a 4-D tensor"):
+        mt.nn.functional.interpolate(mt.randn(1, 2, 4), size=2, mode="linear", antialias=True)
 
 
 @pytest.mark.parametrize("name,args,kw,shape", [

@@ -1,6 +1,7 @@
-"""Resampling (``interpolate``: nearest, nearest-exact, (bi/tri)linear, bicubic, area) and
-pixel/channel shuffles. Interpolation is separable: each spatial dim is resampled in turn
-with index selects and a weighted sum, so autograd needs nothing special."""
+"""Resampling (``interpolate``: nearest, nearest-exact, (bi/tri)linear, bicubic, area, and
+antialiased bilinear/bicubic in ``_antialias.py``) and pixel/channel shuffles. Interpolation
+is separable: each spatial dim is resampled in turn with index selects and a weighted sum, so
+autograd needs nothing special."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import mbtorch as _mt
 
 from ...core.tensor import Tensor
+from ._antialias import resample_aa
 from ._utils import _tuple
 
 __all__ = [
@@ -59,8 +61,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
     if align_corners is not None and mode not in ("linear", "bilinear", "trilinear", "bicubic"):
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate(): antialias=True is not supported")
+    if antialias and not (mode in ("bilinear", "bicubic") and n == 2):
+        raise ValueError("interpolate(): Anti-alias option is restricted to bilinear and bicubic "
+                         "modes and requires a 4-D tensor as input")
     if mode == "area" and scale_factor is not None:
         recompute_scale_factor = True
     out_size, scales = _sizes(input, size, scale_factor, recompute_scale_factor, n)
@@ -69,6 +72,13 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
 
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[n - 1](input,
                                                                                    out_size)
+    if antialias:  # PyTorch's separable filter, width first (_antialias.py)
+        out = input
+        for i in (1, 0):
+            size_i, o = input.shape[2 + i], out_size[i]
+            out = resample_aa(out, 2 + i, o, mode, _ratio(size_i, o, bool(align_corners),
+                                                          scales[i]))
+        return out
     out = input
     for i in range(n):
         size_i, o = input.shape[2 + i], out_size[i]
