@@ -24,6 +24,7 @@ import numpy as np
 import mbtorch as torch
 from mbtorch import nn
 
+from ..transforms import functional as F
 from ._api import Weights, WeightsEnum, _build
 
 __all__ = ["FASHION_MNIST_MEAN", "FASHION_MNIST_STD", "FashionCNN_Weights",
@@ -79,35 +80,30 @@ class FashionMNISTClassification:
         self.mean, self.std = float(mean), float(std)
 
     def __call__(self, img: Any) -> torch.Tensor:
-        device = img.device if isinstance(img, torch.Tensor) else "cpu"
-        array = self._to_array(img)
-        shape = tuple(array.shape)
-        if array.ndim == 2:
-            array = array[None]
-        elif array.ndim == 3 and array.shape[0] > 1:  # a batch of (H, W) images
-            array = array[:, None]
-        if array.ndim not in (3, 4) or array.shape[-3:] != (1, _SIZE, _SIZE):
+        x = self._to_tensor(img)
+        shape = tuple(x.shape)
+        if x.ndim == 2:
+            x = x.unsqueeze(0)
+        elif x.ndim == 3 and x.shape[0] > 1:  # a batch of (H, W) images
+            x = x.unsqueeze(1)
+        if x.ndim not in (3, 4) or tuple(x.shape[-3:]) != (1, _SIZE, _SIZE):
             raise ValueError(f"FashionMNISTClassification: expected a 28x28 grayscale image "
                              f"((28, 28), (1, 28, 28)) or a batch (N, 1, 28, 28), got shape "
                              f"{shape}; resize it to 28x28")
-        if array.dtype == np.uint8:
-            scaled = array.astype(np.float32) / np.float32(255)
-        elif np.issubdtype(array.dtype, np.floating):
-            scaled = array.astype(np.float32)
-        else:
+        if x.dtype is not torch.uint8 and not x.dtype.is_floating_point:
             raise TypeError(f"FashionMNISTClassification: expected uint8 or floating pixels, "
-                            f"got {array.dtype}")
-        out = (scaled - np.float32(self.mean)) / np.float32(self.std)
-        return torch.tensor(out.astype(np.float32), device=device)
+                            f"got {x.dtype.name}")
+        x = F.convert_image_dtype(x, torch.float32)  # uint8 / 255; floats as they are
+        return F.normalize(x, mean=[self.mean], std=[self.std])
 
     @staticmethod
-    def _to_array(img: Any) -> np.ndarray:
+    def _to_tensor(img: Any) -> torch.Tensor:
         if isinstance(img, torch.Tensor):
-            return img.numpy(force=True)
-        if isinstance(img, np.ndarray):
             return img
-        if hasattr(img, "convert") and hasattr(img, "size"):  # a PIL image
-            return np.asarray(img.convert("L"))
+        if isinstance(img, np.ndarray):
+            return torch.from_numpy(img)
+        if F._is_pil_image(img):
+            return F.pil_to_tensor(img.convert("L"))[0]
         raise TypeError(f"FashionMNISTClassification: expected a PIL image, a NumPy array or "
                         f"an mbtorch tensor, got {type(img).__name__}")
 
