@@ -24,6 +24,7 @@ import numpy as np
 import mbtorch as torch
 from mbtorch import nn
 
+from ..datasets.mnist import FashionMNIST
 from ..transforms import functional as F
 from ._api import Weights, WeightsEnum, _build
 
@@ -34,9 +35,6 @@ __all__ = ["FASHION_MNIST_MEAN", "FASHION_MNIST_STD", "FashionCNN_Weights",
 # normalizes with these
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = 0.2860, 0.3530
 _SIZE = 28
-# Fashion-MNIST's label names, in label order (torchvision's FashionMNIST.classes)
-_CATEGORIES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-               "Sneaker", "Bag", "Ankle boot"]
 _WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
@@ -116,7 +114,7 @@ def _shipped(name: str, sha256: str, accuracy: float, num_params: int, recipe: s
     return Weights(
         url=(_WEIGHTS_DIR / name).as_uri(),
         transforms=partial(FashionMNISTClassification),
-        meta={"num_params": num_params, "num_classes": 10, "categories": list(_CATEGORIES),
+        meta={"num_params": num_params, "num_classes": 10, "categories": list(FashionMNIST.classes),
               "min_size": (_SIZE, _SIZE), "recipe": recipe, "sha256": sha256,
               "_metrics": {"Fashion-MNIST": {"acc@1": accuracy}},
               "_docs": "Trained by this project with its recipe command; acc@1 is measured on "
