@@ -71,10 +71,23 @@ def test_a_growing_process_is_reported_as_a_leak():
     run = m.Run("cpu", "mlp", False, 300, 100, leak_per_step=1000)
     counts = {k: 1 for k in ("tensors", "storages", "nodes", "objects", "plans")}
     run.samples = [m.Sample(100, 10_000_000, dict(counts)),
-                   m.Sample(300, 10_000_000 + 20_001, dict(counts, objects=200))]
+                   m.Sample(200, 10_000_000 + 10_001, dict(counts)),
+                   m.Sample(300, 10_000_000 + 20_002, dict(counts, objects=200))]
     found = m.problems(run)
     assert any("resident memory grew" in p for p in found), found
     assert any("more Python objects" in p for p in found), found
+    # two samples only: the whole span is the one part
+    run.samples = [run.samples[0], run.samples[2]]
+    assert any("resident memory grew" in p for p in m.problems(run))
+
+
+def test_one_jump_of_resident_memory_is_not_a_leak():
+    # a long test process: another thread's heap extension lands between two samples once
+    run = m.Run("cpu", "mlp", False, 300, 100, leak_per_step=1000)
+    counts = {k: 1 for k in ("tensors", "storages", "nodes", "objects", "plans")}
+    rss = [10_000_000, 10_000_000, 11_500_000, 11_500_000, 11_500_000]
+    run.samples = [m.Sample(100 + 50 * i, r, dict(counts)) for i, r in enumerate(rss)]
+    assert m.problems(run) == []
 
 
 def test_compile_without_capturable_adam_keeps_its_cache_bounded():
