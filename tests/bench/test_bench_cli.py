@@ -121,6 +121,16 @@ def test_aims_are_judged_from_ratios():
     assert not any("opencl" in a for a in by_aim)
 
 
+def test_cnn_aims_keep_default_and_one_thread_rows_apart():
+    rows = [{"family": "cnn", "case": f"CNN step 28×28, batch 64{suffix}",
+             "impl": "mbtorch:cpu compiled", "status": "ok", "vs_numpy": None,
+             "vs_torch": ratio, "reason": ""}
+            for suffix, ratio in ((", 1 thread", 0.9), ("", 1.4))]
+    by_aim = {a["aim"]: a for a in report.aims(rows, {"mbtorch:cpu"})}
+    assert by_aim["compiled CNN step vs PyTorch eager"]["ratio"] == 1.4
+    assert by_aim["compiled CNN step vs PyTorch eager, one BLAS thread"]["ratio"] == 0.9
+
+
 def test_cli_rejects_unknown_family():
     with pytest.raises(SystemExit):
         parse(["--only", "nonsense"])
