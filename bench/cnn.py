@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import training as tr
-from .targets import Target, Targets, one_thread
+from .targets import Target, Targets
 from .timing import Candidate, Config, Row, describe_error, measure, skipped
 
 FAMILY = "cnn"
@@ -67,16 +67,10 @@ def make_step(t: Target, arrays, x, y, onehot) -> tuple[Callable[[], Any] | None
 
 
 def run(targets: Targets, cfg: Config) -> list[Row]:
-    """The step with the libraries' default threads, then with one BLAS/OpenMP thread each,
-    as the MLP family does: one thread compares the frameworks' own work, and is the stable
-    figure on a shared machine."""
+    """The step with default threads, then with one BLAS/OpenMP thread (as the MLP family)."""
     bs = 8 if cfg.quick else 64
-    case = f"CNN step 28×28, batch {bs}"
-    rows = _run_case(targets, cfg, case, bs)
-    with one_thread(targets) as note:
-        if note:
-            return rows + [skipped(FAMILY, case + ", 1 thread", "-", note)]
-        return rows + _run_case(targets, cfg, case + ", 1 thread", bs)
+    return tr.default_and_one_thread(FAMILY, targets, cfg, f"CNN step 28×28, batch {bs}", bs,
+                                     _run_case)
 
 
 def _run_case(targets: Targets, cfg: Config, case: str, bs: int) -> list[Row]:

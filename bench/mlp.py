@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import training as tr
-from .targets import Target, Targets, one_thread
+from .targets import Target, Targets
 from .timing import Candidate, Config, Row, describe_error, measure, skipped
 
 FAMILY = "mlp"
@@ -106,11 +106,7 @@ def run(targets: Targets, cfg: Config) -> list[Row]:
     size threads help little, and one thread compares the frameworks' own work."""
     bs = 16 if cfg.quick else 128
     case = f"MLP 784-256-128-10 step, batch {bs}"
-    rows = _run_case(targets, cfg, case, bs)
-    with one_thread(targets) as note:
-        if note:
-            return rows + [skipped(FAMILY, case + ", 1 thread", "-", note)]
-        return rows + _run_case(targets, cfg, case + ", 1 thread", bs)
+    return tr.default_and_one_thread(FAMILY, targets, cfg, case, bs, _run_case)
 
 
 def _run_case(targets: Targets, cfg: Config, case: str, bs: int) -> list[Row]:

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .targets import Target, to_numpy
+from .targets import Target, Targets, one_thread, to_numpy
+from .timing import Config, Row, skipped
 
 LR = 0.01
 MOMENTUM = 0.9
@@ -132,3 +133,16 @@ def compiled(t: Target, build: Callable[[], tuple], check: Callable[[float], Non
     traced = " + ".join(f"{s * 1e3:.0f}" for s in traces)
     return [Candidate(name, fn, sync=t.sync, gc_enabled=True,
                       note=f"{note}, mbtorch.compile replay (traces: {traced} ms)")]
+
+
+def default_and_one_thread(family: str, targets: Targets, cfg: Config, case: str, bs: int,
+                           run_case: Callable[[Targets, Config, str, int], list[Row]]
+                           ) -> list[Row]:
+    """``run_case`` with the libraries' default threads, then inside ``one_thread`` (one
+    BLAS/OpenMP thread each) as case ``<case>, 1 thread``: one thread compares the frameworks'
+    own work, and is the stable figure on a shared machine."""
+    rows = run_case(targets, cfg, case, bs)
+    with one_thread(targets) as note:
+        if note:
+            return rows + [skipped(family, case + ", 1 thread", "-", note)]
+        return rows + run_case(targets, cfg, case + ", 1 thread", bs)
