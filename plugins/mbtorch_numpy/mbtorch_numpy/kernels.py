@@ -12,6 +12,7 @@ import numpy as np
 
 from mbtorch.core.op import Op
 
+from .jit import windows as jit_windows
 from .storage import native_dtype
 from .xp import HALF, composite_kernels, inplace_kernels, primitive_kernels
 from .xp.quiet import for_numpy
@@ -176,6 +177,9 @@ def _where(cond, a, b):
 KERNELS.update({
     Op.RELU: _relu, Op.WHERE: _where, Op.ARGMAX: _arg_fast(KERNELS[Op.ARGMAX], np.maximum),
     Op.ARGMIN: _arg_fast(KERNELS[Op.ARGMIN], np.minimum), Op.SCATTER: _scatter,
+    # 2-D float windows compiled by Numba (jit/windows.py), the rest as shared
+    Op.MAX_POOL: jit_windows.max_pool(KERNELS[Op.MAX_POOL]),
+    Op.COL2IM: jit_windows.col2im(KERNELS[Op.COL2IM]),
 })
 
 

@@ -1,0 +1,3 @@
+"""Kernels of the cpu device compiled by Numba, where NumPy's passes over strided views are
+the bottleneck: ``windows`` (2-D max pooling and col2im). NumPy-only (the cuda backend shares
+``mbtorch_numpy.xp``, not these); Numba is imported at a kernel's first call."""
