@@ -9,13 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mbtorch_numpy.jit import windows as jit_windows
-from mbtorch_numpy.xp import composite_kernels
+from mbtorch_numpy.kernels import KERNELS
+from mbtorch_numpy.xp import composite_kernels, out_kernels
 
 from mbtorch.core.op import Op
 
 SHARED = composite_kernels(np)
 MAX_POOL = jit_windows.max_pool(SHARED[Op.MAX_POOL])
 COL2IM = jit_windows.col2im(SHARED[Op.COL2IM])
+IM2COL = jit_windows.im2col(SHARED[Op.IM2COL])
+SHARED_OUT = out_kernels(np, KERNELS)  # the table the out kernels fall back on
+IM2COL_OUT = jit_windows.im2col_out(SHARED_OUT[Op.IM2COL])
 
 # (input shape, kernel, stride, padding, dilation, ceil_mode)
 POOLS = [
@@ -84,6 +88,25 @@ def test_col2im_equals_the_shared_kernel(case, dtype):
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("case", FOLDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_equals_the_shared_kernel_and_its_out_form(case, dtype):
+    spatial, kernel, dilation, stride = case
+    x = np.random.default_rng(5).standard_normal((2, 3) + spatial).astype(dtype)
+    want = SHARED[Op.IM2COL](x, kernel, dilation, stride)
+    got = IM2COL(x, kernel, dilation, stride)
+    assert got.dtype == dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)  # a copy: equal bit for bit
+    out = np.full(want.shape, np.nan, dtype)
+    IM2COL_OUT(out, x[:, :, ::-1][:, :, ::-1], kernel, dilation, stride)  # a strided view
+    np.testing.assert_array_equal(out, want)
+    # col2im is im2col's adjoint: <im2col(x), c> = <x, col2im(c)>
+    c = np.random.default_rng(6).standard_normal(got.shape).astype(dtype)
+    np.testing.assert_allclose(np.sum(got * c),
+                               np.sum(x * COL2IM(c, spatial, kernel, dilation, stride)),
+                               rtol=1e-4)
+
+
 def test_what_the_compiled_kernels_do_not_take_goes_to_the_shared_ones():
     calls = []
 
@@ -92,13 +115,16 @@ def test_what_the_compiled_kernels_do_not_take_goes_to_the_shared_ones():
         return "shared"
 
     pool, fold = jit_windows.max_pool(shared), jit_windows.col2im(shared)
+    unfold, unfold_out = jit_windows.im2col(shared), jit_windows.im2col_out(shared)
     pool_args = ((2, 2), (2, 2), (0, 0), (1, 1), False)
     assert pool(np.zeros((1, 1, 4, 4), np.int32), *pool_args) == "shared"
     assert pool(np.zeros((1, 1, 4, 4), np.float16), *pool_args) == "shared"
     assert pool(np.zeros((1, 1, 8), np.float32), (2,), (2,), (0,), (1,), False) == "shared"
     assert pool(np.zeros((0, 1, 4, 4), np.float32), *pool_args) == "shared"
     assert fold(np.zeros((1, 4, 9), np.float16), (4, 4), (2, 2), (1, 1), (1, 1)) == "shared"
-    assert len(calls) == 5
+    assert unfold(np.zeros((1, 1, 4, 4), np.int64), (2, 2), (1, 1), (1, 1)) == "shared"
+    assert unfold_out(None, np.zeros((1, 1, 9), np.float32), (2,), (1,), (1,)) == "shared"
+    assert len(calls) == 7
 
 
 def test_one_compiled_kernel_per_geometry():

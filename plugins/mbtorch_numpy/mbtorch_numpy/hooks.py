@@ -18,22 +18,34 @@ def mbtorch_backend(api_version: int):
     import numpy as np
 
     from mbtorch.core.backend import BackendSpec
-    from mbtorch.core.op import Op
 
     from . import __version__
-    from .kernels import INPLACE_KERNELS, KERNELS, QUIET, SCATTER_OUT, quiet_kernels
+    from .kernels import INPLACE_KERNELS, KERNELS, QUIET, out_overrides, quiet_kernels
     from .storage import DTYPES, NumpyStorage, malloc_tuning
     from .xp import out_kernels
 
     # PyTorch never warns on floating-point exceptions (1/0, overflow); NumPy would. The
     # kernels ignore them for their own calls only: the user's np.geterr() stays as it was.
     kernels = quiet_kernels(KERNELS)
+    shared_out = out_kernels(np, kernels, QUIET)
     return BackendSpec(
         device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution="mbtorch-numpy",
         version=__version__, device_count=1, dtypes=frozenset(DTYPES), storage=NumpyStorage(),
         kernels=kernels, inplace_kernels=quiet_kernels(INPLACE_KERNELS),
-        out_kernels={**out_kernels(np, kernels, QUIET), Op.SCATTER: SCATTER_OUT},
-        info={"numpy": np.__version__, "malloc": malloc_tuning()},
+        out_kernels={**shared_out, **out_overrides(shared_out)},
+        info={"numpy": np.__version__,
+              "numba": _distribution_version("numba") + " (2-D max pooling, im2col, col2im)",
+              "malloc": malloc_tuning()},
         dlpack_device_type=1,
         from_dlpack=np.from_dlpack, expectations=EXPECTATIONS,
     )
+
+
+def _distribution_version(name: str) -> str:
+    """An installed distribution's version without importing it (Numba's import is slow)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"

@@ -18,7 +18,7 @@ from .xp import HALF, composite_kernels, inplace_kernels, primitive_kernels
 from .xp.quiet import for_numpy
 
 __all__ = ["KERNELS", "INPLACE_KERNELS", "NEVER_WARN", "QUIET", "SCATTER_OUT", "quiet",
-           "quiet_kernels"]
+           "quiet_kernels", "out_overrides"]
 
 _scipy_erf = None
 
@@ -180,6 +180,7 @@ KERNELS.update({
     # 2-D float windows compiled by Numba (jit/windows.py), the rest as shared
     Op.MAX_POOL: jit_windows.max_pool(KERNELS[Op.MAX_POOL]),
     Op.COL2IM: jit_windows.col2im(KERNELS[Op.COL2IM]),
+    Op.IM2COL: jit_windows.im2col(KERNELS[Op.IM2COL]),
 })
 
 
@@ -298,3 +299,9 @@ def _scatter_out(out, x, dim, index, src, reduce):
 SCATTER_OUT = quiet(_scatter_out)
 """The out kernel of ``SCATTER`` (``BackendSpec.out_kernels``): the scatter written into
 ``out`` where the kernel would copy ``x`` first (``xp/out.py`` has the others)."""
+
+
+def out_overrides(shared: Mapping[Op, Callable]) -> dict[Op, Callable]:
+    """The cpu plugin's own out kernels on top of the shared ones (``xp/out.py``): scatter
+    into ``out`` directly, 2-D im2col compiled (``jit/windows.py``)."""
+    return {Op.SCATTER: SCATTER_OUT, Op.IM2COL: jit_windows.im2col_out(shared[Op.IM2COL])}

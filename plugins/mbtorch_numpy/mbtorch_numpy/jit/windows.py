@@ -1,10 +1,10 @@
-"""Compiled kernels for the cpu device's 2-D sliding windows: ``MAX_POOL`` and ``COL2IM``
-over two spatial dims, float32 and float64, compiled by Numba.
+"""Compiled kernels for the cpu device's 2-D sliding windows: ``MAX_POOL``, ``IM2COL`` and
+``COL2IM`` over two spatial dims, float32 and float64, compiled by Numba.
 
 Why: in a CNN training step these were NumPy's slowest kernels. NumPy can only express them
 as passes over strided views whose rows are a window's width long (max pooling: a compare, a
-max and position bookkeeping per window position; col2im: one strided add per kernel
-position), and those short rows, not the arithmetic, set their speed. One loop over the
+max and position bookkeeping per window position; im2col and col2im: one strided copy or add
+per kernel position), and those short rows, not the arithmetic, set their speed. One loop over the
 output elements does the same work in one pass.
 
 Each kernel is compiled for one window geometry (kernel size, stride, dilation: constants of
@@ -36,7 +36,7 @@ import numpy as np
 
 from mbtorch.core.ops.windows import ceil_extra
 
-__all__ = ["max_pool", "col2im", "takes"]
+__all__ = ["max_pool", "col2im", "im2col", "im2col_out", "takes"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -108,6 +108,31 @@ def _col2im2d(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int) -> Callable:
     return kernel
 
 
+@functools.lru_cache(maxsize=None)
+def _im2col2d(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int) -> Callable:
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def kernel(x, oh, ow, cols):
+        n_, c_ = x.shape[0], x.shape[1]
+        for n in range(n_):
+            for c in range(c_):
+                for a in range(kh):
+                    for b in range(kw):
+                        row = (c * kh + a) * kw + b
+                        for i in range(oh):
+                            h = i * sh + a * dh
+                            for j in range(ow):
+                                cols[n, row, i * ow + j] = x[n, c, h, j * sw + b * dw]
+
+    return kernel
+
+
+def _windows(spatial: tuple, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
+    return tuple((spatial[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                 for i in range(2))
+
+
 def max_pool(shared: Callable) -> Callable:
     """The ``MAX_POOL`` kernel: compiled for 2-D float32/float64, else ``shared``."""
 
@@ -137,11 +162,36 @@ def col2im(shared: Callable) -> Callable:
     def kernel(cols, spatial, kernel, dilation, stride):
         if not takes(cols, kernel):
             return shared(cols, spatial, kernel, dilation, stride)
-        oh, ow = ((spatial[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
-                  for i in range(2))
+        oh, ow = _windows(spatial, kernel, dilation, stride)
         channels = cols.shape[1] // (kernel[0] * kernel[1])
         z = np.zeros((cols.shape[0], channels) + tuple(spatial), cols.dtype)
         _col2im2d(*kernel, *dilation, *stride)(np.ascontiguousarray(cols), oh, ow, z)
         return z
+
+    return kernel
+
+
+def im2col(shared: Callable) -> Callable:
+    """The ``IM2COL`` kernel: compiled for 2-D float32/float64, else ``shared``."""
+
+    def kernel(x, kernel, dilation, stride):
+        if not takes(x, kernel):
+            return shared(x, kernel, dilation, stride)
+        oh, ow = _windows(x.shape[2:], kernel, dilation, stride)
+        cols = np.empty((x.shape[0], x.shape[1] * kernel[0] * kernel[1], oh * ow), x.dtype)
+        _im2col2d(*kernel, *dilation, *stride)(np.ascontiguousarray(x), oh, ow, cols)
+        return cols
+
+    return kernel
+
+
+def im2col_out(shared: Callable) -> Callable:
+    """``IM2COL``'s out kernel (compiled replays' planned buffers): ``out`` is contiguous."""
+
+    def kernel(out, x, kernel, dilation, stride):
+        if not takes(x, kernel):
+            return shared(out, x, kernel, dilation, stride)
+        oh, ow = _windows(x.shape[2:], kernel, dilation, stride)
+        _im2col2d(*kernel, *dilation, *stride)(np.ascontiguousarray(x), oh, ow, out)
 
     return kernel
