@@ -89,12 +89,14 @@ def _max_pool2d(kh: int, kw: int, sh: int, sw: int, dh: int, dw: int) -> Callabl
 
 
 @functools.lru_cache(maxsize=None)
-def _col2im2d(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int) -> Callable:
+def _unfold2d(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int, fold: bool) -> Callable:
+    """im2col (``fold`` false: the image's windows copied into ``cols``) or col2im, its
+    adjoint (``fold`` true: ``cols`` added back into the zeroed image), one loop nest."""
     import numba
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def kernel(cols, oh, ow, z):
-        n_, c_ = z.shape[0], z.shape[1]
+    def kernel(image, oh, ow, cols):
+        n_, c_ = image.shape[0], image.shape[1]
         for n in range(n_):
             for c in range(c_):
                 for a in range(kh):
@@ -103,27 +105,10 @@ def _col2im2d(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int) -> Callable:
                         for i in range(oh):
                             h = i * sh + a * dh
                             for j in range(ow):
-                                z[n, c, h, j * sw + b * dw] += cols[n, row, i * ow + j]
-
-    return kernel
-
-
-@functools.lru_cache(maxsize=None)
-def _im2col2d(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int) -> Callable:
-    import numba
-
-    @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def kernel(x, oh, ow, cols):
-        n_, c_ = x.shape[0], x.shape[1]
-        for n in range(n_):
-            for c in range(c_):
-                for a in range(kh):
-                    for b in range(kw):
-                        row = (c * kh + a) * kw + b
-                        for i in range(oh):
-                            h = i * sh + a * dh
-                            for j in range(ow):
-                                cols[n, row, i * ow + j] = x[n, c, h, j * sw + b * dw]
+                                if fold:  # a constant of the closure: compiled away
+                                    image[n, c, h, j * sw + b * dw] += cols[n, row, i * ow + j]
+                                else:
+                                    cols[n, row, i * ow + j] = image[n, c, h, j * sw + b * dw]
 
     return kernel
 
@@ -165,7 +150,7 @@ def col2im(shared: Callable) -> Callable:
         oh, ow = _windows(spatial, kernel, dilation, stride)
         channels = cols.shape[1] // (kernel[0] * kernel[1])
         z = np.zeros((cols.shape[0], channels) + tuple(spatial), cols.dtype)
-        _col2im2d(*kernel, *dilation, *stride)(np.ascontiguousarray(cols), oh, ow, z)
+        _unfold2d(*kernel, *dilation, *stride, True)(z, oh, ow, np.ascontiguousarray(cols))
         return z
 
     return kernel
@@ -179,7 +164,7 @@ def im2col(shared: Callable) -> Callable:
             return shared(x, kernel, dilation, stride)
         oh, ow = _windows(x.shape[2:], kernel, dilation, stride)
         cols = np.empty((x.shape[0], x.shape[1] * kernel[0] * kernel[1], oh * ow), x.dtype)
-        _im2col2d(*kernel, *dilation, *stride)(np.ascontiguousarray(x), oh, ow, cols)
+        _unfold2d(*kernel, *dilation, *stride, False)(np.ascontiguousarray(x), oh, ow, cols)
         return cols
 
     return kernel
@@ -192,6 +177,6 @@ def im2col_out(shared: Callable) -> Callable:
         if not takes(x, kernel):
             return shared(out, x, kernel, dilation, stride)
         oh, ow = _windows(x.shape[2:], kernel, dilation, stride)
-        _im2col2d(*kernel, *dilation, *stride)(np.ascontiguousarray(x), oh, ow, out)
+        _unfold2d(*kernel, *dilation, *stride, False)(np.ascontiguousarray(x), oh, ow, out)
 
     return kernel
