@@ -1,5 +1,6 @@
 """Kernels of the cpu device compiled by Numba, where NumPy's passes over strided views are
-the bottleneck: ``windows`` (2-D max pooling, im2col and col2im). NumPy-only (the cuda
-backend shares ``mbtorch_numpy.xp``, not these); Numba is imported at a kernel's first call."""
+the bottleneck: ``windows`` (2-D max pooling, im2col and col2im) and ``scatter`` (writes along
+the last dim with full rows of indices: max pooling's gradient). NumPy-only (the cuda backend
+shares ``mbtorch_numpy.xp``, not these); Numba is imported at a kernel's first call."""
 
-__all__ = ["windows"]
+__all__ = ["scatter", "windows"]
