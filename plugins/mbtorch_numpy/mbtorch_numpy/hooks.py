@@ -34,7 +34,7 @@ def mbtorch_backend(api_version: int):
         kernels=kernels, inplace_kernels=quiet_kernels(INPLACE_KERNELS),
         out_kernels={**shared_out, **out_overrides(shared_out)},
         info={"numpy": np.__version__,
-              "numba": _distribution_version("numba") + " (2-D max pooling, im2col, col2im)",
+              "numba": _distribution_version("numba") + " (2-D pooling, im2col, col2im)",
               "malloc": malloc_tuning()},
         dlpack_device_type=1,
         from_dlpack=np.from_dlpack, expectations=EXPECTATIONS,
