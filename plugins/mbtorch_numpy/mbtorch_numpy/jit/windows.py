@@ -12,8 +12,9 @@ a closure), which lets the compiler unroll the window loops: with the geometry a
 arguments the same loops ran four to five times slower. So a model compiles one kernel per
 distinct pooling/convolution geometry and dtype (about half a second each, at first use);
 the machine code is cached on disk (``cache=True``: next to this module, or in Numba's
-per-user cache where that is read-only), so later processes load it in milliseconds. Numba is
-imported at the first 2-D window op, not with the plugin (its import takes about 0.4 s). The
+per-user cache where that is read-only), so later processes load it instead of compiling
+(about 0.2 s for the first kernel, most of it Numba's own start-up). Numba is imported at
+the first 2-D window op, not with the plugin (its import takes about 0.4 s). The
 kernels release the GIL (``nogil``): threads running inference on one model overlap in them.
 
 What runs here keeps the semantics of the shared kernels (``mbtorch_numpy/xp/windows.py``):
