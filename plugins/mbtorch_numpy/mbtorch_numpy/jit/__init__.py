@@ -3,4 +3,9 @@ the bottleneck: ``windows`` (2-D max pooling, im2col and col2im) and ``scatter``
 the last dim with full rows of indices: max pooling's gradient). NumPy-only (the cuda backend
 shares ``mbtorch_numpy.xp``, not these); Numba is imported at a kernel's first call."""
 
-__all__ = ["scatter", "windows"]
+import numpy as np
+
+__all__ = ["FLOATS", "scatter", "windows"]
+
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes the compiled kernels take; the others run the NumPy kernels."""

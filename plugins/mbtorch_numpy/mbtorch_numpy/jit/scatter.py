@@ -9,48 +9,42 @@ row keeps the last value written, as NumPy's fancy-index write (PyTorch leaves i
 
 from __future__ import annotations
 
-import threading
+import functools
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["takes", "scatter_rows"]
+from . import FLOATS
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_KERNEL: Callable | None = None
-_LOCK = threading.Lock()
+__all__ = ["takes", "scatter_rows"]
 
 
 def takes(x: Any, index: Any, src: Any) -> bool:
     """Whether the compiled kernel handles these operands."""
-    return x.dtype in _FLOATS and src.dtype == x.dtype and index.dtype == np.int64
+    return x.dtype in FLOATS and src.dtype == x.dtype and index.dtype == np.int64
 
 
+@functools.lru_cache(maxsize=None)
 def _kernel() -> Callable:
-    global _KERNEL
-    if _KERNEL is None:
-        with _LOCK:
-            if _KERNEL is None:
-                import numba
+    import numba
 
-                @numba.njit(cache=True, nogil=True, boundscheck=False)
-                def kernel(x, index, src, out):
-                    rows, size = x.shape
-                    k = index.shape[1]
-                    for r in range(rows):
-                        for j in range(k):
-                            i = index[r, j]
-                            if i < 0 or i >= size:
-                                return False
-                    for r in range(rows):
-                        for j in range(size):
-                            out[r, j] = x[r, j]
-                        for j in range(k):
-                            out[r, index[r, j]] = src[r, j]
-                    return True
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def kernel(x, index, src, out):
+        rows, size = x.shape
+        k = index.shape[1]
+        for r in range(rows):
+            for j in range(k):
+                i = index[r, j]
+                if i < 0 or i >= size:
+                    return False
+        for r in range(rows):
+            for j in range(size):
+                out[r, j] = x[r, j]
+            for j in range(k):
+                out[r, index[r, j]] = src[r, j]
+        return True
 
-                _KERNEL = kernel
-    return _KERNEL
+    return kernel
 
 
 def scatter_rows(x: Any, index: Any, src: Any, out: Any | None) -> Any | None:

@@ -35,16 +35,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mbtorch.core.ops.windows import ceil_extra
+from mbtorch.core.ops.windows import ceil_extra, out_size
+
+from . import FLOATS
 
 __all__ = ["max_pool", "col2im", "im2col", "im2col_out", "takes"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def takes(x: Any, kernel: tuple) -> bool:
     """Whether the compiled kernels handle an array ``x`` with windows ``kernel``."""
-    return len(kernel) == 2 and x.dtype in _FLOATS and 0 not in x.shape
+    return len(kernel) == 2 and x.dtype in FLOATS and 0 not in x.shape
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,8 +114,7 @@ def _unfold2d(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int, fold: bool) 
 
 
 def _windows(spatial: tuple, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
-    return tuple((spatial[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
-                 for i in range(2))
+    return tuple(out_size(spatial[i], kernel[i], stride[i], 0, dilation[i]) for i in range(2))
 
 
 def max_pool(shared: Callable) -> Callable:
@@ -131,8 +129,7 @@ def max_pool(shared: Callable) -> Callable:
         if any(padding) or any(extra):
             x = np.pad(x, [(0, 0), (0, 0)] + [(padding[i], padding[i] + extra[i])
                                               for i in range(2)], constant_values=-np.inf)
-        shape = x.shape[:2] + tuple((x.shape[2 + i] - dilation[i] * (kernel[i] - 1) - 1)
-                                    // stride[i] + 1 for i in range(2))
+        shape = x.shape[:2] + _windows(x.shape[2:], kernel, dilation, stride)
         best = np.empty(shape, x.dtype)
         index = np.empty(shape, np.int64)
         _max_pool2d(*kernel, *stride, *dilation)(np.ascontiguousarray(x), padding[0],
