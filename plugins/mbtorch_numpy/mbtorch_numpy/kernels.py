@@ -6,18 +6,16 @@ handles in place of tensors."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
-from mbtorch.core.intraop import matmul_into
 from mbtorch.core.op import Op
 
 from .jit import scatter as jit_scatter
 from .jit import windows as jit_windows
 from .storage import native_dtype
 from .xp import HALF, composite_kernels, inplace_kernels, primitive_kernels
-from .xp.out import runner
 from .xp.quiet import for_numpy
 
 __all__ = ["KERNELS", "INPLACE_KERNELS", "NEVER_WARN", "QUIET", "SCATTER_OUT", "quiet",
@@ -183,54 +181,8 @@ def _where(cond, a, b):
     return _shared_where(cond, a, b)
 
 
-# -- MATMUL: a stack of products split over the intra-op threads (``core/intraop.py``) ----------
-# Why: a convolution's products are a stack of small matrices (one per sample: 32x144 by
-# 144x121 in a small CNN), which the BLAS computes one after another, each too small to gain
-# from the BLAS's own threads, whose idle workers then spin and slow whatever runs next. Split
-# by the stack, each thread computes its run of matrices with one BLAS thread. Measured on 2
-# cores (OpenBLAS 0.3.31; 64 products 32x121 by 121x144): 1.25 ms on one thread, 0.9-1.6 ms
-# with two BLAS threads, 0.71 ms split. A single product stays with the BLAS, whose own threads
-# share it out faster than a split by rows (MLP step 784-256-128-10, two cores: 1.23 ms
-# compiled with the BLAS's threads, 1.82 ms split by rows).
-#
-# Each output element is the same BLAS call's result split or not, so the values do not depend
-# on the split. Float32 and float64; other dtypes are one ``np.matmul`` call.
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def matmul_kernels(run: Callable) -> tuple[Callable, Callable]:
-    """``(kernel, out_kernel)`` for ``MATMUL``; ``run(f, *args, **kw)`` calls ``f`` with
-    NumPy's floating-point errors ignored on whichever thread runs it."""
-
-    def kernel(a: Any, b: Any) -> Any:
-        if a.dtype.char in HALF:
-            f32 = np.float32
-            return np.matmul(a.astype(f32), b.astype(f32)).astype(a.dtype)
-        if min(a.ndim, b.ndim) >= 2 and max(a.ndim, b.ndim) > 2 and a.dtype in _FLOATS and \
-                b.dtype == a.dtype:
-            shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + \
-                (a.shape[-2], b.shape[-1])
-            out = np.empty(shape, a.dtype)
-            if not matmul_into(out, a, b, run):
-                np.matmul(a, b, out=out)
-            return out
-        return np.matmul(a, b)
-
-    def out_kernel(out: Any, a: Any, b: Any) -> None:
-        if a.dtype.char in HALF or a.ndim < 2 or b.ndim < 2:
-            np.copyto(out, run(kernel, a, b))
-        elif a.dtype not in _FLOATS or b.dtype != a.dtype or not matmul_into(out, a, b, run):
-            run(np.matmul, a, b, out=out)
-
-    return kernel, out_kernel
-
-
-_MATMUL, _MATMUL_OUT = matmul_kernels(runner(np, QUIET))
-
 KERNELS.update({
-    Op.MATMUL: _MATMUL, Op.RELU: _relu, Op.WHERE: _where,
-    Op.ARGMAX: _arg_fast(KERNELS[Op.ARGMAX], np.maximum),
+    Op.RELU: _relu, Op.WHERE: _where, Op.ARGMAX: _arg_fast(KERNELS[Op.ARGMAX], np.maximum),
     Op.ARGMIN: _arg_fast(KERNELS[Op.ARGMIN], np.minimum), Op.SCATTER: _scatter,
     # 2-D float windows compiled by Numba (jit/windows.py), the rest as shared
     Op.MAX_POOL: jit_windows.max_pool(KERNELS[Op.MAX_POOL]),
@@ -358,7 +310,5 @@ SCATTER_OUT = quiet(_scatter_out)
 
 def out_overrides(shared: Mapping[Op, Callable]) -> dict[Op, Callable]:
     """The cpu plugin's own out kernels on top of the shared ones (``xp/out.py``): scatter
-    into ``out`` directly, 2-D im2col compiled (``jit/windows.py``), products split over the
-    intra-op threads (``matmul_kernels``)."""
-    return {Op.SCATTER: SCATTER_OUT, Op.IM2COL: jit_windows.im2col_out(shared[Op.IM2COL]),
-            Op.MATMUL: _MATMUL_OUT}
+    into ``out`` directly, 2-D im2col compiled (``jit/windows.py``)."""
+    return {Op.SCATTER: SCATTER_OUT, Op.IM2COL: jit_windows.im2col_out(shared[Op.IM2COL])}

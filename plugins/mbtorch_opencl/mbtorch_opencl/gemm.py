@@ -34,11 +34,13 @@ and 13.4 ms with two, while two threads save at most 0.3 ms per product of that 
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
 
 from mbtorch.core import dtypes as dt
 from mbtorch.core.host import NUMPY_DTYPES
-from mbtorch.core.intraop import matmul_into, one_blas_thread
 
 from . import codegen as cg
 from . import probe
@@ -172,7 +174,7 @@ def matmul(a: CLArray, b: CLArray) -> CLArray:
         with mapped((a, False), (b, False), (out, True)) as (an, bn, on):
             if mnk >= BLAS_THREADS_MIN_MNK:
                 np.matmul(an, bn, out=on)
-            elif not matmul_into(on, an, bn, rows=True):
+            else:
                 with one_blas_thread:
                     np.matmul(an, bn, out=on)
         return out
@@ -232,3 +234,50 @@ def probe_variant(dev: CLDevice, variant: dict) -> None:
                            "elements wrongly")
 
 
+class _OneBlasThread:
+    """Context manager: NumPy's BLAS limited to one thread inside, its thread counts restored
+    when the last thread leaves (nested and concurrent entries share one limit). Where
+    ``threadpoolctl`` is not installed the BLAS keeps its threads (``limited`` says which)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: list[int] = []
+        self._libs: list[Any] | None = None
+
+    @property
+    def limited(self) -> bool:
+        """Whether entering limits anything (a BLAS with a thread pool was found)."""
+        return bool(self._controllers())
+
+    def _controllers(self) -> list[Any]:
+        if self._libs is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                self._libs = []
+            else:
+                self._libs = list(ThreadpoolController().select(user_api="blas")
+                                  .lib_controllers)
+        return self._libs
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                libs = self._controllers()
+                self._saved = [c.get_num_threads() for c in libs]
+                for c, n in zip(libs, self._saved):
+                    if n is not None:
+                        c.set_num_threads(1)
+            self._depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                for c, n in zip(self._controllers(), self._saved):
+                    if n is not None:  # a library that cannot report its count was not set
+                        c.set_num_threads(n)
+
+
+one_blas_thread = _OneBlasThread()

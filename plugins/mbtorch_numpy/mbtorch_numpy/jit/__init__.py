@@ -5,10 +5,7 @@ shares ``mbtorch_numpy.xp``, not these); Numba is imported at a kernel's first c
 
 import numpy as np
 
-__all__ = ["FLOATS", "PART_WORK", "scatter", "windows"]
+__all__ = ["FLOATS", "scatter", "windows"]
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 """The dtypes the compiled kernels take; the others run the NumPy kernels."""
-PART_WORK = 1 << 16
-"""The least inner-loop iterations (about a nanosecond each) a kernel splits off to another
-intra-op thread (``mbtorch.core.intraop``): handing a part over costs about 10-20 us."""

@@ -14,9 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mbtorch.core.intraop import parallel_for
-
-from . import FLOATS, PART_WORK
+from . import FLOATS
 
 __all__ = ["takes", "scatter_rows"]
 
@@ -27,47 +25,35 @@ def takes(x: Any, index: Any, src: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def _kernels() -> tuple[Callable, Callable]:
-    """``(in_range, write)``, compiled at the first call."""
+def _kernel() -> Callable:
     import numba
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def in_range(index, size):
-        rows, k = index.shape
+    def kernel(x, index, src, out):
+        rows, size = x.shape
+        k = index.shape[1]
         for r in range(rows):
             for j in range(k):
                 i = index[r, j]
                 if i < 0 or i >= size:
                     return False
-        return True
-
-    @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def write(x, index, src, out):
-        rows, size = x.shape
-        k = index.shape[1]
         for r in range(rows):
             for j in range(size):
                 out[r, j] = x[r, j]
             for j in range(k):
                 out[r, index[r, j]] = src[r, j]
+        return True
 
-    return in_range, write
+    return kernel
 
 
 def scatter_rows(x: Any, index: Any, src: Any, out: Any | None) -> Any | None:
     """``x`` with ``src`` written at ``index`` along the last dim, in ``out`` (contiguous, of
     x's shape and dtype) or a new array; None when an index is out of range (nothing written).
-    The caller has checked ``takes`` and that index and src have x's shape but the last dim.
-    The rows are split over the intra-op threads (``mbtorch.core.intraop``) once the indices
-    are known to be in range."""
+    The caller has checked ``takes`` and that index and src have x's shape but the last dim."""
     size = x.shape[-1]
     rows = x.size // size
-    index = index.reshape(rows, -1)
-    in_range, write = _kernels()
-    if not in_range(index, size):
-        return None
     result = np.empty(x.shape, x.dtype) if out is None else out
-    x2, src2, res2 = x.reshape(rows, size), src.reshape(rows, -1), result.reshape(rows, size)
-    parallel_for(lambda lo, hi: write(x2[lo:hi], index[lo:hi], src2[lo:hi], res2[lo:hi]),
-                 rows, max(1, PART_WORK // (size + index.shape[1])))
-    return result
+    done = _kernel()(x.reshape(rows, size), index.reshape(rows, -1), src.reshape(rows, -1),
+                     result.reshape(rows, size))
+    return result if done else None

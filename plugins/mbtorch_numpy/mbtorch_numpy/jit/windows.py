@@ -35,10 +35,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mbtorch.core.intraop import parallel_for
 from mbtorch.core.ops.windows import ceil_extra, out_size
 
-from . import FLOATS, PART_WORK
+from . import FLOATS
 
 __all__ = ["max_pool", "col2im", "im2col", "im2col_out", "takes"]
 
@@ -118,15 +117,6 @@ def _windows(spatial: tuple, kernel: tuple, dilation: tuple, stride: tuple) -> t
     return tuple(out_size(spatial[i], kernel[i], stride[i], 0, dilation[i]) for i in range(2))
 
 
-def _by_sample(fn: Callable, arrays: tuple, work: int) -> None:
-    """``fn(*arrays)`` split over the intra-op threads by the batch (the first dim of every
-    array in ``arrays``; the kernels loop over it outermost, and a sample's part of each
-    array is written by one thread only); ``work``: the loop iterations of the whole batch."""
-    n = arrays[0].shape[0]
-    parallel_for(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), n,
-                 max(1, PART_WORK * n // max(work, 1)))
-
-
 def max_pool(shared: Callable) -> Callable:
     """The ``MAX_POOL`` kernel: compiled for 2-D float32/float64, else ``shared``."""
 
@@ -142,9 +132,8 @@ def max_pool(shared: Callable) -> Callable:
         shape = x.shape[:2] + _windows(x.shape[2:], kernel, dilation, stride)
         best = np.empty(shape, x.dtype)
         index = np.empty(shape, np.int64)
-        k = _max_pool2d(*kernel, *stride, *dilation)
-        _by_sample(lambda x, best, index: k(x, padding[0], padding[1], width, best, index),
-                   (np.ascontiguousarray(x), best, index), best.size * kernel[0] * kernel[1])
+        _max_pool2d(*kernel, *stride, *dilation)(np.ascontiguousarray(x), padding[0],
+                                                 padding[1], width, best, index)
         return best, index
 
     return kernel
@@ -159,8 +148,7 @@ def col2im(shared: Callable) -> Callable:
         oh, ow = _windows(spatial, kernel, dilation, stride)
         channels = cols.shape[1] // (kernel[0] * kernel[1])
         z = np.zeros((cols.shape[0], channels) + tuple(spatial), cols.dtype)
-        k = _unfold2d(*kernel, *dilation, *stride, True)
-        _by_sample(lambda z, cols: k(z, oh, ow, cols), (z, np.ascontiguousarray(cols)), cols.size)
+        _unfold2d(*kernel, *dilation, *stride, True)(z, oh, ow, np.ascontiguousarray(cols))
         return z
 
     return kernel
@@ -174,7 +162,7 @@ def im2col(shared: Callable) -> Callable:
             return shared(x, kernel, dilation, stride)
         oh, ow = _windows(x.shape[2:], kernel, dilation, stride)
         cols = np.empty((x.shape[0], x.shape[1] * kernel[0] * kernel[1], oh * ow), x.dtype)
-        _im2col_into(cols, x, kernel, dilation, stride, oh, ow)
+        _unfold2d(*kernel, *dilation, *stride, False)(np.ascontiguousarray(x), oh, ow, cols)
         return cols
 
     return kernel
@@ -187,12 +175,6 @@ def im2col_out(shared: Callable) -> Callable:
         if not takes(x, kernel):
             return shared(out, x, kernel, dilation, stride)
         oh, ow = _windows(x.shape[2:], kernel, dilation, stride)
-        _im2col_into(out, x, kernel, dilation, stride, oh, ow)
+        _unfold2d(*kernel, *dilation, *stride, False)(np.ascontiguousarray(x), oh, ow, out)
 
     return kernel
-
-
-def _im2col_into(cols: Any, x: Any, kernel: tuple, dilation: tuple, stride: tuple, oh: int,
-                 ow: int) -> None:
-    k = _unfold2d(*kernel, *dilation, *stride, False)
-    _by_sample(lambda x, cols: k(x, oh, ow, cols), (np.ascontiguousarray(x), cols), cols.size)

@@ -11,7 +11,7 @@ computed in float32) the plain kernel runs and its result is copied into ``out``
 
 from __future__ import annotations
 
-__all__ = ["build", "runner"]
+__all__ = ["build"]
 
 from typing import Any, Callable, Mapping
 
@@ -42,7 +42,7 @@ def build(xp: Any, kernels: Mapping[Op, Callable], quiet: QuietCalls | None = No
     """The out kernels matching ``kernels`` (the backend's table as registered: the plain
     kernels some out kernels fall back on); with ``quiet``, run with the module's
     floating-point errors ignored, as the plain kernels."""
-    run = runner(xp, quiet)
+    run = _runner(xp, quiet)
     table: dict[Op, Callable] = {}
     for op, name in _BINARY.items():
         table[op] = _binary(xp, getattr(xp, name), quiet, run)
@@ -60,7 +60,7 @@ def build(xp: Any, kernels: Mapping[Op, Callable], quiet: QuietCalls | None = No
     return table
 
 
-def runner(xp: Any, quiet: QuietCalls | None) -> Callable:
+def _runner(xp: Any, quiet: QuietCalls | None) -> Callable:
     """``run(f, *args, **kw)``: ``f`` called with floating-point errors ignored (through
     ``quiet``; else the module's ``errstate``, where it has one: CuPy's ufuncs never warn)."""
     errstate = getattr(xp, "errstate", None)
