@@ -7,7 +7,10 @@ time), its steps in order, and the shape every step has (the inputs broadcast to
 ``fuse(group)`` returns one callable ``kernel(*inputs) -> handle`` that computes the last
 step's value as a new contiguous handle of ``group.shape`` and ``group.steps[-1].dtype``, or
 ``None`` to decline (the steps then replay one kernel each). A backend may decline any group
-(a dtype it does not fuse, too many inputs); declining is always correct.
+(a dtype it does not fuse, too many inputs); declining is always correct. The kernel may
+carry an out form as its ``out`` attribute, ``kernel.out(out, *inputs)`` writing the result
+into ``out`` (a contiguous handle of the result's shape and dtype, as
+``BackendSpec.out_kernels``), so that a replay keeps the result in a planned buffer.
 
 Each step is one of ``POINTWISE``'s ops with the kernel convention of ``op.PRIMITIVES``
 (binary ops' operands share a dtype, the core inserted every ``CAST``): its ``args`` are

@@ -4,11 +4,11 @@ buffer each one gets, reusing a buffer once every value that may read it is dead
 
 A result is planned when its kernel has an out variant (``fresh`` says which nodes: their
 results never alias their arguments), and it does not escape the replay. A value may alias a
-planned buffer when a kernel that is not ``fresh`` (a view, ``AS_STRIDED``, a fused kernel, any
-kernel without an out variant) made it from a value that may: such a value keeps the buffer
-alive, and when it escapes (an output, a ``.grad``, the root of a returned view) the buffer is
-not planned at all. A buffer freed at one step serves only later steps, so an out kernel never
-writes over one of its own arguments.
+planned buffer when a kernel that is not ``fresh`` (a view, ``AS_STRIDED``, a fused kernel
+without an out form, any kernel without an out variant) made it from a value that may: such a
+value keeps the buffer alive, and when it escapes (an output, a ``.grad``, the root of a
+returned view) the buffer is not planned at all. A buffer freed at one step serves only later
+steps, so an out kernel never writes over one of its own arguments.
 """
 
 from __future__ import annotations

@@ -272,16 +272,20 @@ def _outputs(tracer: KernelTracer, outputs: list[Tensor]) -> tuple[list, list[Va
 
 def _out_kernels(body: list) -> dict[int, tuple]:
     """``id(node) -> (out kernel, the storage's strides)`` for the steps whose kernel has an
-    out variant (``BackendSpec.out_kernels``): the traced kernel itself is the backend's for
-    that op, with one non-empty result."""
+    out variant (``BackendSpec.out_kernels``: the traced kernel itself is the backend's for
+    that op; a fused kernel's ``out`` attribute, ``mbtorch.core.fusion``), with one non-empty
+    result."""
     found = {}
     for node in body:
-        if node.kind != OP or node.op is None or node.multi or len(node.outputs) != 1:
+        if node.kind != OP or node.multi or len(node.outputs) != 1:
             continue
         v = node.outputs[0]
         be = get_backend(v.device.type)
-        out = be.out[node.op]
-        if out is None or be.kernels[node.op] is not node.kernel or 0 in v.shape:
+        if node.op is None:  # a fused kernel, with its out form where the backend gave one
+            out = getattr(node.kernel, "out", None)
+        else:
+            out = be.out[node.op] if be.kernels[node.op] is node.kernel else None
+        if out is None or 0 in v.shape:
             continue
         found[id(node)] = (out, be.storage.strides)
     return found

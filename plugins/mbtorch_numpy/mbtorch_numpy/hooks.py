@@ -20,6 +20,7 @@ def mbtorch_backend(api_version: int):
     from mbtorch.core.backend import BackendSpec
 
     from . import __version__
+    from .jit.fused import fuse
     from .kernels import INPLACE_KERNELS, KERNELS, QUIET, out_overrides, quiet_kernels
     from .storage import DTYPES, NumpyStorage, malloc_tuning
     from .xp import out_kernels
@@ -32,9 +33,10 @@ def mbtorch_backend(api_version: int):
         device_type=DEVICE_TYPE, api_version=PLUGIN_API_VERSION, distribution="mbtorch-numpy",
         version=__version__, device_count=1, dtypes=frozenset(DTYPES), storage=NumpyStorage(),
         kernels=kernels, inplace_kernels=quiet_kernels(INPLACE_KERNELS),
-        out_kernels={**shared_out, **out_overrides(shared_out)},
+        out_kernels={**shared_out, **out_overrides(shared_out)}, fuse=fuse,
         info={"numpy": np.__version__,
-              "numba": _distribution_version("numba") + " (2-D pooling, im2col, col2im)",
+              "numba": _distribution_version("numba") + " (2-D pooling, im2col, col2im, "
+                       "fused pointwise chains)",
               "malloc": malloc_tuning()},
         dlpack_device_type=1,
         from_dlpack=np.from_dlpack, expectations=EXPECTATIONS,
