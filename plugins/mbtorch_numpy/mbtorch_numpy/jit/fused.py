@@ -103,47 +103,48 @@ def fuse(group: Any) -> Callable | None:
                 _UNARY[st.op]
             expr = table.format(*args)
         lines.append(f"t{i} = {expr}")
-    structure = (tuple(lines), len(group.inputs), len(consts), group.into)
+    structure = (tuple(lines), len(group.inputs), len(consts))
     values = tuple(NUMPY_DTYPES[d].type(v) for v, d in consts)
+    launch = _Launcher(structure, values, tuple(group.shape))
     result = NUMPY_DTYPES[group.dtype]
     shape = tuple(group.shape)
-    into = group.into
+
+    if group.into:
+        def write(*inputs: Any) -> None:
+            dst = inputs[0]
+            # every other input is read whole before dst is written where it shares memory
+            arrays = [dst] + [np.array(a) if np.may_share_memory(a, dst) else a
+                              for a in inputs[1:]]
+            if dst.flags.c_contiguous:
+                launch(dst, arrays, True)  # dst read and written in place
+            else:
+                out = np.empty(shape, result)
+                launch(out, arrays, False)
+                np.copyto(dst, out)
+
+        return write
 
     def kernel(*inputs: Any) -> Any:
-        if not into:
-            out = np.empty(shape, result)
-            _run(structure, out, list(inputs), values, shape)
-            return out
-        dst = inputs[0]
-        # every other input is read whole before dst is written where it shares memory
-        arrays = [dst] + [np.array(a) if np.may_share_memory(a, dst) else a for a in inputs[1:]]
-        out = dst if dst.flags.c_contiguous else np.empty(shape, result)
-        _run(structure, out, arrays, values, shape)
-        if out is not dst:
-            np.copyto(dst, out)
-        return None
+        out = np.empty(shape, result)
+        launch(out, inputs, False)
+        return out
 
     def out_kernel(out: Any, *inputs: Any) -> None:
-        # the planned buffer of a replay (contiguous); no input shares its memory
-        _run(structure, out, list(inputs), values, shape)
+        # the planned buffer of a replay: contiguous, no input shares its memory
+        launch(out, inputs, False)
 
-    if not into:
-        kernel.out = out_kernel  # type: ignore[attr-defined]
+    kernel.out = out_kernel  # type: ignore[attr-defined]
     return kernel
 
 
 # -- running: flat buffers, element strides, collapsed dims --------------------------------------
-def _operand(a: Any, shape: tuple) -> tuple[Any, list[int]]:
-    """``(flat C-contiguous buffer, element strides over shape)`` of ``a`` broadcast to
-    ``shape``; an array that is not a broadcast of a C-contiguous one is copied first."""
-    a = np.asarray(a)
-    if not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a)
+def _strides(a: Any, shape: tuple) -> list[int]:
+    """The element strides over ``shape`` of ``a`` (C-contiguous, or copied so when it is not)
+    broadcast to ``shape``."""
     pad = len(shape) - a.ndim
-    own = [0] * pad + [s // a.itemsize for s in a.strides]
-    strides = [0 if (i < pad or a.shape[i - pad] == 1) and shape[i] != 1 else own[i]
-               for i in range(len(shape))]
-    return a.reshape(-1), strides
+    own = [0] * pad + [int(np.prod(a.shape[i + 1:], dtype=np.int64)) for i in range(a.ndim)]
+    return [0 if (i < pad or a.shape[i - pad] == 1) and shape[i] != 1 else own[i]
+            for i in range(len(shape))]
 
 
 def _collapse(shape: tuple, strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
@@ -165,25 +166,47 @@ def _collapse(shape: tuple, strides: list[list[int]]) -> tuple[list[int], list[l
     return out_shape, out_strides
 
 
-def _run(structure: tuple, out: Any, arrays: list, values: tuple, shape: tuple) -> None:
-    ops = [_operand(a, shape) for a in arrays]
-    out_flat = out.reshape(-1)
-    out_strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
-    cshape, cstrides = _collapse(shape, [out_strides] + [st for _, st in ops])
-    inner = tuple("1" if st[-1] == 1 else "0" if st[-1] == 0 else "s" for st in cstrides[1:])
-    k = _compile(structure, len(cshape), inner)
-    k(out_flat, tuple(buf for buf, _ in ops), values, np.array(cshape, np.int64),
-      np.array(cstrides, np.int64))
+class _Launcher:
+    """Runs one fused chain: per layout of its operands (shapes, strides, whether the result
+    is the first input's own memory), the collapsed loop and its compiled kernel, worked out
+    once; a call then flattens the operands and calls the kernel."""
+
+    def __init__(self, structure: tuple, values: tuple, shape: tuple) -> None:
+        self.structure, self.values, self.shape = structure, values, shape
+        self.plans: dict[tuple, tuple] = {}
+
+    def __call__(self, out: Any, arrays: Any, in_place: bool) -> None:
+        key = (in_place,) + tuple((a.shape, a.strides, a.dtype.num) for a in arrays)
+        plan = self.plans.get(key)
+        if plan is None:
+            if len(self.plans) >= 64:
+                self.plans.clear()
+            plan = self.plans[key] = self._plan(arrays, in_place)
+        fn, contiguous, cshape, cstrides = plan
+        flat = [a.reshape(-1) if c else np.ascontiguousarray(a).reshape(-1)
+                for a, c in zip(arrays, contiguous)]
+        fn(out.reshape(-1), *flat, *self.values, cshape, cstrides)
+
+    def _plan(self, arrays: Any, in_place: bool) -> tuple:
+        shape = self.shape
+        strides = [_strides(a, shape) for a in arrays]
+        out_strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
+        cshape, cstrides = _collapse(shape, [out_strides] + strides)
+        inner = tuple("1" if st[-1] == 1 else "0" if st[-1] == 0 else "s" for st in cstrides[1:])
+        if in_place:  # input 0 is the result's own memory: read where it is written
+            inner = ("out",) + inner[1:]
+        fn = _compile(self.structure, len(cshape), inner)
+        return (fn, [a.flags.c_contiguous for a in arrays], np.array(cshape, np.int64),
+                np.array(cstrides, np.int64))
 
 
 @functools.lru_cache(maxsize=256)
 def _compile(structure: tuple, ndim: int, inner: tuple) -> Callable:
     import numba
 
-    lines, n_in, n_const, _ = structure
-    body = ["def kernel(out, xs, cs, shape, st):"]
-    body += [f"    b{j} = xs[{j}]" for j in range(n_in)]
-    body += [f"    c{j} = cs[{j}]" for j in range(n_const)]
+    lines, n_in, n_const = structure
+    params = ["out"] + [f"b{j}" for j in range(n_in)] + [f"c{j}" for j in range(n_const)]
+    body = [f"def kernel({', '.join(params + ['shape', 'st'])}):"]
     body.append(f"    n = shape[{ndim - 1}]")
     for j in range(1, n_in + 1):
         body.append(f"    s{j} = st[{j}, {ndim - 1}]")
@@ -201,6 +224,8 @@ def _compile(structure: tuple, ndim: int, inner: tuple) -> Callable:
     # vectorizing) drops out
     body.append(f"{ind}r = out[{base[0]}:{base[0]} + n]")
     for j in range(n_in):
+        if inner[j] == "out":  # the result's own memory (in place): read through ``r``
+            continue
         if inner[j] == "0":  # constant along the run: read once
             body.append(f"{ind}x{j} = b{j}[{base[j + 1]}]")
         elif inner[j] == "1":
@@ -210,7 +235,9 @@ def _compile(structure: tuple, ndim: int, inner: tuple) -> Callable:
     body.append(f"{ind}for i in range(n):")
     ind += "    "
     for j in range(n_in):
-        if inner[j] == "1":
+        if inner[j] == "out":
+            body.append(f"{ind}x{j} = r[i]")
+        elif inner[j] == "1":
             body.append(f"{ind}x{j} = r{j}[i]")
         elif inner[j] == "s":
             body.append(f"{ind}x{j} = r{j}[i * s{j + 1}]")
