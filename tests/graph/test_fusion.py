@@ -197,3 +197,36 @@ def test_a_declined_reduction_is_offered_again_without_it():
         assert np.array_equal(out.cpu().numpy(), (x * 2.0 + 1.0).sum(1).cpu().numpy())
     finally:
         forget_backend(name)
+
+
+def test_a_fused_kernels_out_form_keeps_its_result_in_a_planned_buffer():
+    written = []
+
+    def with_out(group):
+        kernel = _step_by_step(group)
+
+        def out(dst, *handles):
+            written.append(dst)
+            np.copyto(dst, kernel(*handles))
+
+        kernel.out = out
+        return kernel
+
+    name = derive_backend("cpu", "cpu_fusing_out", fuse=with_out)
+    try:
+        a, b, c, w = (mt.randn(*s, device=name) for s in ((40, 30),) * 3 + ((30, 20),))
+
+        def f(a, b, c, w):
+            return (a * b + c).relu() @ w  # the chain's value is an intermediate
+
+        cf = mt.compile(f)
+        outs = [cf(a, b, c, w) for _ in range(3)]  # trace, probe, planned replay
+        (plan,) = _plans(cf)
+        (node,) = [n for n in plan.body if n.op is None and n.outputs]
+        assert id(node.outputs[0]) in plan.buffer_plan.slot
+        assert written and written[-1] is plan.buffers[plan.buffer_plan.slot[id(node.outputs[0])]]
+        for out in outs:
+            np.testing.assert_array_equal(out.cpu().numpy(), f(a, b, c, w).cpu().numpy())
+    finally:
+        forget_backend(name)
+        mt.compiler.reset()
