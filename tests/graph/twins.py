@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import mbtorch as mt
 
-__all__ = ["train_twins", "plans"]
+__all__ = ["train_twins", "training_step", "plans"]
 
 
 def plans(compiled) -> list:
     """The replay plans a compiled function holds."""
     return [e.plan for entries in compiled._entries.values() for e in entries]
+
+
+def training_step(x, y):
+    """The step the compiled-versus-eager tests compile: ``step(model, opt)`` zeroes the
+    gradients, takes the cross-entropy of ``model(x)`` against ``y``, backpropagates and steps."""
+
+    def step(m, opt):
+        opt.zero_grad()
+        loss = mt.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
 
 
 def train_twins(device: str, sizes: tuple = (12, 16, 3), batch: int = 8, steps: int = 4,
@@ -29,13 +43,7 @@ def train_twins(device: str, sizes: tuple = (12, 16, 3), batch: int = 8, steps: 
     x = mt.randn(batch, sizes[0], device=device)
     y = mt.randint(0, sizes[2], (batch,), device=device)
 
-    def step(m, opt):
-        opt.zero_grad()
-        loss = mt.nn.functional.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = training_step(x, y)
     compiled = mt.compile(step)
     losses = [(compiled(model, opts[0]).item(), step(twin, opts[1]).item())
               for _ in range(steps)]

@@ -15,7 +15,7 @@ from mbtorch.core import dtypes as dt
 from mbtorch.core.fusion import PointwiseGroup, Reduction, Ref, Step
 from mbtorch.core.op import Op
 from mbtorch.core.plugins import get_backend
-from tests.graph.twins import plans
+from tests.graph.twins import plans, training_step
 
 fused = pytest.importorskip("mbtorch_numpy.jit.fused")
 BE = get_backend("cpu")
@@ -143,16 +143,7 @@ def test_a_compiled_cnn_step_fuses_and_stays_bit_identical_to_eager():
                                  mt.nn.Linear(16 * 11 * 11, 10))
         return model, mt.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 
-    x = mt.randn(32, 1, 28, 28)
-    y = mt.arange(32) % 10
-
-    def step(model, opt):
-        opt.zero_grad()
-        loss = mt.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = training_step(mt.randn(32, 1, 28, 28), mt.arange(32) % 10)
     results = []
     for compiled in (False, True):
         model, opt = build()
