@@ -14,8 +14,8 @@ rounded there, as the unfused kernel stores it (no contraction into fused multip
 Numba compiles without fast-math). Groups are declined (replayed unfused) when they hold any
 other op or dtype (transcendentals round differently from NumPy's; casts; integers), end in
 a reduction (the summation order would change), or have fewer than ``MIN_NUMEL`` elements:
-each distinct chain costs about half a second of compilation per process (the generated
-source is not cached on disk), which small tensors do not repay.
+each distinct chain costs 0.1-0.6 s of compilation per process (the generated source is not
+cached on disk), which small tensors do not repay.
 
 The loop runs over the result's dims collapsed as far as every operand's strides allow (a
 bias over N, C, H, W becomes N, C, H*W, the bias constant along the innermost run); each
