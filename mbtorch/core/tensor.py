@@ -19,7 +19,8 @@ from .device import device as _device_cls
 from .state import STATE
 
 __all__ = [
-    "Tensor", "Size", "is_contiguous_layout", "contiguous_strides", "wrap_dim", "method_table",
+    "Tensor", "Size", "is_contiguous_layout", "contiguous_strides", "collapse_dims", "wrap_dim",
+    "method_table",
     "install_methods", "tensor_method",
 ]
 
@@ -365,6 +366,29 @@ def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
         strides.append(acc)
         acc *= max(s, 1)
     return tuple(reversed(strides))
+
+
+def collapse_dims(shape: tuple, strides: list[tuple]) -> tuple[tuple, list[tuple]]:
+    """``shape`` without its size-1 dims and with adjacent dims merged wherever every
+    operand's ``strides`` (one sequence per operand, in elements) are contiguous across them:
+    the fewest loops an elementwise kernel over these operands needs. ``()`` when every dim
+    is 1."""
+    dims = [i for i, s in enumerate(shape) if s != 1]
+    if not dims:
+        return (), [() for _ in strides]
+    out_shape = [shape[dims[0]]]
+    out_st = [[st[dims[0]]] for st in strides]
+    for i in dims[1:]:
+        s = shape[i]
+        if all(o[-1] == st[i] * s for o, st in zip(out_st, strides)):
+            out_shape[-1] *= s
+            for o, st in zip(out_st, strides):
+                o[-1] = st[i]
+        else:
+            out_shape.append(s)
+            for o, st in zip(out_st, strides):
+                o.append(st[i])
+    return tuple(out_shape), [tuple(o) for o in out_st]
 
 
 def wrap_dim(dim: Any, ndim: int, op: str, arg: str = "dim") -> int:

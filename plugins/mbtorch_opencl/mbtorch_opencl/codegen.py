@@ -23,6 +23,7 @@ import numpy as np
 import pyopencl as cl
 
 from mbtorch.core import dtypes as dt
+from mbtorch.core.tensor import collapse_dims as collapse  # re-exported: the kernels' name
 
 from . import probe
 from .storage import CLArray, CLDevice
@@ -171,26 +172,6 @@ def index_type(*arrays: CLArray | None) -> str:
         if a is not None and a.span()[1] > INT_MAX:
             return "long"
     return "int"
-
-
-def collapse(shape: tuple, strides: list[tuple]) -> tuple[tuple, list[tuple]]:
-    """Drop size-1 dims and merge dims that are contiguous in every operand at once."""
-    dims = [i for i, s in enumerate(shape) if s != 1]
-    if not dims:
-        return (), [() for _ in strides]
-    out_shape = [shape[dims[0]]]
-    out_st = [[st[dims[0]]] for st in strides]
-    for i in dims[1:]:
-        s = shape[i]
-        if all(o[-1] == st[i] * s for o, st in zip(out_st, strides)):
-            out_shape[-1] *= s
-            for o, st in zip(out_st, strides):
-                o[-1] = st[i]
-        else:
-            out_shape.append(s)
-            for o, st in zip(out_st, strides):
-                o.append(st[i])
-    return tuple(out_shape), [tuple(o) for o in out_st]
 
 
 def broadcast_strides(a: CLArray, shape: tuple) -> tuple:

@@ -35,6 +35,7 @@ from mbtorch.core import dtypes as dt
 from mbtorch.core.fusion import Ref
 from mbtorch.core.host import NUMPY_DTYPES
 from mbtorch.core.op import Op
+from mbtorch.core.tensor import collapse_dims, contiguous_strides
 
 __all__ = ["MIN_NUMEL", "fuse"]
 
@@ -142,28 +143,9 @@ def _strides(a: Any, shape: tuple) -> list[int]:
     """The element strides over ``shape`` of ``a`` (C-contiguous, or copied so when it is not)
     broadcast to ``shape``."""
     pad = len(shape) - a.ndim
-    own = [0] * pad + [int(np.prod(a.shape[i + 1:], dtype=np.int64)) for i in range(a.ndim)]
+    own = (0,) * pad + contiguous_strides(a.shape)
     return [0 if (i < pad or a.shape[i - pad] == 1) and shape[i] != 1 else own[i]
             for i in range(len(shape))]
-
-
-def _collapse(shape: tuple, strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
-    """Merge adjacent dims where every operand's strides allow; size-1 dims dropped."""
-    if not shape:
-        return [1], [[0] for _ in strides]
-    dims = [i for i, s in enumerate(shape) if s != 1] or [len(shape) - 1]
-    out_shape = [shape[dims[0]]]
-    out_strides = [[st[dims[0]]] for st in strides]
-    for i in dims[1:]:
-        if all(st[-1] == s[i] * shape[i] for st, s in zip(out_strides, strides)):
-            out_shape[-1] *= shape[i]
-            for st, s in zip(out_strides, strides):
-                st[-1] = s[i]
-        else:
-            out_shape.append(shape[i])
-            for st, s in zip(out_strides, strides):
-                st.append(s[i])
-    return out_shape, out_strides
 
 
 class _Launcher:
@@ -190,8 +172,9 @@ class _Launcher:
     def _plan(self, arrays: Any, in_place: bool) -> tuple:
         shape = self.shape
         strides = [_strides(a, shape) for a in arrays]
-        out_strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
-        cshape, cstrides = _collapse(shape, [out_strides] + strides)
+        cshape, cstrides = collapse_dims(shape, [contiguous_strides(shape)] + strides)
+        if not cshape:  # one element (every dim 1)
+            cshape, cstrides = (1,), [(0,) for _ in cstrides]
         inner = tuple("1" if st[-1] == 1 else "0" if st[-1] == 0 else "s" for st in cstrides[1:])
         if in_place:  # input 0 is the result's own memory: read where it is written
             inner = ("out",) + inner[1:]
